@@ -1,0 +1,7 @@
+"""Fuzzy clustering, genetic feature selection and pruned networks for scikit-learn."""
+
+from ._fcm import FuzzyCMeans
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["FuzzyCMeans", "__version__"]

@@ -1,0 +1,90 @@
+"""Row chunking and thread control shared by the chunked numerical kernels."""
+
+import functools
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
+
+import joblib
+import numpy as np
+import scipy.sparse as sp
+from threadpoolctl import ThreadpoolController
+
+# A chunk is sized to stay in cache while every product that needs it runs, so
+# the data is read from memory once per pass (4 MiB was fastest on 2 MiB L2).
+_CHUNK_BYTES = 4 * 1024**2
+_MIN_CHUNK_ROWS = 16
+_MAX_CHUNK_ROWS = 2048
+# Rows are handed to threads in blocks of a fixed number of chunks. The block
+# layout, and so the order in which partial results are added, depends only on
+# the data's shape, never on the number of threads: results are bitwise
+# identical whatever the machine's core count or ``n_jobs``.
+_CHUNKS_PER_BLOCK = 8
+
+
+def chunk_rows(X):
+    """Return the number of rows in one cache-sized chunk of ``X``."""
+    if sp.issparse(X):
+        bytes_per_row = (X.nnz / max(X.shape[0], 1) + 1) * (X.dtype.itemsize + 4)
+    else:
+        bytes_per_row = X.shape[1] * X.dtype.itemsize
+    rows = int(_CHUNK_BYTES // max(bytes_per_row, 1))
+    return int(np.clip(rows, _MIN_CHUNK_ROWS, _MAX_CHUNK_ROWS))
+
+
+def row_blocks(n_samples, rows_per_chunk):
+    """Split ``range(n_samples)`` into the fixed blocks handed to threads.
+
+    Returns
+    -------
+    blocks : list of slice
+        Consecutive slices of at most ``_CHUNKS_PER_BLOCK * rows_per_chunk`` rows.
+    """
+    size = rows_per_chunk * _CHUNKS_PER_BLOCK
+    return [slice(start, min(start + size, n_samples)) for start in range(0, n_samples, size)]
+
+
+def chunks_of(block, rows_per_chunk):
+    """Split a block slice into cache-sized chunk slices."""
+    return [
+        slice(start, min(start + rows_per_chunk, block.stop))
+        for start in range(block.start, block.stop, rows_per_chunk)
+    ]
+
+
+@functools.cache
+def _controller():
+    return ThreadpoolController()
+
+
+def available_threads():
+    """Return how many threads numerical kernels may use.
+
+    This is the thread count BLAS is currently allowed (so ``OMP_NUM_THREADS``,
+    ``OPENBLAS_NUM_THREADS`` and :func:`threadpoolctl.threadpool_limits` are
+    honoured), or the usable CPU count when no BLAS is visible.
+    """
+    blas = _controller().select(user_api="blas")
+    if blas.lib_controllers:
+        return max(1, min(lib.num_threads for lib in blas.lib_controllers))
+    return max(1, joblib.cpu_count())
+
+
+@contextmanager
+def single_threaded_blas():
+    """Limit BLAS to one thread while our own threads split the rows."""
+    with _controller().limit(limits=1, user_api="blas"):
+        yield
+
+
+def thread_pool(n_threads):
+    """Return a context giving a thread pool, or ``None`` for one thread."""
+    if n_threads <= 1:
+        return nullcontext(None)
+    return ThreadPoolExecutor(max_workers=n_threads)
+
+
+def map_blocks(executor, function, blocks):
+    """Apply ``function`` to each block, yielding results in block order."""
+    if executor is None:
+        return map(function, blocks)
+    return executor.map(function, blocks)

@@ -1,0 +1,766 @@
+"""Fuzzy c-means clustering."""
+
+import functools
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from joblib import Parallel, delayed, effective_n_jobs
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.cluster import kmeans_plusplus
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._chunks import (
+    available_threads,
+    chunk_rows,
+    chunks_of,
+    map_blocks,
+    row_blocks,
+    single_threaded_blas,
+    thread_pool,
+)
+
+# Squared distances are computed as |x - s|^2 - 2 x.(c - s) + |c - s|^2 + 2 s.(c - s)
+# with a shift s near the data. Where the result is within this many units of
+# rounding of |x| |c - s| it is recomputed directly, so that a sample lying on a
+# center gets distance 0 and membership 1 there.
+_REFINE_ULPS = {np.dtype(np.float32): 2.0**-10, np.dtype(np.float64): 2.0**-26}
+
+
+def _padded_width(n_clusters):
+    # BLAS micro-kernels work on register blocks of 4 columns: the products for
+    # 11 clusters are about 20 % faster when padded to 12 with a zero column.
+    return n_clusters if n_clusters < 3 else -(-n_clusters // 4) * 4
+
+
+def _shifted_sq_norms(X, shift, rows_per_chunk):
+    """Return ``|x_i - shift|^2`` for every row, in float64."""
+    sq_norms = np.empty(X.shape[0])
+    shift = shift.astype(X.dtype)
+    for chunk in chunks_of(slice(0, X.shape[0]), rows_per_chunk):
+        rows = X[chunk]
+        if sp.issparse(rows):
+            sq_norms[chunk] = np.asarray(rows.multiply(rows).sum(axis=1)).ravel()
+        else:
+            rows = rows - shift
+            sq_norms[chunk] = np.einsum("ij,ij->i", rows, rows)
+    return sq_norms
+
+
+def _membership_terms(sq_distances, m):
+    """Evaluate eq. 2 and the per-sample objective without overflow.
+
+    Memberships are computed from each squared distance relative to its row's
+    minimum, in log space, so no power of a distance is ever formed: this is
+    exact for every fuzzifier ``m > 1``, however close to 1 or large.
+
+    Parameters
+    ----------
+    sq_distances : ndarray of shape (n_samples, n_clusters)
+        Squared distances of samples to centers, non-negative.
+    m : float
+        Fuzzifier, greater than 1.
+
+    Returns
+    -------
+    memberships : ndarray of shape (n_samples, n_clusters)
+        ``u_ij = 1 / sum_k (d_ij / d_ik) ** (2 / (m - 1))``; a sample at distance
+        0 of some centers shares its membership equally among them.
+    log_memberships : ndarray of shape (n_samples, n_clusters)
+        ``log u_ij``, ``-inf`` where ``u_ij`` is 0.
+    log_sample_objective : ndarray of shape (n_samples,)
+        ``log sum_j u_ij ** m d_ij ** 2``, ``-inf`` for a sample on a center.
+    """
+    min_sq = sq_distances.min(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ratio = np.log(min_sq) - np.log(sq_distances)
+        on_center = min_sq[:, 0] == 0
+        if on_center.any():
+            log_ratio[on_center] = np.where(sq_distances[on_center] == 0, 0.0, -np.inf)
+        log_ratio *= 1.0 / (m - 1.0)
+        ratio_powers = np.exp(log_ratio)
+        normaliser = ratio_powers.sum(axis=1)
+        log_normaliser = np.log(normaliser)
+        # With u_ij = r_ij ** (1 / (m - 1)) / s_i and r_ij = min_k d_ik / d_ij,
+        # sum_j u_ij ** m d_ij ** 2 simplifies to min_k d_ik ** 2 * s_i ** (1 - m).
+        log_sample_objective = np.log(min_sq[:, 0]) + (1.0 - m) * log_normaliser
+    memberships = ratio_powers / normaliser[:, None]
+    log_memberships = log_ratio - log_normaliser[:, None]
+    return memberships, log_memberships, log_sample_objective
+
+
+def _log_sum_exp(values):
+    """Return ``log(sum(exp(values)))`` of a 1-d array, ``-inf`` if all are."""
+    largest = values.max()
+    if not np.isfinite(largest):
+        return largest
+    return largest + np.log(np.exp(values - largest).sum())
+
+
+def _scale_factor(old_log_scale, new_log_scale):
+    """Return ``exp(old - new)``, with 0 where nothing was accumulated yet."""
+    return np.exp(old_log_scale - np.where(np.isfinite(new_log_scale), new_log_scale, 0))
+
+
+class _WeightedSums:
+    """Running ``sum_i w_ij x_i`` and ``sum_i w_ij`` for the next centers (eq. 1).
+
+    Weights ``w_ij = s_i u_ij ** m`` arrive as logarithms. Each cluster keeps the
+    largest log weight seen so far as its scale and stores sums divided by it, as
+    in a streaming log-sum-exp: ``u ** m`` would underflow to 0 for large ``m``,
+    and the scale cancels in the ratio that gives the center.
+    """
+
+    def __init__(self, n_clusters, n_features):
+        self.log_scale = np.full(n_clusters, -np.inf)
+        self.numerator = np.zeros((n_clusters, n_features))
+        self.denominator = np.zeros(n_clusters)
+        self.log_objective = -np.inf
+
+    def _rescale(self, new_log_scale):
+        factor = _scale_factor(self.log_scale, new_log_scale)
+        self.numerator *= factor[:, None]
+        self.denominator *= factor
+        self.log_scale = new_log_scale
+
+    def add(self, X_chunk, log_weights, workspace):
+        """Add the weighted rows of one chunk."""
+        self._rescale(np.maximum(self.log_scale, log_weights.max(axis=0)))
+        n_rows, n_clusters = log_weights.shape
+        weights = workspace.weights[:n_rows]
+        shift = np.where(np.isfinite(self.log_scale), self.log_scale, 0)
+        np.exp(log_weights - shift, out=weights[:, :n_clusters])
+        self.numerator += _transposed_product(weights, X_chunk, workspace)[:n_clusters]
+        self.denominator += weights[:, :n_clusters].sum(axis=0)
+
+    def merge(self, other):
+        """Add the sums of another block, accumulated independently."""
+        self._rescale(np.maximum(self.log_scale, other.log_scale))
+        factor = _scale_factor(other.log_scale, self.log_scale)
+        self.numerator += factor[:, None] * other.numerator
+        self.denominator += factor * other.denominator
+        self.log_objective = np.logaddexp(self.log_objective, other.log_objective)
+        return self
+
+    def centers(self, previous_centers):
+        """Return the weighted means; a cluster with no weight keeps its center."""
+        empty = self.denominator == 0
+        denominator = np.where(empty, 1.0, self.denominator)
+        centers = (self.numerator / denominator[:, None]).astype(previous_centers.dtype)
+        centers[empty] = previous_centers[empty]
+        return centers
+
+
+class _Workspace:
+    """Per-block buffers for the two products of a chunk, padded for BLAS."""
+
+    def __init__(self, rows_per_chunk, n_clusters, n_features, dtype):
+        width = _padded_width(n_clusters)
+        self.weights = np.zeros((rows_per_chunk, width), dtype=dtype)
+        self.products = np.empty((rows_per_chunk, width), dtype=dtype)
+        self.sums = np.empty((width, n_features), dtype=dtype)
+
+
+def _transposed_product(weights, X_chunk, workspace):
+    """Return ``weights.T @ X_chunk`` using the workspace's output buffer."""
+    if sp.issparse(X_chunk):
+        return np.asarray((X_chunk.T @ weights).T)
+    return np.matmul(weights.T, X_chunk, out=workspace.sums)
+
+
+class _CenterTerms:
+    """Per-center quantities of the squared-distance expansion, for one pass."""
+
+    def __init__(self, centers, shift):
+        n_clusters, n_features = centers.shape
+        shifted = centers.astype(np.float64) - shift
+        self.centers = centers
+        self.n_clusters = n_clusters
+        self.shifted = np.zeros((_padded_width(n_clusters), n_features), centers.dtype)
+        self.shifted[:n_clusters] = shifted
+        self.shifted_norms = np.linalg.norm(shifted, axis=1)
+        self.offsets = self.shifted_norms**2 + 2.0 * (shifted @ shift)
+        self.refine_ulps = _REFINE_ULPS[centers.dtype]
+
+    def sq_distances(self, X_chunk, shifted_sq_norms, norm_bounds, workspace):
+        """Return the chunk's squared distances to the centers, in float64.
+
+        ``norm_bounds`` bounds ``|x_i|`` from above: entries within rounding of
+        0 are recomputed directly.
+        """
+        n_rows = X_chunk.shape[0]
+        if sp.issparse(X_chunk):
+            products = np.asarray(X_chunk @ self.shifted.T)
+        else:
+            products = np.matmul(X_chunk, self.shifted.T, out=workspace.products[:n_rows])
+        sq = products[:, : self.n_clusters].astype(np.float64)
+        sq *= -2.0
+        sq += shifted_sq_norms[:, None]
+        sq += self.offsets
+        rounding = self.refine_ulps * norm_bounds
+        # A cheap test on each row's minimum spares the full test on most rows.
+        rows = np.flatnonzero(sq.min(axis=1) <= rounding * self.shifted_norms.max())
+        if rows.size:
+            near_rows, cols = np.nonzero(sq[rows] <= np.outer(rounding[rows], self.shifted_norms))
+            rows = rows[near_rows]
+            sq[rows, cols] = _direct_sq_distances(X_chunk[rows], self.centers[cols])
+        np.maximum(sq, 0.0, out=sq)
+        return sq
+
+
+def _direct_sq_distances(samples, centers):
+    """Return ``|samples[k] - centers[k]|^2`` row by row, in float64."""
+    if sp.issparse(samples):
+        samples = samples.toarray()
+    differences = samples.astype(np.float64) - centers
+    return np.einsum("ij,ij->i", differences, differences)
+
+
+class _PreparedData:
+    """What a fit computes once about ``X`` and reuses at every iteration."""
+
+    def __init__(self, X, sample_weight=None, n_threads=1):
+        self.X = X
+        self.rows_per_chunk = chunk_rows(X)
+        self.blocks = row_blocks(X.shape[0], self.rows_per_chunk)
+        # Any shift near the data works, as long as it is used consistently:
+        # it only keeps the expansion of squared distances away from rounding.
+        if sp.issparse(X):
+            self.shift = np.zeros(X.shape[1])
+        else:
+            self.shift = (np.ones(X.shape[0], X.dtype) @ X / X.shape[0]).astype(np.float64)
+        self.shifted_sq_norms = _shifted_sq_norms(X, self.shift, self.rows_per_chunk)
+        self.norm_bounds = np.sqrt(self.shifted_sq_norms) + np.linalg.norm(self.shift)
+        self.log_sample_weight = None
+        if sample_weight is not None:
+            with np.errstate(divide="ignore"):
+                self.log_sample_weight = np.log(sample_weight.astype(np.float64))
+        self.n_threads = n_threads
+
+    def sq_distances(self, terms, chunk, workspace):
+        """Squared distances of the rows ``chunk`` to the centers of ``terms``."""
+        return terms.sq_distances(
+            self.X[chunk], self.shifted_sq_norms[chunk], self.norm_bounds[chunk], workspace
+        )
+
+    def workspace(self, n_clusters):
+        return _Workspace(self.rows_per_chunk, n_clusters, self.X.shape[1], self.X.dtype)
+
+    def log_weights(self, chunk):
+        """Return the chunk's log sample weights as a column, or 0."""
+        if self.log_sample_weight is None:
+            return 0.0
+        return self.log_sample_weight[chunk, None]
+
+
+def _fcm_pass(data, centers, m, memberships, executor, update_centers=True):
+    """One pass over the data: memberships of ``centers`` and the next centers.
+
+    Each block of rows is processed by one thread, chunk by chunk: squared
+    distances (a BLAS product), memberships (eq. 2) written to ``memberships``,
+    the objective (eq. 6) and, while the chunk is still in cache, the weighted
+    sums of eq. 1 (a second BLAS product). Blocks are then reduced in order.
+
+    Returns
+    -------
+    sums : _WeightedSums
+        The accumulated sums, whose ``log_objective`` is ``log J_m`` of
+        ``centers`` with their optimal memberships.
+    """
+    terms = _CenterTerms(centers, data.shift)
+    n_clusters, n_features = centers.shape
+
+    def process(block):
+        sums = _WeightedSums(n_clusters, n_features)
+        workspace = data.workspace(n_clusters)
+        for chunk in chunks_of(block, data.rows_per_chunk):
+            X_chunk = data.X[chunk]
+            sq = data.sq_distances(terms, chunk, workspace)
+            chunk_memberships, log_memberships, log_objective = _membership_terms(sq, m)
+            memberships[chunk] = chunk_memberships
+            log_weights = data.log_weights(chunk)
+            sums.log_objective = np.logaddexp(
+                sums.log_objective, _log_sum_exp(log_objective + np.ravel(log_weights))
+            )
+            if update_centers:
+                sums.add(X_chunk, m * log_memberships + log_weights, workspace)
+        return sums
+
+    return functools.reduce(_WeightedSums.merge, map_blocks(executor, process, data.blocks))
+
+
+def _converged(log_objective, previous_log_objective, tol):
+    """Whether ``J_m`` improved by less than ``tol`` relative to its last value."""
+    if log_objective == -np.inf:
+        return True
+    return np.exp(log_objective - previous_log_objective) >= 1.0 - tol
+
+
+def _fcm_single(data, initial_centers, m, max_iter, tol, verbose):
+    """Run fuzzy c-means from initial centers until convergence.
+
+    Returns
+    -------
+    centers, memberships, log_objective, n_iter
+        The final centers, their memberships of the data, ``log J_m`` and the
+        number of iterations run.
+    """
+    centers = initial_centers
+    memberships = np.empty((data.X.shape[0], centers.shape[0]), dtype=data.X.dtype)
+    previous_log_objective = np.inf
+    with thread_pool(data.n_threads) as executor:
+        for n_iter in range(1, max_iter + 1):
+            sums = _fcm_pass(data, centers, m, memberships, executor)
+            if verbose:
+                print(f"Iteration {n_iter}, objective {np.exp(sums.log_objective):.6g}")
+            if _converged(sums.log_objective, previous_log_objective, tol):
+                if verbose:
+                    print(f"Converged at iteration {n_iter}.")
+                return centers, memberships, sums.log_objective, n_iter
+            previous_log_objective = sums.log_objective
+            centers = sums.centers(centers)
+        # The last update moved the centers: evaluate memberships for them.
+        sums = _fcm_pass(data, centers, m, memberships, executor, update_centers=False)
+    return centers, memberships, sums.log_objective, max_iter
+
+
+def _random_membership_centers(data, n_clusters, m, random_state):
+    """Centers (eq. 1) of random memberships, the paper's initialisation."""
+    rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+    memberships = rng.random((data.X.shape[0], n_clusters))
+    memberships /= memberships.sum(axis=1, keepdims=True)
+    log_weights = m * np.log(memberships)
+    n_features = data.X.shape[1]
+    sums = _WeightedSums(n_clusters, n_features)
+    workspace = data.workspace(n_clusters)
+    for chunk in chunks_of(slice(0, data.X.shape[0]), data.rows_per_chunk):
+        sums.add(data.X[chunk], log_weights[chunk] + data.log_weights(chunk), workspace)
+    return sums.centers(np.zeros((n_clusters, n_features), dtype=data.X.dtype))
+
+
+def _initial_centers(data, init, n_clusters, m, random_state, sample_weight):
+    """Return initial centers for one run, as an array of ``X``'s dtype."""
+    X = data.X
+    if isinstance(init, str) and init == "k-means++":
+        centers, _ = kmeans_plusplus(
+            X,
+            n_clusters,
+            sample_weight=sample_weight,
+            random_state=random_state,
+        )
+    elif isinstance(init, str) and init == "random":
+        centers = _random_membership_centers(data, n_clusters, m, random_state)
+    elif callable(init):
+        centers = init(X, n_clusters, random_state=random_state)
+    else:
+        centers = init
+    centers = check_array(centers, dtype=X.dtype, copy=True, order="C")
+    _check_centers_shape(centers, n_clusters, X.shape[1])
+    return centers
+
+
+def _check_centers_shape(centers, n_clusters, n_features):
+    if centers.shape != (n_clusters, n_features):
+        raise ValueError(
+            f"The initial centers have shape {centers.shape}; expected "
+            f"(n_clusters, n_features) = ({n_clusters}, {n_features})."
+        )
+
+
+class FuzzyCMeans(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator
+):
+    """Fuzzy c-means clustering.
+
+    Every sample belongs to every cluster with a membership in [0, 1], the
+    memberships of a sample summing to 1. Centers and memberships are updated
+    in turn to minimise the objective
+
+    .. math:: J_m = \\sum_i \\sum_j u_{ij}^m \\lVert x_i - c_j \\rVert^2
+
+    until it improves by less than ``tol`` (relative) or ``max_iter``
+    iterations have run. The fuzzifier ``m > 1`` sets how soft the partition
+    is: close to 1 it approaches k-means, large values make memberships
+    uniform.
+
+    Each iteration makes one pass over ``X`` in cache-sized chunks of rows,
+    split over threads; no copy of ``X`` is made.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        Number of clusters (``c``).
+
+    m : float, default=2.0
+        Fuzzifier, greater than 1. Any such value is numerically safe.
+
+    max_iter : int, default=300
+        Maximum number of iterations of one run.
+
+    tol : float, default=1e-4
+        Stop when the objective improves by less than this fraction of its
+        previous value. In [0, 1).
+
+    init : {"k-means++", "random"}, callable or array-like of shape \
+            (n_clusters, n_features), default="k-means++"
+        How the first centers are chosen:
+
+        - ``"k-means++"``: k-means++ seeding on the samples;
+        - ``"random"``: centers of random memberships;
+        - a callable ``init(X, n_clusters, random_state)`` returning centers;
+        - an array: the initial centers (then ``n_init`` must be 1).
+
+    n_init : int, default=1
+        Number of runs from different initial centers; the run with the lowest
+        objective is kept.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisations. An int makes ``fit`` reproducible.
+
+    n_jobs : int, default=None
+        Number of runs of ``n_init`` done in parallel (joblib threads). Results
+        do not depend on it. ``None`` means 1 unless in a
+        :func:`joblib.parallel_config` context. Within a run, rows are split
+        over as many threads as BLAS may use.
+
+    verbose : int, default=0
+        Print the objective at each iteration if positive.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+        Cluster centers, of ``X``'s dtype.
+
+    memberships_ : ndarray of shape (n_samples, n_clusters)
+        Memberships of the training samples to the final centers.
+
+    labels_ : ndarray of shape (n_samples,)
+        Cluster of largest membership of each training sample.
+
+    objective_ : float
+        Objective ``J_m`` of the final centers and memberships.
+
+    n_iter_ : int
+        Number of iterations of the kept run.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X`
+        has feature names that are all strings.
+
+    See Also
+    --------
+    sklearn.cluster.KMeans : Hard clustering with the same center updates as
+        the limit ``m -> 1``.
+    fuzzyprune.metrics : Validity indices for fuzzy partitions.
+
+    Notes
+    -----
+    Memberships (eq. 2 of the method) are computed from each squared distance
+    divided by the smallest one of its sample, in log space, so neither
+    overflow nor underflow can occur for any ``m > 1``. A sample lying exactly
+    on a center has membership 1 there.
+
+    ``predict`` assigns each sample to its nearest center, ``predict_proba``
+    returns memberships of new samples and ``transform`` their distances to
+    the centers.
+
+    References
+    ----------
+    .. [1] J. C. Bezdek, "Pattern Recognition with Fuzzy Objective Function
+       Algorithms", Plenum Press, 1981.
+    .. [2] A. C. Nara, "Image Classification Using Network Pruning and
+       Clustering Techniques", Australian National University, 2021.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fuzzyprune import FuzzyCMeans
+    >>> X = np.array([[1.0, 2.0], [1.0, 4.0], [1.0, 0.0],
+    ...               [10.0, 2.0], [10.0, 4.0], [10.0, 0.0]])
+    >>> fcm = FuzzyCMeans(n_clusters=2, random_state=0).fit(X)
+    >>> fcm.labels_[:3] != fcm.labels_[3:]
+    array([ True,  True,  True])
+    >>> fcm.predict_proba([[0.0, 0.0], [12.0, 3.0]]).sum(axis=1)
+    array([1., 1.])
+    """
+
+    _parameter_constraints: dict = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "m": [Interval(Real, 1, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, 1, closed="left")],
+        "init": [StrOptions({"k-means++", "random"}), callable, "array-like"],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        m=2.0,
+        max_iter=300,
+        tol=1e-4,
+        init="k-means++",
+        n_init=1,
+        random_state=None,
+        n_jobs=None,
+        verbose=0,
+    ):
+        self.n_clusters = n_clusters
+        self.m = m
+        self.max_iter = max_iter
+        self.tol = tol
+        self.init = init
+        self.n_init = n_init
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_weight=None):
+        """Compute fuzzy c-means clustering.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training samples. float32 and float64 are used as they are (no
+            copy when C-contiguous); other types become float64.
+
+        y : Ignored
+            Not used, present for API consistency.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample in the objective and centers.
+
+        Returns
+        -------
+        self : FuzzyCMeans
+            Fitted estimator.
+        """
+        X = validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            order="C",
+            accept_large_sparse=False,
+        )
+        if X.shape[0] < self.n_clusters:
+            raise ValueError(
+                f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}."
+            )
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
+            if not sample_weight.any():
+                raise ValueError("sample_weight must not be all zero.")
+        init = self.init
+        n_init = self.n_init
+        if not (isinstance(init, str) or callable(init)):
+            init = check_array(init, dtype=X.dtype, copy=True, order="C")
+            _check_centers_shape(init, self.n_clusters, X.shape[1])
+            if n_init != 1:
+                warnings.warn(
+                    f"Explicit initial centers given: running once instead of "
+                    f"n_init={n_init}.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                n_init = 1
+
+        random_state = check_random_state(self.random_state)
+        seeds = random_state.randint(np.iinfo(np.int32).max, size=n_init)
+        n_parallel_runs = min(effective_n_jobs(self.n_jobs), n_init)
+        data = _PreparedData(
+            X, sample_weight, n_threads=max(1, available_threads() // n_parallel_runs)
+        )
+
+        def run(seed):
+            centers = _initial_centers(
+                data,
+                init,
+                self.n_clusters,
+                self.m,
+                np.random.RandomState(seed),
+                sample_weight,
+            )
+            return _fcm_single(data, centers, self.m, self.max_iter, self.tol, self.verbose)
+
+        with single_threaded_blas():
+            runs = Parallel(n_jobs=n_parallel_runs, prefer="threads")(
+                delayed(run)(seed) for seed in seeds
+            )
+        # The first run of lowest objective wins, whatever the number of jobs.
+        centers, memberships, log_objective, n_iter = min(runs, key=lambda run: run[2])
+
+        self.cluster_centers_ = centers
+        self.memberships_ = memberships
+        self.labels_ = memberships.argmax(axis=1)
+        self.objective_ = float(np.exp(log_objective))
+        self.n_iter_ = n_iter
+        self._n_features_out = self.n_clusters
+        self._warn_if_clusters_merged()
+        return self
+
+    def _warn_if_clusters_merged(self):
+        n_distinct = np.unique(self.labels_).size
+        if n_distinct < self.n_clusters:
+            warnings.warn(
+                f"Number of distinct clusters ({n_distinct}) found smaller than "
+                f"n_clusters ({self.n_clusters}). Possibly due to duplicate points "
+                "in X or a fuzzifier m so large that centers merge.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _check_test_data(self, X):
+        check_is_fitted(self)
+        return validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            reset=False,
+            dtype=[np.float64, np.float32],
+            order="C",
+            accept_large_sparse=False,
+        )
+
+    def _evaluate(self, X, sample_weight=None):
+        """Memberships of ``X`` to the fitted centers, and ``log J_m``."""
+        centers = self.cluster_centers_.astype(X.dtype, copy=False)
+        data = _PreparedData(X, sample_weight, n_threads=available_threads())
+        memberships = np.empty((X.shape[0], self.n_clusters), dtype=X.dtype)
+        with single_threaded_blas(), thread_pool(data.n_threads) as executor:
+            sums = _fcm_pass(data, centers, self.m, memberships, executor, False)
+        return memberships, sums.log_objective
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit and return the cluster of largest membership of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training samples.
+
+        y : Ignored
+            Not used, present for API consistency.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Cluster index of each sample.
+        """
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def predict_proba(self, X):
+        """Return the memberships of samples to the fitted clusters (eq. 2).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        memberships : ndarray of shape (n_samples, n_clusters)
+            Memberships in [0, 1], each row summing to 1.
+        """
+        X = self._check_test_data(X)
+        return self._evaluate(X)[0]
+
+    def predict(self, X):
+        """Return the cluster of largest membership, i.e. the nearest center.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Cluster index of each sample.
+        """
+        return self.predict_proba(X).argmax(axis=1)
+
+    def transform(self, X):
+        """Return the Euclidean distances of samples to the cluster centers.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        distances : ndarray of shape (n_samples, n_clusters)
+            Distance of each sample to each center, of ``X``'s dtype.
+        """
+        X = self._check_test_data(X)
+        data = _PreparedData(X)
+        terms = _CenterTerms(self.cluster_centers_.astype(X.dtype), data.shift)
+        workspace = data.workspace(self.n_clusters)
+        distances = np.empty((X.shape[0], self.n_clusters), dtype=X.dtype)
+        for chunk in chunks_of(slice(0, X.shape[0]), data.rows_per_chunk):
+            distances[chunk] = np.sqrt(data.sq_distances(terms, chunk, workspace))
+        return distances
+
+    def score(self, X, y=None, sample_weight=None):
+        """Return the opposite of the objective ``J_m`` of ``X``.
+
+        Memberships of ``X`` are those of eq. 2 for the fitted centers, as in
+        :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        y : Ignored
+            Not used, present for API consistency.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample.
+
+        Returns
+        -------
+        score : float
+            ``-J_m``; larger is better.
+        """
+        X = self._check_test_data(X)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
+        return -float(np.exp(self._evaluate(X, sample_weight)[1]))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
