@@ -223,6 +223,33 @@ class _CenterTerms:
         return sq
 
 
+def sq_distances(X, centers):
+    """Return the squared Euclidean distances of the rows of ``X`` to ``centers``.
+
+    Computed chunk by chunk with the accurate expansion used by
+    :class:`FuzzyCMeans`; memory beyond the result is bounded by a chunk.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Samples, float32 or float64.
+    centers : ndarray of shape (n_clusters, n_features)
+        Centers.
+
+    Returns
+    -------
+    sq_distances : ndarray of shape (n_samples, n_clusters)
+        Squared distances, in float64.
+    """
+    data = _PreparedData(X)
+    terms = _CenterTerms(np.asarray(centers, dtype=X.dtype), data.shift)
+    workspace = data.workspace(terms.n_clusters)
+    result = np.empty((X.shape[0], terms.n_clusters))
+    for chunk in chunks_of(slice(0, X.shape[0]), data.rows_per_chunk):
+        result[chunk] = data.sq_distances(terms, chunk, workspace)
+    return result
+
+
 def _direct_sq_distances(samples, centers):
     """Return ``|samples[k] - centers[k]|^2`` row by row, in float64."""
     if sp.issparse(samples):
@@ -574,8 +601,6 @@ class FuzzyCMeans(
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
             )
-            if not sample_weight.any():
-                raise ValueError("sample_weight must not be all zero.")
         init = self.init
         n_init = self.n_init
         if not (isinstance(init, str) or callable(init)):
@@ -722,13 +747,7 @@ class FuzzyCMeans(
             Distance of each sample to each center, of ``X``'s dtype.
         """
         X = self._check_test_data(X)
-        data = _PreparedData(X)
-        terms = _CenterTerms(self.cluster_centers_.astype(X.dtype), data.shift)
-        workspace = data.workspace(self.n_clusters)
-        distances = np.empty((X.shape[0], self.n_clusters), dtype=X.dtype)
-        for chunk in chunks_of(slice(0, X.shape[0]), data.rows_per_chunk):
-            distances[chunk] = np.sqrt(data.sq_distances(terms, chunk, workspace))
-        return distances
+        return np.sqrt(sq_distances(X, self.cluster_centers_)).astype(X.dtype)
 
     def score(self, X, y=None, sample_weight=None):
         """Return the opposite of the objective ``J_m`` of ``X``.

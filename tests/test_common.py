@@ -1,0 +1,44 @@
+"""scikit-learn's estimator checks on every estimator of the library."""
+
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from fuzzyprune import FuzzyCMeans
+
+# Settings that keep each estimator fast on the checks' small data sets.
+FAST_ESTIMATORS = [FuzzyCMeans(n_clusters=3, max_iter=50, random_state=0)]
+
+# Checks expected to fail, with the reason, per estimator class.
+_SEEDING_DEPENDS_ON_ROWS = (
+    "k-means++ seeding draws rows at random, so repeating a row changes the draws; "
+    "with fixed initial centers the weights are equivalent "
+    "(test_fcm.py::test_sample_weight_equals_repeated_samples)"
+)
+_PREDICT_PROBA_MEANS_CLASSIFIER = (
+    "the check reads classifier_tags of any estimator with predict_proba, and a "
+    "clusterer has none; sparse input is tested in test_fcm.py::test_sparse_input"
+)
+EXPECTED_FAILED_CHECKS = {
+    "FuzzyCMeans": {
+        "check_sample_weight_equivalence_on_dense_data": _SEEDING_DEPENDS_ON_ROWS,
+        "check_sample_weight_equivalence_on_sparse_data": _SEEDING_DEPENDS_ON_ROWS,
+        "check_estimator_sparse_array": _PREDICT_PROBA_MEANS_CLASSIFIER,
+        "check_estimator_sparse_matrix": _PREDICT_PROBA_MEANS_CLASSIFIER,
+    }
+}
+
+
+def _expected_failed_checks(estimator):
+    return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
+
+
+@parametrize_with_checks(FAST_ESTIMATORS, expected_failed_checks=_expected_failed_checks)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("estimator", FAST_ESTIMATORS, ids=lambda est: type(est).__name__)
+def test_every_estimator_is_exported(estimator):
+    import fuzzyprune
+
+    assert type(estimator).__name__ in fuzzyprune.__all__

@@ -1,0 +1,335 @@
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.cluster import KMeans
+from sklearn.datasets import load_iris, make_blobs
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import euclidean_distances
+from threadpoolctl import threadpool_limits
+
+import fuzzyprune._chunks
+from fuzzyprune import FuzzyCMeans
+from fuzzyprune._fcm import _membership_terms
+
+
+def reference_memberships(X, centers, m):
+    """Eq. 2 evaluated literally, with raw powers of distances."""
+    distances = euclidean_distances(X, centers)
+    ratios = distances[:, :, None] / distances[:, None, :]
+    return 1.0 / (ratios ** (2.0 / (m - 1.0))).sum(axis=2)
+
+
+def reference_objective(X, centers, memberships, m):
+    """Eq. 6 evaluated literally."""
+    return float((memberships**m * euclidean_distances(X, centers, squared=True)).sum())
+
+
+def reference_fcm(X, n_clusters, m, seed, n_iter=300):
+    """Textbook fuzzy c-means: random memberships, then eq. 1 and eq. 2 in turn."""
+    rng = np.random.default_rng(seed)
+    memberships = rng.random((X.shape[0], n_clusters))
+    memberships /= memberships.sum(axis=1, keepdims=True)
+    for _ in range(n_iter):
+        weights = memberships**m
+        centers = weights.T @ X / weights.sum(axis=0)[:, None]
+        memberships = reference_memberships(X, centers, m)
+    return reference_objective(X, centers, memberships, m)
+
+
+@pytest.fixture
+def blobs():
+    X, y = make_blobs(n_samples=300, centers=3, cluster_std=1.0, random_state=0)
+    return X, y
+
+
+def test_hand_computed_iteration():
+    # One iteration from centers 0 and 3 on samples 0, 1, 3 with m = 2: sample 1
+    # has memberships 1 / (1 + 1/4) = 0.8 and 0.2; samples 0 and 3 sit on centers.
+    X = np.array([[0.0], [1.0], [3.0]])
+    fcm = FuzzyCMeans(2, m=2.0, init=[[0.0], [3.0]], max_iter=1, tol=0).fit(X)
+    assert fcm.n_iter_ == 1
+    assert_allclose(fcm.cluster_centers_.ravel(), [0.64 / 1.64, 3.04 / 1.04])
+    assert_allclose(fcm.memberships_, reference_memberships(X, fcm.cluster_centers_, 2.0))
+
+
+def test_sample_on_a_center_has_membership_one():
+    X = load_iris().data
+    fcm = FuzzyCMeans(3, init=X[[0, 60, 120]], max_iter=1).fit(X)
+    memberships = fcm.predict_proba(fcm.cluster_centers_)
+    assert_array_equal(memberships, np.eye(3))
+    memberships, _, log_objective = _membership_terms(np.array([[0.0, 4.0, 0.0]]), 2.0)
+    assert_array_equal(memberships, [[0.5, 0.0, 0.5]])
+    assert log_objective[0] == -np.inf
+
+
+@pytest.mark.parametrize("m", [1.1, 1.7, 2.0, 3.5, 5.5])
+def test_memberships_match_equation_2(m):
+    X = load_iris().data
+    fcm = FuzzyCMeans(3, m=m, random_state=0).fit(X)
+    expected = reference_memberships(X, fcm.cluster_centers_, m)
+    assert_allclose(fcm.memberships_, expected, rtol=1e-9, atol=1e-12)
+    assert_allclose(fcm.predict_proba(X), expected, rtol=1e-9, atol=1e-12)
+    assert_allclose(fcm.memberships_.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("m", [1.7, 2.0, 4.5])
+def test_objective_matches_equation_6(m):
+    X = load_iris().data
+    fcm = FuzzyCMeans(3, m=m, random_state=0).fit(X)
+    expected = reference_objective(X, fcm.cluster_centers_, fcm.memberships_, m)
+    assert fcm.objective_ == pytest.approx(expected, rel=1e-10)
+    assert fcm.score(X) == pytest.approx(-expected, rel=1e-10)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@settings(max_examples=25, deadline=None)
+@given(
+    X=arrays(
+        np.float64,
+        st.tuples(st.integers(6, 30), st.integers(1, 4)),
+        elements=st.floats(-100, 100, allow_nan=False, width=32),
+    ),
+    m=st.floats(1.05, 8.0),
+    seed=st.integers(0, 1000),
+)
+def test_objective_never_increases(X, m, seed):
+    rng = np.random.default_rng(seed)
+    init = X[rng.choice(X.shape[0], 3, replace=False)] + rng.normal(size=(3, X.shape[1]))
+    objectives = [
+        FuzzyCMeans(3, m=m, init=init, max_iter=n_iter, tol=0).fit(X).objective_
+        for n_iter in range(1, 8)
+    ]
+    assert all(np.diff(objectives) <= 1e-9 * objectives[0] + 1e-12), objectives
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@settings(max_examples=40, deadline=None)
+@given(
+    m=st.one_of(st.floats(1.0 + 1e-12, 1.01), st.floats(1.01, 1e6)),
+    dtype=st.sampled_from([np.float32, np.float64]),
+)
+def test_memberships_are_a_partition_for_every_m(m, dtype):
+    X, _ = make_blobs(n_samples=60, centers=3, random_state=0)
+    fcm = FuzzyCMeans(3, m=m, init=X[[0, 1, 2]], max_iter=20).fit(X.astype(dtype))
+    assert np.isfinite(fcm.cluster_centers_).all()
+    assert np.isfinite(fcm.objective_) and fcm.objective_ >= 0
+    memberships = fcm.predict_proba(X.astype(dtype))
+    assert memberships.min() >= 0 and memberships.max() <= 1
+    assert_allclose(memberships.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_iris_best_of_ten_no_worse_than_reference():
+    X = load_iris().data
+    fcm = FuzzyCMeans(3, m=2.0, n_init=10, tol=1e-10, random_state=0).fit(X)
+    reference = min(reference_fcm(X, 3, 2.0, seed) for seed in range(10))
+    assert fcm.objective_ <= reference * (1 + 1e-6)
+
+
+def test_random_membership_init_converges_like_kmeans_plus_plus():
+    X = load_iris().data
+    random_init = FuzzyCMeans(3, init="random", tol=1e-10, random_state=0).fit(X)
+    kmeans_init = FuzzyCMeans(3, tol=1e-10, random_state=0).fit(X)
+    assert random_init.objective_ == pytest.approx(kmeans_init.objective_, rel=1e-6)
+
+
+def test_callable_init_receives_data_and_random_state(blobs):
+    X, _ = blobs
+    seen = {}
+
+    def first_rows(X, n_clusters, random_state):
+        seen["random_state"] = random_state
+        return X[:n_clusters]
+
+    fcm = FuzzyCMeans(3, init=first_rows, max_iter=1, random_state=0).fit(X)
+    assert isinstance(seen["random_state"], np.random.RandomState)
+    assert fcm.cluster_centers_.shape == (3, 2)
+
+
+def test_m_close_to_one_matches_kmeans(blobs):
+    X, _ = blobs
+    init = X[[0, 1, 2]]
+    fcm = FuzzyCMeans(3, m=1.0001, init=init, tol=0, max_iter=100).fit(X)
+    kmeans = KMeans(3, init=init, n_init=1).fit(X)
+    assert_array_equal(fcm.labels_, kmeans.labels_)
+    assert_allclose(fcm.cluster_centers_, kmeans.cluster_centers_, rtol=1e-6)
+
+
+def test_predict_transform_and_fit_predict_agree(blobs):
+    X, _ = blobs
+    fcm = FuzzyCMeans(3, random_state=0).fit(X)
+    assert_array_equal(fcm.predict(X), fcm.labels_)
+    assert_array_equal(FuzzyCMeans(3, random_state=0).fit_predict(X), fcm.labels_)
+    assert_allclose(fcm.transform(X), euclidean_distances(X, fcm.cluster_centers_))
+    assert_array_equal(fcm.labels_, fcm.memberships_.argmax(axis=1))
+    assert fcm.n_iter_ < fcm.max_iter
+
+
+def test_converges_and_stops_on_tolerance(blobs):
+    X, _ = blobs
+    loose = FuzzyCMeans(3, tol=1e-2, random_state=0).fit(X)
+    tight = FuzzyCMeans(3, tol=1e-12, random_state=0).fit(X)
+    assert loose.n_iter_ < tight.n_iter_ < 300
+    assert tight.objective_ <= loose.objective_
+
+
+def test_reproducible_and_independent_of_n_jobs_and_threads(blobs):
+    X, _ = blobs
+    params = dict(n_clusters=4, n_init=4, random_state=42)
+    sequential = FuzzyCMeans(**params, n_jobs=1).fit(X)
+    parallel = FuzzyCMeans(**params, n_jobs=2).fit(X)
+    with threadpool_limits(1):
+        single_thread = FuzzyCMeans(**params).fit(X)
+    for other in (parallel, single_thread):
+        assert_array_equal(other.cluster_centers_, sequential.cluster_centers_)
+        assert_array_equal(other.memberships_, sequential.memberships_)
+        assert other.objective_ == sequential.objective_
+
+
+def test_many_blocks_on_many_threads_match_one_block(blobs, monkeypatch):
+    X, _ = blobs
+    one_block = FuzzyCMeans(3, random_state=0, tol=1e-12).fit(X)
+    monkeypatch.setattr(fuzzyprune._chunks, "_CHUNK_BYTES", 64)
+    monkeypatch.setattr(fuzzyprune._chunks, "_MIN_CHUNK_ROWS", 7)
+    many_blocks = FuzzyCMeans(3, random_state=0, tol=1e-12).fit(X)
+    assert_allclose(many_blocks.cluster_centers_, one_block.cluster_centers_, rtol=1e-10)
+    with threadpool_limits(1):
+        single_thread = FuzzyCMeans(3, random_state=0, tol=1e-12).fit(X)
+    assert_array_equal(single_thread.cluster_centers_, many_blocks.cluster_centers_)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_is_preserved(blobs, dtype):
+    X = blobs[0].astype(dtype)
+    fcm = FuzzyCMeans(3, random_state=0).fit(X)
+    for result in (
+        fcm.cluster_centers_,
+        fcm.memberships_,
+        fcm.predict_proba(X),
+        fcm.transform(X),
+    ):
+        assert result.dtype == dtype
+
+
+def test_float32_matches_float64(blobs):
+    X = blobs[0]
+    fcm64 = FuzzyCMeans(3, random_state=0, tol=1e-8).fit(X)
+    fcm32 = FuzzyCMeans(3, random_state=0, tol=1e-8).fit(X.astype(np.float32))
+    # Near the optimum J_m is flat: float32's 1e-7 in J_m pins centers to ~3e-4.
+    assert_allclose(fcm32.cluster_centers_, fcm64.cluster_centers_, atol=1e-3)
+    assert_allclose(fcm32.memberships_, fcm64.memberships_, atol=1e-4)
+
+
+def test_float32_accurate_far_from_the_origin():
+    # Samples 1e4 away from the origin with unit spread: a naive expansion of
+    # squared distances in float32 would lose every significant digit.
+    X, _ = make_blobs(n_samples=200, centers=3, cluster_std=0.5, random_state=0)
+    X = X + 1e4
+    centers = X[[0, 1, 2]]
+    fcm32 = FuzzyCMeans(3, init=centers, max_iter=1).fit(X.astype(np.float32))
+    expected = reference_memberships(X, fcm32.cluster_centers_.astype(np.float64), 2.0)
+    assert_allclose(fcm32.memberships_, expected, atol=2e-3)
+
+
+def test_sparse_input(blobs):
+    X = blobs[0] + 5
+    dense = FuzzyCMeans(3, random_state=0).fit(X)
+    for container in (sp.csr_matrix, sp.csr_array):
+        sparse = FuzzyCMeans(3, random_state=0).fit(container(X))
+        assert_allclose(sparse.cluster_centers_, dense.cluster_centers_)
+        assert_allclose(sparse.predict_proba(container(X)), dense.memberships_, atol=1e-12)
+        assert_allclose(sparse.transform(container(X)), dense.transform(X))
+
+
+def test_sample_weight_equals_repeated_samples(blobs):
+    X, _ = blobs
+    weights = np.random.default_rng(0).integers(0, 4, size=X.shape[0])
+    init = X[[0, 1, 2]] + 0.5
+    weighted = FuzzyCMeans(3, init=init, tol=0, max_iter=30).fit(X, sample_weight=weights)
+    repeated = FuzzyCMeans(3, init=init, tol=0, max_iter=30).fit(np.repeat(X, weights, axis=0))
+    assert_allclose(weighted.cluster_centers_, repeated.cluster_centers_, rtol=1e-10)
+    assert weighted.objective_ == pytest.approx(repeated.objective_, rel=1e-10)
+
+
+def test_feature_names_and_pandas_output(blobs):
+    pd = pytest.importorskip("pandas")
+    X = pd.DataFrame(blobs[0], columns=["width", "height"])
+    fcm = FuzzyCMeans(3, random_state=0).set_output(transform="pandas").fit(X)
+    assert_array_equal(fcm.feature_names_in_, ["width", "height"])
+    distances = fcm.transform(X)
+    assert list(distances.columns) == ["fuzzycmeans0", "fuzzycmeans1", "fuzzycmeans2"]
+    assert_array_equal(fcm.get_feature_names_out(), distances.columns)
+
+
+def test_verbose_reports_objective(blobs, capsys):
+    FuzzyCMeans(3, verbose=1, random_state=0).fit(blobs[0])
+    output = capsys.readouterr().out
+    assert "Iteration 1, objective" in output and "Converged at iteration" in output
+
+
+def test_merged_clusters_warn():
+    X = np.repeat([[0.0, 0.0], [1.0, 1.0]], 5, axis=0)
+    with pytest.warns(ConvergenceWarning, match="distinct clusters"):
+        FuzzyCMeans(3, random_state=0).fit(X)
+
+
+def test_explicit_init_with_n_init_runs_once(blobs):
+    X = blobs[0]
+    with pytest.warns(RuntimeWarning, match="running once"):
+        fcm = FuzzyCMeans(3, init=X[:3], n_init=5).fit(X)
+    assert fcm.n_iter_ >= 1
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"m": 1.0}, "'m' parameter"),
+        ({"m": 0.5}, "'m' parameter"),
+        ({"m": np.inf}, "'m' parameter"),
+        ({"m": "2"}, "'m' parameter"),
+        ({"n_clusters": 0}, "'n_clusters' parameter"),
+        ({"max_iter": 0}, "'max_iter' parameter"),
+        ({"tol": -1e-3}, "'tol' parameter"),
+        ({"tol": 1.0}, "'tol' parameter"),
+        ({"n_init": 0}, "'n_init' parameter"),
+        ({"init": "kmeans"}, "'init' parameter"),
+        ({"init": [[0.0, 0.0]]}, r"initial centers have shape \(1, 2\)"),
+        ({"n_clusters": 11}, "n_samples=10 should be >= n_clusters=11"),
+    ],
+)
+def test_bad_parameters_raise(params, match):
+    X = np.random.default_rng(0).random((10, 2))
+    with pytest.raises(ValueError, match=match):
+        FuzzyCMeans(**{"n_clusters": 3, **params}).fit(X)
+
+
+@pytest.mark.parametrize(
+    "X, match",
+    [
+        (np.array([[0.0, np.nan], [1.0, 1.0], [2.0, 2.0]]), "NaN"),
+        (np.array([[0.0, np.inf], [1.0, 1.0], [2.0, 2.0]]), "infinity"),
+        (np.empty((0, 2)), "0 sample"),
+        (np.array([[1.0, 2.0]]), "n_samples=1 should be >= n_clusters=2"),
+        (np.zeros((3, 2, 2)), "Found array with dim 3"),
+    ],
+)
+def test_bad_data_raises(X, match):
+    with pytest.raises(ValueError, match=match):
+        FuzzyCMeans(2).fit(X)
+
+
+def test_bad_sample_weight_raises(blobs):
+    X = blobs[0]
+    with pytest.raises(ValueError, match="Negative values in data"):
+        FuzzyCMeans(3).fit(X, sample_weight=-np.ones(X.shape[0]))
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        FuzzyCMeans(3).fit(X, sample_weight=np.zeros(X.shape[0]))
+
+
+def test_new_data_must_match_fitted_features(blobs):
+    fcm = FuzzyCMeans(3, random_state=0).fit(blobs[0])
+    with pytest.raises(ValueError, match="expecting 2 features"):
+        fcm.predict(np.zeros((4, 3)))
