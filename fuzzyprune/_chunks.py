@@ -40,7 +40,10 @@ def row_blocks(n_samples, rows_per_chunk):
         Consecutive slices of at most ``_CHUNKS_PER_BLOCK * rows_per_chunk`` rows.
     """
     size = rows_per_chunk * _CHUNKS_PER_BLOCK
-    return [slice(start, min(start + size, n_samples)) for start in range(0, n_samples, size)]
+    return [
+        slice(start, min(start + size, n_samples))
+        for start in range(0, n_samples, size)
+    ]
 
 
 def chunks_of(block, rows_per_chunk):

@@ -114,7 +114,9 @@ def _log_sum_exp(values):
 
 def _scale_factor(old_log_scale, new_log_scale):
     """Return ``exp(old - new)``, with 0 where nothing was accumulated yet."""
-    return np.exp(old_log_scale - np.where(np.isfinite(new_log_scale), new_log_scale, 0))
+    return np.exp(
+        old_log_scale - np.where(np.isfinite(new_log_scale), new_log_scale, 0)
+    )
 
 
 class _WeightedSums:
@@ -207,7 +209,9 @@ class _CenterTerms:
         if sp.issparse(X_chunk):
             products = np.asarray(X_chunk @ self.shifted.T)
         else:
-            products = np.matmul(X_chunk, self.shifted.T, out=workspace.products[:n_rows])
+            products = np.matmul(
+                X_chunk, self.shifted.T, out=workspace.products[:n_rows]
+            )
         sq = products[:, : self.n_clusters].astype(np.float64)
         sq *= -2.0
         sq += shifted_sq_norms[:, None]
@@ -216,7 +220,9 @@ class _CenterTerms:
         # A cheap test on each row's minimum spares the full test on most rows.
         rows = np.flatnonzero(sq.min(axis=1) <= rounding * self.shifted_norms.max())
         if rows.size:
-            near_rows, cols = np.nonzero(sq[rows] <= np.outer(rounding[rows], self.shifted_norms))
+            near_rows, cols = np.nonzero(
+                sq[rows] <= np.outer(rounding[rows], self.shifted_norms)
+            )
             rows = rows[near_rows]
             sq[rows, cols] = _direct_sq_distances(X_chunk[rows], self.centers[cols])
         np.maximum(sq, 0.0, out=sq)
@@ -270,7 +276,9 @@ class _PreparedData:
         if sp.issparse(X):
             self.shift = np.zeros(X.shape[1])
         else:
-            self.shift = (np.ones(X.shape[0], X.dtype) @ X / X.shape[0]).astype(np.float64)
+            self.shift = (np.ones(X.shape[0], X.dtype) @ X / X.shape[0]).astype(
+                np.float64
+            )
         self.shifted_sq_norms = _shifted_sq_norms(X, self.shift, self.rows_per_chunk)
         self.norm_bounds = np.sqrt(self.shifted_sq_norms) + np.linalg.norm(self.shift)
         self.log_sample_weight = None
@@ -282,11 +290,16 @@ class _PreparedData:
     def sq_distances(self, terms, chunk, workspace):
         """Squared distances of the rows ``chunk`` to the centers of ``terms``."""
         return terms.sq_distances(
-            self.X[chunk], self.shifted_sq_norms[chunk], self.norm_bounds[chunk], workspace
+            self.X[chunk],
+            self.shifted_sq_norms[chunk],
+            self.norm_bounds[chunk],
+            workspace,
         )
 
     def workspace(self, n_clusters):
-        return _Workspace(self.rows_per_chunk, n_clusters, self.X.shape[1], self.X.dtype)
+        return _Workspace(
+            self.rows_per_chunk, n_clusters, self.X.shape[1], self.X.dtype
+        )
 
     def log_weights(self, chunk):
         """Return the chunk's log sample weights as a column, or 0."""
@@ -328,7 +341,9 @@ def _fcm_pass(data, centers, m, memberships, executor, update_centers=True):
                 sums.add(X_chunk, m * log_memberships + log_weights, workspace)
         return sums
 
-    return functools.reduce(_WeightedSums.merge, map_blocks(executor, process, data.blocks))
+    return functools.reduce(
+        _WeightedSums.merge, map_blocks(executor, process, data.blocks)
+    )
 
 
 def _converged(log_objective, previous_log_objective, tol):
@@ -412,13 +427,13 @@ def _check_centers_shape(centers, n_clusters, n_features):
 class FuzzyCMeans(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator
 ):
-    """Fuzzy c-means clustering.
+    r"""Fuzzy c-means clustering.
 
     Every sample belongs to every cluster with a membership in [0, 1], the
     memberships of a sample summing to 1. Centers and memberships are updated
     in turn to minimise the objective
 
-    .. math:: J_m = \\sum_i \\sum_j u_{ij}^m \\lVert x_i - c_j \\rVert^2
+    .. math:: J_m = \sum_i \sum_j u_{ij}^m \lVert x_i - c_j \rVert^2
 
     until it improves by less than ``tol`` (relative) or ``max_iter``
     iterations have run. The fuzzifier ``m > 1`` sets how soft the partition
@@ -631,7 +646,9 @@ class FuzzyCMeans(
                 np.random.RandomState(seed),
                 sample_weight,
             )
-            return _fcm_single(data, centers, self.m, self.max_iter, self.tol, self.verbose)
+            return _fcm_single(
+                data, centers, self.m, self.max_iter, self.tol, self.verbose
+            )
 
         with single_threaded_blas():
             runs = Parallel(n_jobs=n_parallel_runs, prefer="threads")(

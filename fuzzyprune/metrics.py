@@ -110,7 +110,9 @@ def modified_partition_coefficient(memberships):
     memberships = _check_memberships(memberships)
     n_clusters = memberships.shape[1]
     if n_clusters < 2:
-        raise ValueError(f"memberships must have at least 2 clusters, got {n_clusters}.")
+        raise ValueError(
+            f"memberships must have at least 2 clusters, got {n_clusters}."
+        )
     coefficient = partition_coefficient(memberships)
     return 1.0 - n_clusters / (n_clusters - 1) * (1.0 - coefficient)
 
@@ -207,7 +209,9 @@ def xie_beni_index(X, memberships, centers, *, m=2.0):
     X, memberships, centers = _check_fuzzy_partition(X, memberships, centers)
     if centers.shape[0] < 2:
         raise ValueError("xie_beni_index needs at least 2 clusters.")
-    compactness = np.einsum("ij,ij->", memberships.astype(np.float64) ** m, sq_distances(X, centers))
+    compactness = np.einsum(
+        "ij,ij->", memberships.astype(np.float64) ** m, sq_distances(X, centers)
+    )
     center_gaps = sq_distances(centers, centers)
     np.fill_diagonal(center_gaps, np.inf)
     separation = center_gaps.min()
@@ -226,7 +230,9 @@ def xie_beni_index(X, memberships, centers, *, m=2.0):
     },
     prefer_skip_nested_validation=True,
 )
-def fuzzy_silhouette_score(X, memberships, *, alpha=1.0, sample_size=None, random_state=None):
+def fuzzy_silhouette_score(
+    X, memberships, *, alpha=1.0, sample_size=None, random_state=None
+):
     """Fuzzy silhouette of Campello and Hruschka (2006).
 
     The silhouette of each sample (for the crisp partition of largest
@@ -283,7 +289,9 @@ def fuzzy_silhouette_score(X, memberships, *, alpha=1.0, sample_size=None, rando
     if memberships.shape[1] < 2:
         raise ValueError("fuzzy_silhouette_score needs at least 2 clusters.")
     if sample_size is not None and sample_size < X.shape[0]:
-        rows = check_random_state(random_state).choice(X.shape[0], sample_size, replace=False)
+        rows = check_random_state(random_state).choice(
+            X.shape[0], sample_size, replace=False
+        )
         X, memberships = X[rows], memberships[rows]
     top_two = np.sort(memberships, axis=1)[:, -2:]
     weights = (top_two[:, 1] - top_two[:, 0]) ** alpha
@@ -349,7 +357,9 @@ def simplified_silhouette_score(X, labels, centers=None):
     check_consistent_length(X, labels)
     if centers is None:
         labels = np.unique(labels, return_inverse=True)[1]
-        centers = np.array([X[labels == k].mean(axis=0) for k in range(labels.max() + 1)])
+        centers = np.array(
+            [X[labels == k].mean(axis=0) for k in range(labels.max() + 1)]
+        )
     centers = np.asarray(centers)
     if np.unique(labels).size < 2 or centers.shape[0] < 2:
         raise ValueError("simplified_silhouette_score needs at least 2 clusters.")
@@ -440,8 +450,10 @@ neg_partition_entropy_scorer = _scorer(
     "Opposite of the partition entropy of the estimator's memberships of X.",
 )
 neg_xie_beni_scorer = _scorer(
-    lambda clusterer, X, y: -xie_beni_index(
-        X, clusterer.predict_proba(X), clusterer.cluster_centers_, m=clusterer.m
+    lambda clusterer, X, y: (
+        -xie_beni_index(
+            X, clusterer.predict_proba(X), clusterer.cluster_centers_, m=clusterer.m
+        )
     ),
     "neg_xie_beni_scorer",
     "Opposite of the Xie-Beni index of the estimator's partition of X.",

@@ -32,12 +32,16 @@ def _expected_failed_checks(estimator):
     return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
 
 
-@parametrize_with_checks(FAST_ESTIMATORS, expected_failed_checks=_expected_failed_checks)
+@parametrize_with_checks(
+    FAST_ESTIMATORS, expected_failed_checks=_expected_failed_checks
+)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
 
-@pytest.mark.parametrize("estimator", FAST_ESTIMATORS, ids=lambda est: type(est).__name__)
+@pytest.mark.parametrize(
+    "estimator", FAST_ESTIMATORS, ids=lambda est: type(est).__name__
+)
 def test_every_estimator_is_exported(estimator):
     import fuzzyprune
 

@@ -53,7 +53,9 @@ def test_hand_computed_iteration():
     fcm = FuzzyCMeans(2, m=2.0, init=[[0.0], [3.0]], max_iter=1, tol=0).fit(X)
     assert fcm.n_iter_ == 1
     assert_allclose(fcm.cluster_centers_.ravel(), [0.64 / 1.64, 3.04 / 1.04])
-    assert_allclose(fcm.memberships_, reference_memberships(X, fcm.cluster_centers_, 2.0))
+    assert_allclose(
+        fcm.memberships_, reference_memberships(X, fcm.cluster_centers_, 2.0)
+    )
 
 
 def test_sample_on_a_center_has_membership_one():
@@ -98,7 +100,9 @@ def test_objective_matches_equation_6(m):
 )
 def test_objective_never_increases(X, m, seed):
     rng = np.random.default_rng(seed)
-    init = X[rng.choice(X.shape[0], 3, replace=False)] + rng.normal(size=(3, X.shape[1]))
+    init = X[rng.choice(X.shape[0], 3, replace=False)] + rng.normal(
+        size=(3, X.shape[1])
+    )
     objectives = [
         FuzzyCMeans(3, m=m, init=init, max_iter=n_iter, tol=0).fit(X).objective_
         for n_iter in range(1, 8)
@@ -195,7 +199,9 @@ def test_many_blocks_on_many_threads_match_one_block(blobs, monkeypatch):
     monkeypatch.setattr(fuzzyprune._chunks, "_CHUNK_BYTES", 64)
     monkeypatch.setattr(fuzzyprune._chunks, "_MIN_CHUNK_ROWS", 7)
     many_blocks = FuzzyCMeans(3, random_state=0, tol=1e-12).fit(X)
-    assert_allclose(many_blocks.cluster_centers_, one_block.cluster_centers_, rtol=1e-10)
+    assert_allclose(
+        many_blocks.cluster_centers_, one_block.cluster_centers_, rtol=1e-10
+    )
     with threadpool_limits(1):
         single_thread = FuzzyCMeans(3, random_state=0, tol=1e-12).fit(X)
     assert_array_equal(single_thread.cluster_centers_, many_blocks.cluster_centers_)
@@ -221,7 +227,9 @@ def test_float32_matches_float64(blobs):
     # Near the optimum J_m is flat: float32's 1e-7 in J_m pins centers to ~3e-4.
     assert_allclose(fcm32.cluster_centers_, fcm64.cluster_centers_, atol=1e-3)
     centers32 = fcm32.cluster_centers_.astype(np.float64)
-    assert_allclose(fcm32.memberships_, reference_memberships(X, centers32, 2.0), atol=1e-5)
+    assert_allclose(
+        fcm32.memberships_, reference_memberships(X, centers32, 2.0), atol=1e-5
+    )
 
 
 def test_float32_accurate_far_from_the_origin():
@@ -241,7 +249,9 @@ def test_sparse_input(blobs):
     for container in (sp.csr_matrix, sp.csr_array):
         sparse = FuzzyCMeans(3, random_state=0).fit(container(X))
         assert_allclose(sparse.cluster_centers_, dense.cluster_centers_)
-        assert_allclose(sparse.predict_proba(container(X)), dense.memberships_, atol=1e-12)
+        assert_allclose(
+            sparse.predict_proba(container(X)), dense.memberships_, atol=1e-12
+        )
         assert_allclose(sparse.transform(container(X)), dense.transform(X))
 
 
@@ -249,8 +259,12 @@ def test_sample_weight_equals_repeated_samples(blobs):
     X, _ = blobs
     weights = np.random.default_rng(0).integers(0, 4, size=X.shape[0])
     init = X[[0, 1, 2]] + 0.5
-    weighted = FuzzyCMeans(3, init=init, tol=0, max_iter=30).fit(X, sample_weight=weights)
-    repeated = FuzzyCMeans(3, init=init, tol=0, max_iter=30).fit(np.repeat(X, weights, axis=0))
+    weighted = FuzzyCMeans(3, init=init, tol=0, max_iter=30).fit(
+        X, sample_weight=weights
+    )
+    repeated = FuzzyCMeans(3, init=init, tol=0, max_iter=30).fit(
+        np.repeat(X, weights, axis=0)
+    )
     assert_allclose(weighted.cluster_centers_, repeated.cluster_centers_, rtol=1e-10)
     assert weighted.objective_ == pytest.approx(repeated.objective_, rel=1e-10)
 

@@ -1,0 +1,134 @@
+"""Command-line entry point: ``fuzzyprune`` or ``python -m fuzzyprune``."""
+
+import argparse
+import sys
+import time
+
+import numpy as np
+from sklearn import datasets
+from sklearn.preprocessing import StandardScaler
+
+from . import __version__
+from ._fcm import FuzzyCMeans
+from .metrics import (
+    cluster_accuracy,
+    fuzzy_silhouette_score,
+    modified_partition_coefficient,
+    partition_coefficient,
+    partition_entropy,
+    simplified_silhouette_score,
+    xie_beni_index,
+)
+
+_DATASETS = {
+    "iris": datasets.load_iris,
+    "wine": datasets.load_wine,
+    "breast_cancer": datasets.load_breast_cancer,
+    "digits": datasets.load_digits,
+}
+
+
+def _validity_row(X, y, fcm):
+    memberships = fcm.memberships_
+    return {
+        "m": fcm.m,
+        "PC": partition_coefficient(memberships),
+        "MPC": modified_partition_coefficient(memberships),
+        "PE": partition_entropy(memberships),
+        "XB": xie_beni_index(X, memberships, fcm.cluster_centers_, m=fcm.m),
+        "fuzzy silhouette": fuzzy_silhouette_score(X, memberships),
+        "simplified silhouette": simplified_silhouette_score(
+            X, fcm.labels_, fcm.cluster_centers_
+        ),
+        "cluster accuracy": cluster_accuracy(y, fcm.labels_),
+        "iterations": fcm.n_iter_,
+    }
+
+
+def _print_table(rows, out):
+    columns = list(rows[0])
+    widths = [max(len(name), 8) for name in columns]
+    out.write(
+        "  ".join(name.rjust(w) for name, w in zip(columns, widths, strict=True)) + "\n"
+    )
+    for row in rows:
+        cells = [
+            f"{row[name]:.4g}" if isinstance(row[name], float) else str(row[name])
+            for name in columns
+        ]
+        out.write(
+            "  ".join(cell.rjust(w) for cell, w in zip(cells, widths, strict=True))
+            + "\n"
+        )
+
+
+def demo(dataset="iris", fuzzifiers=(1.5, 2.0, 3.0), seed=0, out=None):
+    """Cluster a bundled data set and print memberships and validity indices.
+
+    Parameters
+    ----------
+    dataset : {"iris", "wine", "breast_cancer", "digits"}, default="iris"
+        scikit-learn's bundled data set to cluster, standardised.
+
+    fuzzifiers : sequence of float, default=(1.5, 2.0, 3.0)
+        Values of ``m`` to compare.
+
+    seed : int, default=0
+        Random state of the clusterings.
+
+    out : file-like, default=None
+        Where to print; ``None`` means standard output.
+
+    Returns
+    -------
+    rows : list of dict
+        The validity indices for each fuzzifier, as printed.
+    """
+    out = sys.stdout if out is None else out
+    bunch = _DATASETS[dataset]()
+    X = StandardScaler().fit_transform(bunch.data)
+    n_clusters = len(bunch.target_names)
+    out.write(
+        f"fuzzyprune {__version__}: fuzzy c-means on {dataset} "
+        f"({X.shape[0]} samples, {X.shape[1]} features, {n_clusters} clusters)\n\n"
+    )
+    rows = []
+    for m in fuzzifiers:
+        start = time.perf_counter()
+        fcm = FuzzyCMeans(n_clusters, m=m, n_init=5, random_state=seed).fit(X)
+        row = _validity_row(X, bunch.target, fcm)
+        row["seconds"] = time.perf_counter() - start
+        rows.append(row)
+        if m == fuzzifiers[0]:
+            out.write(f"Memberships of the first 5 samples (m={m}):\n")
+            out.write(np.array2string(fcm.memberships_[:5], precision=3) + "\n\n")
+    out.write(
+        "Validity indices (PC, MPC, silhouettes, accuracy: larger is better; "
+        "PE, XB: smaller is better):\n"
+    )
+    _print_table(rows, out)
+    return rows
+
+
+def main(argv=None):
+    """Run the ``fuzzyprune`` command."""
+    parser = argparse.ArgumentParser(prog="fuzzyprune", description=__doc__)
+    parser.add_argument("--version", action="version", version=__version__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo_parser = commands.add_parser(
+        "demo", help="cluster a bundled data set and print validity indices"
+    )
+    demo_parser.add_argument("--dataset", choices=sorted(_DATASETS), default="iris")
+    demo_parser.add_argument(
+        "--m",
+        type=float,
+        nargs="+",
+        default=[1.5, 2.0, 3.0],
+        help="fuzzifiers to compare",
+    )
+    demo_parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if any(m <= 1 for m in args.m):
+        parser.error("--m: every fuzzifier must be greater than 1")
+    demo(args.dataset, tuple(args.m), args.seed)
+    return 0
