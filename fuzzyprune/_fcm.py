@@ -135,6 +135,8 @@ class _WeightedSums:
         self.log_objective = -np.inf
 
     def _rescale(self, new_log_scale):
+        if not (new_log_scale > self.log_scale).any():
+            return
         factor = _scale_factor(self.log_scale, new_log_scale)
         self.numerator *= factor[:, None]
         self.denominator *= factor
@@ -301,11 +303,12 @@ class _PreparedData:
             self.rows_per_chunk, n_clusters, self.X.shape[1], self.X.dtype
         )
 
-    def log_weights(self, chunk):
-        """Return the chunk's log sample weights as a column, or 0."""
-        if self.log_sample_weight is None:
-            return 0.0
-        return self.log_sample_weight[chunk, None]
+    def add_log_sample_weight(self, log_values, rows):
+        """Add the log sample weights of ``rows`` to per-sample log values."""
+        if self.log_sample_weight is not None:
+            weights = self.log_sample_weight[rows]
+            log_values += weights.reshape(-1, *[1] * (log_values.ndim - 1))
+        return log_values
 
 
 def _fcm_pass(data, centers, m, memberships, executor, update_centers=True):
@@ -328,17 +331,18 @@ def _fcm_pass(data, centers, m, memberships, executor, update_centers=True):
     def process(block):
         sums = _WeightedSums(n_clusters, n_features)
         workspace = data.workspace(n_clusters)
+        log_sample_objective = np.empty(block.stop - block.start)
         for chunk in chunks_of(block, data.rows_per_chunk):
-            X_chunk = data.X[chunk]
+            in_block = slice(chunk.start - block.start, chunk.stop - block.start)
             sq = data.sq_distances(terms, chunk, workspace)
-            chunk_memberships, log_memberships, log_objective = _membership_terms(sq, m)
-            memberships[chunk] = chunk_memberships
-            log_weights = data.log_weights(chunk)
-            sums.log_objective = np.logaddexp(
-                sums.log_objective, _log_sum_exp(log_objective + np.ravel(log_weights))
+            memberships[chunk], log_memberships, log_sample_objective[in_block] = (
+                _membership_terms(sq, m)
             )
             if update_centers:
-                sums.add(X_chunk, m * log_memberships + log_weights, workspace)
+                log_weights = data.add_log_sample_weight(m * log_memberships, chunk)
+                sums.add(data.X[chunk], log_weights, workspace)
+        data.add_log_sample_weight(log_sample_objective, block)
+        sums.log_objective = _log_sum_exp(log_sample_objective)
         return sums
 
     return functools.reduce(
@@ -386,12 +390,12 @@ def _random_membership_centers(data, n_clusters, m, random_state):
     rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
     memberships = rng.random((data.X.shape[0], n_clusters))
     memberships /= memberships.sum(axis=1, keepdims=True)
-    log_weights = m * np.log(memberships)
+    log_weights = data.add_log_sample_weight(m * np.log(memberships), slice(None))
     n_features = data.X.shape[1]
     sums = _WeightedSums(n_clusters, n_features)
     workspace = data.workspace(n_clusters)
     for chunk in chunks_of(slice(0, data.X.shape[0]), data.rows_per_chunk):
-        sums.add(data.X[chunk], log_weights[chunk] + data.log_weights(chunk), workspace)
+        sums.add(data.X[chunk], log_weights[chunk], workspace)
     return sums.centers(np.zeros((n_clusters, n_features), dtype=data.X.dtype))
 
 
