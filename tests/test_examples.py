@@ -1,0 +1,35 @@
+import runpy
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
+
+
+def run_example(name, monkeypatch):
+    """Run a gallery script headless; return its namespace and figure count."""
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    monkeypatch.chdir(EXAMPLES)
+    namespace = runpy.run_path(str(EXAMPLES / name), run_name="__main__")
+    n_figures = len(plt.get_fignums())
+    plt.close("all")
+    return namespace, n_figures
+
+
+def test_every_example_is_tested():
+    tested = {"plot_fuzzy_cmeans_validity.py"}
+    assert {path.name for path in EXAMPLES.glob("plot_*.py")} == tested
+
+
+def test_fuzzy_cmeans_validity_example(monkeypatch, capsys):
+    namespace, n_figures = run_example("plot_fuzzy_cmeans_validity.py", monkeypatch)
+    assert n_figures == 2
+    # The text claims crispness indices always prefer the smallest m.
+    coefficients = namespace["indices"]["modified partition coefficient"]
+    assert np.all(np.diff(coefficients) < 0)
+    assert namespace["search"].best_params_["m"] in namespace["fuzzifiers"]
+    assert "m chosen by the Xie-Beni index" in capsys.readouterr().out
