@@ -1,8 +1,9 @@
 """Row chunking and thread control shared by the chunked numerical kernels."""
 
 import functools
+import threading
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 
 import joblib
 import numpy as np
@@ -72,11 +73,28 @@ def available_threads():
     return max(1, joblib.cpu_count())
 
 
-@contextmanager
-def single_threaded_blas():
-    """Limit BLAS to one thread while our own threads split the rows."""
-    with _controller().limit(limits=1, user_api="blas"):
-        yield
+def row_threading(n_parallel_tasks=1):
+    """Plan how a kernel spreads rows over threads.
+
+    On the main thread, each of ``n_parallel_tasks`` tasks splits its rows over
+    its share of the threads BLAS may use, with BLAS limited to one thread
+    meanwhile. BLAS limits are process-wide and cannot be set safely from
+    several Python threads at once, so a kernel called from any other thread
+    (a threaded grid search, say) runs its rows in that thread and leaves the
+    threading to BLAS, changing no limit.
+
+    Returns
+    -------
+    threads_per_task : int
+        Threads each task may use for its rows.
+    context : context manager
+        Holds the BLAS limit, if any, while the tasks run.
+    """
+    threads = available_threads()
+    if threading.current_thread() is not threading.main_thread() or threads == 1:
+        return 1, nullcontext()
+    limit = _controller().limit(limits=1, user_api="blas")
+    return max(1, threads // n_parallel_tasks), limit
 
 
 def thread_pool(n_threads):

@@ -26,12 +26,11 @@ from sklearn.utils.validation import (
 )
 
 from ._chunks import (
-    available_threads,
     chunk_rows,
     chunks_of,
     map_blocks,
     row_blocks,
-    single_threaded_blas,
+    row_threading,
     thread_pool,
 )
 
@@ -637,9 +636,8 @@ class FuzzyCMeans(
         random_state = check_random_state(self.random_state)
         seeds = random_state.randint(np.iinfo(np.int32).max, size=n_init)
         n_parallel_runs = min(effective_n_jobs(self.n_jobs), n_init)
-        data = _PreparedData(
-            X, sample_weight, n_threads=max(1, available_threads() // n_parallel_runs)
-        )
+        n_threads, blas_limit = row_threading(n_parallel_runs)
+        data = _PreparedData(X, sample_weight, n_threads)
 
         def run(seed):
             centers = _initial_centers(
@@ -654,7 +652,7 @@ class FuzzyCMeans(
                 data, centers, self.m, self.max_iter, self.tol, self.verbose
             )
 
-        with single_threaded_blas():
+        with blas_limit:
             runs = Parallel(n_jobs=n_parallel_runs, prefer="threads")(
                 delayed(run)(seed) for seed in seeds
             )
@@ -696,9 +694,10 @@ class FuzzyCMeans(
     def _evaluate(self, X, sample_weight=None):
         """Memberships of ``X`` to the fitted centers, and ``log J_m``."""
         centers = self.cluster_centers_.astype(X.dtype, copy=False)
-        data = _PreparedData(X, sample_weight, n_threads=available_threads())
+        n_threads, blas_limit = row_threading()
+        data = _PreparedData(X, sample_weight, n_threads)
         memberships = np.empty((X.shape[0], self.n_clusters), dtype=X.dtype)
-        with single_threaded_blas(), thread_pool(data.n_threads) as executor:
+        with blas_limit, thread_pool(data.n_threads) as executor:
             sums = _fcm_pass(data, centers, self.m, memberships, executor, False)
         return memberships, sums.log_objective
 

@@ -1,3 +1,5 @@
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -9,7 +11,7 @@ from sklearn.cluster import KMeans
 from sklearn.datasets import load_iris, make_blobs
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import euclidean_distances
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 import fuzzyprune._chunks
 from fuzzyprune import FuzzyCMeans
@@ -348,3 +350,25 @@ def test_new_data_must_match_fitted_features(blobs):
     fcm = FuzzyCMeans(3, random_state=0).fit(blobs[0])
     with pytest.raises(ValueError, match="expecting 2 features"):
         fcm.predict(np.zeros((4, 3)))
+
+
+def test_concurrent_fits_restore_blas_threads(blobs):
+    def blas_threads():
+        return [
+            info["num_threads"]
+            for info in threadpool_info()
+            if info["user_api"] == "blas"
+        ]
+
+    X = np.repeat(blobs[0], 20, axis=0)
+    before = blas_threads()
+    with ThreadPoolExecutor(4) as executor:
+        fits = list(
+            executor.map(
+                lambda seed: FuzzyCMeans(3, random_state=seed).fit(X), range(8)
+            )
+        )
+    assert blas_threads() == before
+    for seed, fit in enumerate(fits):
+        sequential = FuzzyCMeans(3, random_state=seed).fit(X)
+        assert_array_equal(fit.cluster_centers_, sequential.cluster_centers_)
