@@ -13,6 +13,7 @@ negated and named ``neg_*``.
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import get_scorer as _sklearn_get_scorer
 from sklearn.metrics import silhouette_samples
@@ -301,6 +302,18 @@ def fuzzy_silhouette_score(
     return float(np.average(silhouettes, weights=weights))
 
 
+def _cluster_means(X, labels):
+    """Mean of each cluster's rows, as one product with the cluster indicator."""
+    n_clusters = labels.max() + 1
+    indicator = sp.csr_array(
+        (np.ones(labels.size), (labels, np.arange(labels.size))),
+        shape=(n_clusters, labels.size),
+    )
+    sums = indicator @ X
+    sums = sums.toarray() if sp.issparse(sums) else np.asarray(sums)
+    return sums / np.bincount(labels, minlength=n_clusters)[:, None]
+
+
 @validate_params(
     {
         "X": ["array-like", "sparse matrix"],
@@ -357,9 +370,7 @@ def simplified_silhouette_score(X, labels, centers=None):
     check_consistent_length(X, labels)
     if centers is None:
         labels = np.unique(labels, return_inverse=True)[1]
-        centers = np.array(
-            [X[labels == k].mean(axis=0) for k in range(labels.max() + 1)]
-        )
+        centers = _cluster_means(X, labels)
     centers = np.asarray(centers)
     if np.unique(labels).size < 2 or centers.shape[0] < 2:
         raise ValueError("simplified_silhouette_score needs at least 2 clusters.")

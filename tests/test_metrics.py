@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
@@ -104,6 +105,15 @@ def test_simplified_silhouette_matches_formula():
     expected = np.mean((other - own) / np.maximum(own, other))
     assert simplified_silhouette_score(X, labels) == pytest.approx(expected)
     assert simplified_silhouette_score(X, labels, centers) == pytest.approx(expected)
+
+
+def test_simplified_silhouette_of_sparse_data_matches_dense():
+    X, labels = make_blobs(n_samples=60, centers=3, random_state=0)
+    X = np.abs(X)
+    for container in (sp.csr_matrix, sp.csr_array):
+        assert simplified_silhouette_score(container(X), labels) == pytest.approx(
+            simplified_silhouette_score(X, labels)
+        )
 
 
 def test_simplified_silhouette_needs_two_clusters():
