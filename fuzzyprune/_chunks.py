@@ -73,15 +73,26 @@ def available_threads():
     return max(1, joblib.cpu_count())
 
 
+def single_threaded_blas():
+    """Return a context limiting BLAS to one thread while parallel tasks run.
+
+    BLAS limits are process-wide and cannot be set safely from several Python
+    threads at once, so only the main thread sets one; elsewhere the context
+    changes nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return nullcontext()
+    return _controller().limit(limits=1, user_api="blas")
+
+
 def row_threading(n_parallel_tasks=1):
     """Plan how a kernel spreads rows over threads.
 
     On the main thread, each of ``n_parallel_tasks`` tasks splits its rows over
     its share of the threads BLAS may use, with BLAS limited to one thread
-    meanwhile. BLAS limits are process-wide and cannot be set safely from
-    several Python threads at once, so a kernel called from any other thread
-    (a threaded grid search, say) runs its rows in that thread and leaves the
-    threading to BLAS, changing no limit.
+    meanwhile. A kernel called from any other thread (a threaded grid search,
+    say) runs its rows in that thread and leaves the threading to BLAS,
+    changing no limit.
 
     Returns
     -------
@@ -93,8 +104,7 @@ def row_threading(n_parallel_tasks=1):
     threads = available_threads()
     if threading.current_thread() is not threading.main_thread() or threads == 1:
         return 1, nullcontext()
-    limit = _controller().limit(limits=1, user_api="blas")
-    return max(1, threads // n_parallel_tasks), limit
+    return max(1, threads // n_parallel_tasks), single_threaded_blas()
 
 
 def thread_pool(n_threads):

@@ -3,10 +3,18 @@
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from fuzzyprune import FuzzyCMeans
+from fuzzyprune import FuzzyCMeans, GAFeatureSelector
 
 # Settings that keep each estimator fast on the checks' small data sets.
-FAST_ESTIMATORS = [FuzzyCMeans(n_clusters=3, max_iter=50, random_state=0)]
+FAST_ESTIMATORS = [
+    FuzzyCMeans(n_clusters=3, max_iter=50, random_state=0),
+    GAFeatureSelector(
+        FuzzyCMeans(n_clusters=2, max_iter=20),
+        population_size=4,
+        n_generations=2,
+        random_state=0,
+    ),
+]
 
 # Checks expected to fail, with the reason, per estimator class.
 _SEEDING_DEPENDS_ON_ROWS = (

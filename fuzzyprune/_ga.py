@@ -1,0 +1,795 @@
+"""Genetic feature selection scored by the quality of a clustering."""
+
+import threading
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from joblib import Parallel, delayed, effective_n_jobs
+from sklearn.base import (
+    BaseEstimator,
+    MetaEstimatorMixin,
+    _fit_context,
+    clone,
+    is_classifier,
+    is_regressor,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_selection import SelectorMixin
+from sklearn.metrics import silhouette_score
+from sklearn.model_selection import check_cv, cross_val_score
+from sklearn.utils import get_tags
+from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _routing_enabled,
+    process_routing,
+)
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._chunks import single_threaded_blas
+from ._fcm import FuzzyCMeans
+from .metrics import fuzzy_silhouette_score, get_scorer, simplified_silhouette_score
+
+_WORST_SILHOUETTE = -1.0
+
+
+def _cluster_labels(fitted, X):
+    labels = getattr(fitted, "labels_", None)
+    return fitted.predict(X) if labels is None else np.asarray(labels)
+
+
+def _n_distinct(labels):
+    return np.unique(labels).size
+
+
+def _silhouette_fitness(fitted, X, y, rows):
+    labels = _cluster_labels(fitted, X)[rows]
+    if not 2 <= _n_distinct(labels) < rows.size:
+        return None
+    return silhouette_score(X[rows], labels)
+
+
+def _simplified_silhouette_fitness(fitted, X, y, rows):
+    labels = _cluster_labels(fitted, X)
+    if _n_distinct(labels) < 2:
+        return None
+    return simplified_silhouette_score(
+        X, labels, getattr(fitted, "cluster_centers_", None)
+    )
+
+
+def _fuzzy_silhouette_fitness(fitted, X, y, rows):
+    memberships = getattr(fitted, "memberships_", None)
+    if memberships is None:
+        memberships = fitted.predict_proba(X[rows])
+    else:
+        memberships = memberships[rows]
+    if not 2 <= _n_distinct(memberships.argmax(axis=1)) < rows.size:
+        return None
+    return fuzzy_silhouette_score(X[rows], memberships)
+
+
+# Fitness computed from the fitted clusterer's own labels, centers or
+# memberships, so no scoring pass repeats the work of the fit.
+_CLUSTERING_FITNESS = {
+    "silhouette": _silhouette_fitness,
+    "simplified_silhouette": _simplified_silhouette_fitness,
+    "fuzzy_silhouette": _fuzzy_silhouette_fitness,
+}
+
+
+class _ColumnBuffers(threading.local):
+    """One reusable output array per thread for the selected columns.
+
+    Writing each subset into memory the process already holds is an order of
+    magnitude faster than into a fresh allocation, whose pages the system
+    must first map.
+    """
+
+    data = None
+
+    def take(self, X, columns):
+        size = X.shape[0] * columns.size
+        if self.data is None or self.data.size < size:
+            self.data = np.empty(size, dtype=X.dtype)
+        selected = self.data[:size].reshape(X.shape[0], columns.size)
+        return np.take(X, columns, axis=1, out=selected, mode="clip")
+
+
+def _is_clustering_fitness(scoring):
+    return isinstance(scoring, str) and scoring in _CLUSTERING_FITNESS
+
+
+class _Fitness:
+    """Fitness of a feature subset: a clone of the estimator fitted and scored on it.
+
+    Parameters
+    ----------
+    estimator : estimator
+        Unfitted template, cloned for every subset.
+    scoring : str or callable
+        A key of ``_CLUSTERING_FITNESS``, or a scorer name or callable.
+    rows : ndarray of int
+        Rows on which sample-based fitness (the exact silhouette) is computed.
+    constant_columns : ndarray of bool
+        Columns with a single value; a subset of only these scores the worst.
+    cv : cross-validation splitter or None
+        Cross-validate the scorer instead of scoring the fit on its own data.
+    fit_params : dict
+        Passed to the estimator's ``fit``; with ``cv``, to
+        :func:`sklearn.model_selection.cross_val_score`, which routes them.
+    """
+
+    def __init__(self, estimator, scoring, rows, constant_columns, cv, fit_params):
+        self.estimator = estimator
+        self.scoring = scoring
+        self.rows = rows
+        self.constant_columns = constant_columns
+        self.cv = cv
+        self.fit_params = fit_params
+        self.worst = _WORST_SILHOUETTE if _is_clustering_fitness(scoring) else -np.inf
+        self._buffers = _ColumnBuffers()
+
+    def _select(self, X, columns):
+        if sp.issparse(X):
+            return X[:, columns]
+        return self._buffers.take(X, columns)
+
+    def _score(self, fitted, X, y):
+        if _is_clustering_fitness(self.scoring):
+            return _CLUSTERING_FITNESS[self.scoring](fitted, X, y, self.rows)
+        return get_scorer(self.scoring)(fitted, X, y)
+
+    def __call__(self, X, y, mask):
+        columns = np.flatnonzero(mask)
+        if self.constant_columns[columns].all():
+            return self.worst
+        X_selected = self._select(X, columns)
+        if self.cv is not None:
+            scores = cross_val_score(
+                clone(self.estimator),
+                X_selected,
+                y,
+                scoring=get_scorer(self.scoring),
+                cv=self.cv,
+                params=self.fit_params,
+            )
+            return float(np.mean(scores))
+        fitted = clone(self.estimator).fit(X_selected, y, **self.fit_params)
+        score = self._score(fitted, X_selected, y)
+        return self.worst if score is None else float(score)
+
+    def __getstate__(self):
+        # Per-thread buffers stay with the process that filled them.
+        state = self.__dict__.copy()
+        del state["_buffers"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._buffers = _ColumnBuffers()
+
+
+def _feature_count(value, n_features):
+    """Return a feature count given as an int or a fraction of ``n_features``."""
+    if isinstance(value, Integral):
+        return int(value)
+    return max(1, int(np.floor(value * n_features)))
+
+
+def _tournament(scores, n_winners, tournament_size, rng):
+    """Return the winners of ``n_winners`` tournaments of random contestants."""
+    contestants = rng.integers(scores.size, size=(n_winners, tournament_size))
+    best = scores[contestants].argmax(axis=1)
+    return contestants[np.arange(n_winners), best]
+
+
+def _crossover_masks(n_pairs, n_features, method, crossover_proba, rng):
+    """Genes each first child takes from the second parent (and vice versa)."""
+    if method == "uniform" or n_features < 2:
+        from_other = rng.random((n_pairs, n_features)) < 0.5
+    else:
+        n_cuts = 1 if method == "one_point" else 2
+        cuts = np.sort(rng.integers(1, n_features, size=(n_pairs, n_cuts)), axis=1)
+        positions = np.arange(n_features)
+        from_other = positions >= cuts[:, :1]
+        if n_cuts == 2:
+            from_other &= positions < cuts[:, 1:]
+    from_other &= (rng.random(n_pairs) < crossover_proba)[:, None]
+    return from_other
+
+
+def _crossover(first_parents, second_parents, method, crossover_proba, rng):
+    """Two children per pair of parents."""
+    from_other = _crossover_masks(*first_parents.shape, method, crossover_proba, rng)
+    return np.vstack(
+        [
+            np.where(from_other, second_parents, first_parents),
+            np.where(from_other, first_parents, second_parents),
+        ]
+    )
+
+
+def _mutate(population, mutation_proba, rng):
+    """Flip each gene independently with probability ``mutation_proba``."""
+    population ^= rng.random(population.shape) < mutation_proba
+
+
+def _repair(population, min_features, max_features, rng):
+    """Switch random genes on or off until every count lies in the limits."""
+    counts = population.sum(axis=1)
+    for row in np.flatnonzero((counts < min_features) | (counts > max_features)):
+        individual = population[row]
+        if counts[row] < min_features:
+            candidates, change, value = ~individual, min_features - counts[row], True
+        else:
+            candidates, change, value = individual, counts[row] - max_features, False
+        chosen = rng.choice(np.flatnonzero(candidates), change, replace=False)
+        individual[chosen] = value
+
+
+def _generator(random_state):
+    """Return a numpy Generator from an int, a RandomState instance or None."""
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+    return np.random.default_rng(random_state)
+
+
+def _with_seeded_randomness(estimator, rng):
+    """Give every unset ``random_state`` of the estimator one fixed seed.
+
+    All subsets are then fitted from the same random draws, so their fitness
+    differs by the features alone and the selection is reproducible.
+    """
+    seed = int(rng.integers(np.iinfo(np.int32).max))
+    unset = {
+        name: seed
+        for name, value in estimator.get_params(deep=True).items()
+        if (name == "random_state" or name.endswith("__random_state")) and value is None
+    }
+    return estimator.set_params(**unset)
+
+
+def _constant_columns(X):
+    if sp.issparse(X):
+        return (X.max(axis=0) - X.min(axis=0)).toarray().ravel() == 0
+    return np.ptp(X, axis=0) == 0
+
+
+class _History:
+    """Per-generation record of the search."""
+
+    keys = (
+        "best_score",
+        "mean_score",
+        "std_score",
+        "n_evaluations",
+        "n_cache_hits",
+        "seconds",
+    )
+
+    def __init__(self):
+        self.records = {key: [] for key in self.keys}
+        self.started = time.perf_counter()
+
+    def add(self, best_score, scores, n_evaluations, n_cache_hits):
+        finite = scores[np.isfinite(scores)]
+        now = time.perf_counter()
+        values = (
+            best_score,
+            finite.mean() if finite.size else -np.inf,
+            finite.std() if finite.size else 0.0,
+            n_evaluations,
+            n_cache_hits,
+            now - self.started,
+        )
+        self.started = now
+        for key, value in zip(self.keys, values, strict=True):
+            self.records[key].append(value)
+
+    def as_arrays(self):
+        history = {"generation": np.arange(len(self.records["best_score"]))}
+        history.update({key: np.asarray(self.records[key]) for key in self.keys})
+        return history
+
+
+class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
+    """Select features with a genetic algorithm scored by clustering quality.
+
+    Each candidate subset of features (a chromosome: one bit per feature) is
+    scored by fitting a clone of ``estimator`` on those features and scoring
+    the fit, by default by the silhouette of its clusters. A population of
+    subsets evolves by tournament selection, crossover, per-gene bit-flip
+    mutation and elitism; every subset's fitness is computed once per ``fit``
+    and cached. The best subset found is kept and ``estimator`` refitted on
+    it.
+
+    Parameters
+    ----------
+    estimator : estimator, default=None
+        Clusterer (or any estimator) fitted on each candidate subset.
+        ``None`` uses :class:`~fuzzyprune.FuzzyCMeans` with its defaults.
+        Every unset ``random_state`` in it gets one seed drawn from
+        ``random_state``, the same for every subset.
+
+    scoring : str or callable, default="silhouette"
+        Fitness of a subset, greater is better:
+
+        - ``"silhouette"``: exact silhouette of the fitted clusters, on the
+          same ``silhouette_sample_size`` rows for every subset;
+        - ``"simplified_silhouette"``: silhouette with distances to the
+          cluster centers instead of to all samples, on all rows; linear in
+          ``n_samples``;
+        - ``"fuzzy_silhouette"``: fuzzy silhouette of the memberships
+          (``memberships_`` or ``predict_proba``) on the sampled rows;
+        - any name known to :func:`fuzzyprune.metrics.get_scorer` (which
+          includes scikit-learn's) or a callable ``scorer(estimator, X, y)``.
+
+        With ``y`` given and a classifier or regressor for ``estimator``, the
+        scorer is cross-validated with ``cv``; otherwise it scores the fit on
+        the data it was fitted on.
+
+    population_size : int, default=20
+        Number of subsets per generation.
+
+    n_generations : int, default=5
+        Number of generations bred after the initial population.
+
+    init_proba : float, default=0.5
+        Probability of each feature being on in the initial population.
+
+    tournament_size : int, default=3
+        Subsets drawn (with replacement) for each tournament; the fittest
+        becomes a parent. At most ``population_size``.
+
+    crossover : {"uniform", "one_point", "two_point"}, default="uniform"
+        How two parents' genes are recombined into two children.
+
+    crossover_proba : float, default=0.8
+        Probability that a pair of parents is recombined rather than copied.
+
+    mutation_proba : float, default=None
+        Probability of flipping each gene of a child. ``None`` means
+        ``1 / n_features``: one flip per child on average.
+
+    n_elites : int, default=1
+        Fittest subsets carried unchanged into the next generation. Less than
+        ``population_size``.
+
+    n_gen_no_change : int, default=None
+        Stop after this many generations without improving the best fitness.
+        ``None`` runs all ``n_generations``.
+
+    min_features : int or float, default=1
+        Fewest features a subset may have; a float in (0, 1] is a fraction of
+        the features. Children outside the limits are repaired by switching
+        random genes on or off.
+
+    max_features : int or float, default=None
+        Most features a subset may have, as ``min_features``. ``None`` means
+        all features.
+
+    silhouette_sample_size : int, default=2000
+        Number of rows, drawn once per ``fit``, on which ``"silhouette"`` and
+        ``"fuzzy_silhouette"`` are computed (their cost is quadratic in the
+        rows). ``None`` uses all rows.
+
+    cv : int, cross-validation generator or iterable, default=5
+        Cross-validation of supervised scoring (see ``scoring``).
+
+    n_jobs : int, default=None
+        Subsets of a generation evaluated in parallel through joblib (threads
+        unless a :func:`joblib.parallel_config` backend says otherwise, such
+        as Dask's). Results do not depend on it. ``None`` means 1 unless in a
+        :func:`joblib.parallel_config` context.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the search (a :class:`numpy.random.Generator` is derived from
+        it; no global random state is used) and the estimator's unset
+        ``random_state``.
+
+    verbose : int, default=0
+        Show a progress bar over generations if positive.
+
+    Attributes
+    ----------
+    support_ : ndarray of shape (n_features_in_,)
+        Mask of the selected features: the fittest subset evaluated.
+
+    best_score_ : float
+        Fitness of the selected subset.
+
+    estimator_ : estimator
+        Clone of the estimator fitted on the selected features.
+
+    history_ : dict of ndarray
+        Per generation (generation 0 is the initial population):
+        ``generation``, ``best_score`` (best so far), ``mean_score`` and
+        ``std_score`` of the population (over finite scores),
+        ``n_evaluations`` (subsets newly evaluated), ``n_cache_hits``
+        (subsets whose fitness was already known) and ``seconds``. Suitable
+        for :class:`pandas.DataFrame`.
+
+    n_evaluations_ : int
+        Number of distinct subsets evaluated.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X`
+        has feature names that are all strings.
+
+    See Also
+    --------
+    sklearn.feature_selection.SequentialFeatureSelector : Greedy supervised
+        feature selection.
+    fuzzyprune.plotting.plot_ga_history : Fitness over the generations.
+
+    Notes
+    -----
+    A subset whose fit yields a single cluster, or made only of constant
+    features, scores -1 (the worst silhouette), or ``-inf`` with other
+    scorings, instead of raising. Convergence warnings of the fits on
+    candidate subsets are silenced; those of the final refit are not.
+
+    References
+    ----------
+    .. [1] D. E. Goldberg, "Genetic Algorithms in Search, Optimization and
+       Machine Learning", Addison-Wesley, 1989.
+    .. [2] A. C. Nara, "Image Classification Using Network Pruning and
+       Clustering Techniques", Australian National University, 2021.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fuzzyprune import FuzzyCMeans, GAFeatureSelector
+    >>> rng = np.random.default_rng(0)
+    >>> centers = np.repeat([[0.0, 0.0], [6.0, 0.0], [0.0, 6.0]], 40, axis=0)
+    >>> X = np.hstack([centers + rng.normal(size=(120, 2)),
+    ...                rng.normal(size=(120, 4))])
+    >>> selector = GAFeatureSelector(FuzzyCMeans(3), population_size=10,
+    ...                              n_generations=4, random_state=0).fit(X)
+    >>> selector.get_support()
+    array([ True,  True, False, False, False, False])
+    >>> selector.transform(X).shape
+    (120, 2)
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit"]), None],
+        "scoring": [StrOptions(set(_CLUSTERING_FITNESS)), str, callable],
+        "population_size": [Interval(Integral, 2, None, closed="left")],
+        "n_generations": [Interval(Integral, 0, None, closed="left")],
+        "init_proba": [Interval(Real, 0, 1, closed="right")],
+        "tournament_size": [Interval(Integral, 1, None, closed="left")],
+        "crossover": [StrOptions({"uniform", "one_point", "two_point"})],
+        "crossover_proba": [Interval(Real, 0, 1, closed="both")],
+        "mutation_proba": [Interval(Real, 0, 1, closed="both"), None],
+        "n_elites": [Interval(Integral, 0, None, closed="left")],
+        "n_gen_no_change": [Interval(Integral, 1, None, closed="left"), None],
+        "min_features": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="right"),
+        ],
+        "max_features": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="right"),
+            None,
+        ],
+        "silhouette_sample_size": [Interval(Integral, 2, None, closed="left"), None],
+        "cv": ["cv_object"],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        scoring="silhouette",
+        population_size=20,
+        n_generations=5,
+        init_proba=0.5,
+        tournament_size=3,
+        crossover="uniform",
+        crossover_proba=0.8,
+        mutation_proba=None,
+        n_elites=1,
+        n_gen_no_change=None,
+        min_features=1,
+        max_features=None,
+        silhouette_sample_size=2000,
+        cv=5,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.estimator = estimator
+        self.scoring = scoring
+        self.population_size = population_size
+        self.n_generations = n_generations
+        self.init_proba = init_proba
+        self.tournament_size = tournament_size
+        self.crossover = crossover
+        self.crossover_proba = crossover_proba
+        self.mutation_proba = mutation_proba
+        self.n_elites = n_elites
+        self.n_gen_no_change = n_gen_no_change
+        self.min_features = min_features
+        self.max_features = max_features
+        self.silhouette_sample_size = silhouette_sample_size
+        self.cv = cv
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _template(self):
+        return FuzzyCMeans() if self.estimator is None else self.estimator
+
+    def _check_search_params(self, n_features):
+        if self.n_elites >= self.population_size:
+            raise ValueError(
+                f"n_elites={self.n_elites} must be < "
+                f"population_size={self.population_size}."
+            )
+        if self.tournament_size > self.population_size:
+            raise ValueError(
+                f"tournament_size={self.tournament_size} must be <= "
+                f"population_size={self.population_size}."
+            )
+        min_features = _feature_count(self.min_features, n_features)
+        max_features = (
+            n_features
+            if self.max_features is None
+            else _feature_count(self.max_features, n_features)
+        )
+        if not min_features <= max_features <= n_features:
+            raise ValueError(
+                f"Need min_features <= max_features <= n_features={n_features}; "
+                f"got min_features={self.min_features}, "
+                f"max_features={self.max_features}."
+            )
+        return min_features, max_features
+
+    def _uses_cv(self, y):
+        template = self._template()
+        return (
+            y is not None
+            and not _is_clustering_fitness(self.scoring)
+            and (is_classifier(template) or is_regressor(template))
+        )
+
+    def _make_fitness(self, X, y, rng, fit_params, params):
+        template = _with_seeded_randomness(clone(self._template()), rng)
+        n_samples = X.shape[0]
+        if self.silhouette_sample_size is None or (
+            self.silhouette_sample_size >= n_samples
+        ):
+            rows = np.arange(n_samples)
+        else:
+            rows = np.sort(
+                rng.choice(n_samples, self.silhouette_sample_size, replace=False)
+            )
+        if self._uses_cv(y):
+            cv = check_cv(self.cv, y, classifier=is_classifier(template))
+            fit_params = params
+        else:
+            cv = None
+        return _Fitness(
+            template, self.scoring, rows, _constant_columns(X), cv, fit_params
+        )
+
+    @_fit_context(
+        # The estimator's parameters are validated by its own fit.
+        prefer_skip_nested_validation=False
+    )
+    def fit(self, X, y=None, **params):
+        """Search for the fittest subset of features.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training samples.
+
+        y : array-like of shape (n_samples,), default=None
+            Targets, passed to the estimator's ``fit`` and to the scorer;
+            ``None`` for unsupervised scoring.
+
+        **params : dict
+            Passed to the estimator's ``fit`` (for instance
+            ``sample_weight``). With metadata routing enabled
+            (``sklearn.set_config(enable_metadata_routing=True)``) they are
+            routed to the estimator, the scorer and the cross-validation
+            splitter as each requests.
+
+        Returns
+        -------
+        self : GAFeatureSelector
+            Fitted selector.
+        """
+        tags = self.__sklearn_tags__()
+        check = {
+            "accept_sparse": "csr",
+            "ensure_all_finite": not tags.input_tags.allow_nan,
+        }
+        if y is None:
+            X = validate_data(self, X, **check)
+        else:
+            X, y = validate_data(self, X, y, multi_output=True, **check)
+        min_features, max_features = self._check_search_params(X.shape[1])
+        if _routing_enabled():
+            fit_params = process_routing(self, "fit", **params).estimator.fit
+        else:
+            fit_params = params
+
+        rng = _generator(self.random_state)
+        fitness = self._make_fitness(X, y, rng, fit_params, params)
+        population = rng.random((self.population_size, X.shape[1])) < self.init_proba
+        _repair(population, min_features, max_features, rng)
+        mutation_proba = (
+            1.0 / X.shape[1] if self.mutation_proba is None else self.mutation_proba
+        )
+        search = _Search(fitness, X, y)
+        with (
+            warnings.catch_warnings(),
+            _progress_bar(self.n_generations + 1, self.verbose) as progress,
+            self._parallel() as parallel,
+        ):
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            scores = search.evaluate(population, parallel)
+            progress.update()
+            for _ in range(self.n_generations):
+                if search.stalled(self.n_gen_no_change):
+                    break
+                population = self._breed(
+                    population, scores, mutation_proba, min_features, max_features, rng
+                )
+                scores = search.evaluate(population, parallel)
+                progress.update()
+                progress.set_postfix(best=f"{search.best_score:.4g}")
+
+        self.support_ = search.best_mask
+        self.best_score_ = search.best_score
+        self.history_ = search.history.as_arrays()
+        self.n_evaluations_ = len(search.cache)
+        self.estimator_ = clone(fitness.estimator).fit(
+            X[:, self.support_], y, **fit_params
+        )
+        return self
+
+    def _parallel(self):
+        parallel = Parallel(n_jobs=self.n_jobs, prefer="threads")
+        if effective_n_jobs(self.n_jobs) == 1:
+            return parallel
+        return _ParallelWithSingleThreadedBlas(parallel)
+
+    def _breed(
+        self, population, scores, mutation_proba, min_features, max_features, rng
+    ):
+        """Next generation: the elites, then children of tournament winners."""
+        elites = population[np.argsort(-scores, kind="stable")[: self.n_elites]]
+        n_children = self.population_size - self.n_elites
+        n_pairs = (n_children + 1) // 2
+        parents = _tournament(scores, 2 * n_pairs, self.tournament_size, rng)
+        children = _crossover(
+            population[parents[:n_pairs]],
+            population[parents[n_pairs:]],
+            self.crossover,
+            self.crossover_proba,
+            rng,
+        )[:n_children]
+        _mutate(children, mutation_proba, rng)
+        _repair(children, min_features, max_features, rng)
+        return np.vstack([elites, children])
+
+    def _get_support_mask(self):
+        check_is_fitted(self)
+        return self.support_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        estimator_tags = get_tags(self._template())
+        tags.input_tags.allow_nan = estimator_tags.input_tags.allow_nan
+        tags.input_tags.sparse = estimator_tags.input_tags.sparse
+        tags.target_tags.required = False
+        return tags
+
+    def get_metadata_routing(self):
+        """Get metadata routing of this object.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            Routes ``fit`` parameters to the estimator's ``fit``, the
+            splitter's ``split`` and the scorer.
+        """
+        template = self._template()
+        router = MetadataRouter(owner=self).add(
+            estimator=template,
+            method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+        )
+        if not _is_clustering_fitness(self.scoring):
+            router.add(
+                splitter=check_cv(self.cv, classifier=is_classifier(template)),
+                method_mapping=MethodMapping().add(caller="fit", callee="split"),
+            )
+            router.add(
+                scorer=get_scorer(self.scoring),
+                method_mapping=MethodMapping().add(caller="fit", callee="score"),
+            )
+        return router
+
+
+class _ParallelWithSingleThreadedBlas:
+    """A joblib ``Parallel`` whose threads do not each start BLAS threads."""
+
+    def __init__(self, parallel):
+        self.parallel = parallel
+        self.blas_limit = single_threaded_blas()
+
+    def __enter__(self):
+        self.blas_limit.__enter__()
+        return self.parallel.__enter__()
+
+    def __exit__(self, *exc_info):
+        try:
+            return self.parallel.__exit__(*exc_info)
+        finally:
+            self.blas_limit.__exit__(*exc_info)
+
+
+def _progress_bar(total, verbose):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, disable=not verbose, desc="GAFeatureSelector", unit="gen")
+
+
+def _evaluate(fitness, X, y, mask):
+    return fitness(X, y, mask)
+
+
+class _Search:
+    """Fitness cache, best subset so far and history of one ``fit``."""
+
+    def __init__(self, fitness, X, y):
+        self.fitness = fitness
+        self.X = X
+        self.y = y
+        self.cache = {}
+        self.best_score = -np.inf
+        self.best_mask = None
+        self.history = _History()
+        self.n_gen_no_change = 0
+
+    def evaluate(self, population, parallel):
+        """Fitness of each subset, evaluating only those never seen."""
+        keys = [np.packbits(individual).tobytes() for individual in population]
+        unseen = {}
+        for key, individual in zip(keys, population, strict=True):
+            if key not in self.cache:
+                unseen.setdefault(key, individual)
+        new_scores = parallel(
+            delayed(_evaluate)(self.fitness, self.X, self.y, individual)
+            for individual in unseen.values()
+        )
+        improved = False
+        for (key, individual), score in zip(unseen.items(), new_scores, strict=True):
+            self.cache[key] = score
+            # Strictly greater: among equals the first evaluated is kept.
+            if score > self.best_score or self.best_mask is None:
+                self.best_score, self.best_mask = score, individual.copy()
+                improved = True
+        self.n_gen_no_change = 0 if improved else self.n_gen_no_change + 1
+        scores = np.array([self.cache[key] for key in keys], dtype=float)
+        self.history.add(self.best_score, scores, len(unseen), len(keys) - len(unseen))
+        # NaN fitness (from a user's scorer) ranks below every number.
+        return np.where(np.isnan(scores), -np.inf, scores)
+
+    def stalled(self, n_gen_no_change):
+        return n_gen_no_change is not None and self.n_gen_no_change >= n_gen_no_change
