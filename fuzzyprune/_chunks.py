@@ -15,11 +15,13 @@ from threadpoolctl import ThreadpoolController
 _CHUNK_BYTES = 4 * 1024**2
 _MIN_CHUNK_ROWS = 16
 _MAX_CHUNK_ROWS = 2048
-# Rows are handed to threads in blocks of a fixed number of chunks. The block
+# Rows are handed to threads in blocks of up to a fixed number of chunks, and
+# small data in blocks of one chunk so that every thread gets some. The block
 # layout, and so the order in which partial results are added, depends only on
 # the data's shape, never on the number of threads: results are bitwise
 # identical whatever the machine's core count or ``n_jobs``.
 _CHUNKS_PER_BLOCK = 8
+_MIN_BLOCKS = 16
 
 
 def chunk_rows(X):
@@ -38,9 +40,12 @@ def row_blocks(n_samples, rows_per_chunk):
     Returns
     -------
     blocks : list of slice
-        Consecutive slices of at most ``_CHUNKS_PER_BLOCK * rows_per_chunk`` rows.
+        Consecutive slices of whole chunks: ``_CHUNKS_PER_BLOCK`` chunks each,
+        or fewer when that would give less than ``_MIN_BLOCKS`` blocks.
     """
-    size = rows_per_chunk * _CHUNKS_PER_BLOCK
+    n_chunks = -(-n_samples // rows_per_chunk)
+    chunks_per_block = int(np.clip(n_chunks // _MIN_BLOCKS, 1, _CHUNKS_PER_BLOCK))
+    size = rows_per_chunk * chunks_per_block
     return [
         slice(start, min(start + size, n_samples))
         for start in range(0, n_samples, size)

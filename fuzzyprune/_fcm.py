@@ -14,7 +14,6 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.cluster import kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -248,13 +247,7 @@ def sq_distances(X, centers):
     sq_distances : ndarray of shape (n_samples, n_clusters)
         Squared distances, in float64.
     """
-    data = _PreparedData(X)
-    terms = _CenterTerms(np.asarray(centers, dtype=X.dtype), data.shift)
-    workspace = data.workspace(terms.n_clusters)
-    result = np.empty((X.shape[0], terms.n_clusters))
-    for chunk in chunks_of(slice(0, X.shape[0]), data.rows_per_chunk):
-        result[chunk] = data.sq_distances(terms, chunk, workspace)
-    return result
+    return _PreparedData(X).sq_distances_to(centers)
 
 
 def _direct_sq_distances(samples, centers):
@@ -296,6 +289,20 @@ class _PreparedData:
             self.norm_bounds[chunk],
             workspace,
         )
+
+    def sq_distances_to(self, centers):
+        """Squared distances of all rows to ``centers``, in float64, by chunks."""
+        terms = _CenterTerms(np.asarray(centers, dtype=self.X.dtype), self.shift)
+        workspace = self.workspace(terms.n_clusters)
+        result = np.empty((self.X.shape[0], terms.n_clusters))
+        for chunk in chunks_of(slice(0, self.X.shape[0]), self.rows_per_chunk):
+            result[chunk] = self.sq_distances(terms, chunk, workspace)
+        return result
+
+    def rows(self, indices):
+        """Dense copy of the rows ``indices``."""
+        rows = self.X[indices]
+        return rows.toarray() if sp.issparse(rows) else rows
 
     def workspace(self, n_clusters):
         return _Workspace(
@@ -398,16 +405,44 @@ def _random_membership_centers(data, n_clusters, m, random_state):
     return sums.centers(np.zeros((n_clusters, n_features), dtype=data.X.dtype))
 
 
+def _draw_proportional(weights, n_draws, random_state):
+    """Draw ``n_draws`` indices with probability proportional to ``weights``."""
+    cumulative = np.cumsum(weights)
+    draws = random_state.uniform(size=n_draws) * cumulative[-1]
+    return np.minimum(np.searchsorted(cumulative, draws), weights.size - 1)
+
+
+def _kmeans_plusplus(data, n_clusters, random_state, sample_weight):
+    """Greedy k-means++ seeding: rows of ``X`` drawn far from the centers so far.
+
+    Each new center is the best, by the resulting weighted potential, of
+    ``2 + log(n_clusters)`` rows drawn with probability proportional to their
+    weighted squared distance to the nearest center. Distances are computed in
+    ``X``'s dtype by the same chunked products as the fit.
+    """
+    n_samples = data.X.shape[0]
+    weights = (
+        np.ones(n_samples) if sample_weight is None else sample_weight.astype(float)
+    )
+    n_trials = 2 + int(np.log(n_clusters))
+    chosen = list(_draw_proportional(weights, 1, random_state))
+    closest = data.sq_distances_to(data.rows(chosen))[:, 0]
+    for _ in range(1, n_clusters):
+        candidates = _draw_proportional(weights * closest, n_trials, random_state)
+        candidate_closest = np.minimum(
+            data.sq_distances_to(data.rows(candidates)), closest[:, None]
+        )
+        best = np.argmin(weights @ candidate_closest)
+        chosen.append(candidates[best])
+        closest = candidate_closest[:, best]
+    return data.rows(chosen)
+
+
 def _initial_centers(data, init, n_clusters, m, random_state, sample_weight):
     """Return initial centers for one run, as an array of ``X``'s dtype."""
     X = data.X
     if isinstance(init, str) and init == "k-means++":
-        centers, _ = kmeans_plusplus(
-            X,
-            n_clusters,
-            sample_weight=sample_weight,
-            random_state=random_state,
-        )
+        centers = _kmeans_plusplus(data, n_clusters, random_state, sample_weight)
     elif isinstance(init, str) and init == "random":
         centers = _random_membership_centers(data, n_clusters, m, random_state)
     elif callable(init):

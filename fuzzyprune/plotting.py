@@ -49,6 +49,8 @@ def plot_ga_history(selector, *, ax=None):
     >>> ax = plot_ga_history(selector)
     >>> [line.get_label() for line in ax.get_lines()]
     ['best so far', 'population mean']
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
     check_is_fitted(selector, "history_")
     if ax is None:

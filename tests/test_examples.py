@@ -13,6 +13,7 @@ def run_example(name, monkeypatch):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    plt.close("all")
     monkeypatch.chdir(EXAMPLES)
     namespace = runpy.run_path(str(EXAMPLES / name), run_name="__main__")
     n_figures = len(plt.get_fignums())

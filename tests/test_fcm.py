@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import fuzzyprune._chunks
 from fuzzyprune import FuzzyCMeans
-from fuzzyprune._fcm import _membership_terms
+from fuzzyprune._fcm import _kmeans_plusplus, _membership_terms, _PreparedData
 
 
 def reference_memberships(X, centers, m):
@@ -372,3 +372,38 @@ def test_concurrent_fits_restore_blas_threads(blobs):
     for seed, fit in enumerate(fits):
         sequential = FuzzyCMeans(3, random_state=seed).fit(X)
         assert_array_equal(fit.cluster_centers_, sequential.cluster_centers_)
+
+
+def test_kmeans_plusplus_seeds_one_row_per_separated_blob():
+    X, y = make_blobs(
+        n_samples=400,
+        centers=8,
+        cluster_std=0.1,
+        center_box=(-100, 100),
+        random_state=1,
+    )
+    data = _PreparedData(X.astype(np.float32))
+    for seed in range(5):
+        centers = _kmeans_plusplus(data, 8, np.random.RandomState(seed), None)
+        rows = [
+            np.flatnonzero((X.astype(np.float32) == c).all(axis=1))[0] for c in centers
+        ]
+        assert sorted(y[rows]) == list(range(8))
+
+
+def test_kmeans_plusplus_never_draws_zero_weight_rows():
+    X, _ = make_blobs(n_samples=200, centers=4, random_state=0)
+    weights = np.zeros(200)
+    weights[::3] = 1.0
+    data = _PreparedData(X)
+    centers = _kmeans_plusplus(data, 4, np.random.RandomState(0), weights)
+    allowed = X[::3]
+    assert all((allowed == center).all(axis=1).any() for center in centers)
+
+
+def test_kmeans_plusplus_with_fewer_distinct_rows_than_clusters():
+    X = np.repeat([[0.0, 0.0], [1.0, 1.0]], 10, axis=0)
+    with pytest.warns(ConvergenceWarning):
+        fcm = FuzzyCMeans(3, random_state=0).fit(X)
+    assert np.isfinite(fcm.cluster_centers_).all()
+    assert_allclose(fcm.memberships_.sum(axis=1), 1.0)
