@@ -290,13 +290,30 @@ class _PreparedData:
             workspace,
         )
 
-    def sq_distances_to(self, centers):
-        """Squared distances of all rows to ``centers``, in float64, by chunks."""
+    def sq_distance_chunks(self, centers):
+        """Yield each chunk of rows and its squared distances to ``centers``.
+
+        The distances of each chunk are a float64 array of its own.
+        """
         terms = _CenterTerms(np.asarray(centers, dtype=self.X.dtype), self.shift)
         workspace = self.workspace(terms.n_clusters)
-        result = np.empty((self.X.shape[0], terms.n_clusters))
         for chunk in chunks_of(slice(0, self.X.shape[0]), self.rows_per_chunk):
-            result[chunk] = self.sq_distances(terms, chunk, workspace)
+            yield chunk, self.sq_distances(terms, chunk, workspace)
+
+    def sq_distances_to(self, centers, executor=None):
+        """Squared distances of all rows to ``centers``, in float64.
+
+        Blocks of rows are spread over ``executor``'s threads, if given.
+        """
+        terms = _CenterTerms(np.asarray(centers, dtype=self.X.dtype), self.shift)
+        result = np.empty((self.X.shape[0], terms.n_clusters))
+
+        def process(block):
+            workspace = self.workspace(terms.n_clusters)
+            for chunk in chunks_of(block, self.rows_per_chunk):
+                result[chunk] = self.sq_distances(terms, chunk, workspace)
+
+        list(map_blocks(executor, process, self.blocks))
         return result
 
     def rows(self, indices):
@@ -426,15 +443,16 @@ def _kmeans_plusplus(data, n_clusters, random_state, sample_weight):
     )
     n_trials = 2 + int(np.log(n_clusters))
     chosen = list(_draw_proportional(weights, 1, random_state))
-    closest = data.sq_distances_to(data.rows(chosen))[:, 0]
-    for _ in range(1, n_clusters):
-        candidates = _draw_proportional(weights * closest, n_trials, random_state)
-        candidate_closest = np.minimum(
-            data.sq_distances_to(data.rows(candidates)), closest[:, None]
-        )
-        best = np.argmin(weights @ candidate_closest)
-        chosen.append(candidates[best])
-        closest = candidate_closest[:, best]
+    with thread_pool(data.n_threads) as executor:
+        closest = data.sq_distances_to(data.rows(chosen), executor)[:, 0]
+        for _ in range(1, n_clusters):
+            candidates = _draw_proportional(weights * closest, n_trials, random_state)
+            candidate_closest = np.minimum(
+                data.sq_distances_to(data.rows(candidates), executor), closest[:, None]
+            )
+            best = np.argmin(weights @ candidate_closest)
+            chosen.append(candidates[best])
+            closest = candidate_closest[:, best]
     return data.rows(chosen)
 
 

@@ -373,7 +373,7 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         Most features a subset may have, as ``min_features``. ``None`` means
         all features.
 
-    silhouette_sample_size : int, default=2000
+    silhouette_sample_size : int, default=1000
         Number of rows, drawn once per ``fit``, on which ``"silhouette"`` and
         ``"fuzzy_silhouette"`` are computed (their cost is quadratic in the
         rows). ``None`` uses all rows.
@@ -504,7 +504,7 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         n_gen_no_change=None,
         min_features=1,
         max_features=None,
-        silhouette_sample_size=2000,
+        silhouette_sample_size=1000,
         cv=5,
         n_jobs=None,
         random_state=None,
