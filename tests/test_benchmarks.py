@@ -2,13 +2,21 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPT = Path(__file__).parents[1] / "benchmarks" / "bench_fcm.py"
+BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
+
+
+def run_benchmark(script, *options, timeout=120):
+    """Run a benchmark script; return its output and its table rows."""
+    command = [sys.executable, str(BENCHMARKS / script), *options]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    return result.stdout, rows
 
 
 def test_bench_fcm_prints_side_by_side_table_and_goals():
-    command = [
-        sys.executable,
-        str(SCRIPT),
+    output, rows = run_benchmark(
+        "bench_fcm.py",
         "--n-samples=400",
         "--n-features=16",
         "--n-clusters=3",
@@ -18,15 +26,36 @@ def test_bench_fcm_prints_side_by_side_table_and_goals():
         "--repeats=1",
         "--peers",
         "sklearn.KMeans (lloyd)",
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    )
     assert [row.split("|")[1].strip() for row in rows[1:]] == [
         "fuzzyprune.FuzzyCMeans",
         "sklearn.KMeans (lloyd)",
     ]
     ours = rows[1].split("|")
     assert ours[2].strip() == "3" and ours[5].strip() == "1.00x"
-    assert "fuzzyprune / KMeans s/iter (marginal)" in result.stdout
-    assert "by peak RSS (goal <= 1.3)" in result.stdout
+    assert "fuzzyprune / KMeans s/iter (marginal)" in output
+    assert "by peak RSS (goal <= 1.3)" in output
+
+
+def test_bench_ga_prints_tables_and_goals():
+    output, rows = run_benchmark(
+        "bench_ga.py",
+        "--n-samples=300",
+        "--small-samples=200",
+        "--n-features=24",
+        "--n-clusters=3",
+        "--n-subsets=6",
+        "--sections",
+        "paper",
+        "ranking",
+        timeout=180,
+    )
+    assert rows[1].split("|")[1].strip() == "fuzzyprune.GAFeatureSelector"
+    # The paper's setting evaluates at most 10 + 2 * 9 distinct subsets.
+    assert 1 <= int(rows[1].split("|")[3]) <= 28
+    fitnesses = [row.split("|")[1].strip() for row in rows[3:]]
+    assert fitnesses == ["silhouette", "simplified_silhouette", "fuzzy_silhouette"]
+    correlations = [float(row.split("|")[2]) for row in rows[3:]]
+    assert all(-1 <= value <= 1 for value in correlations)
+    assert "Spearman of the default fitness" in output
+    assert "(goal <= 60)" in output

@@ -22,7 +22,7 @@ def run_example(name, monkeypatch):
 
 
 def test_every_example_is_tested():
-    tested = {"plot_fuzzy_cmeans_validity.py"}
+    tested = {"plot_fuzzy_cmeans_validity.py", "plot_ga_feature_selection.py"}
     assert {path.name for path in EXAMPLES.glob("plot_*.py")} == tested
 
 
@@ -34,3 +34,16 @@ def test_fuzzy_cmeans_validity_example(monkeypatch, capsys):
     assert np.all(np.diff(coefficients) < 0)
     assert namespace["search"].best_params_["m"] in namespace["fuzzifiers"]
     assert "m chosen by the Xie-Beni index" in capsys.readouterr().out
+
+
+def test_ga_feature_selection_example(monkeypatch, capsys):
+    namespace, n_figures = run_example("plot_ga_feature_selection.py", monkeypatch)
+    assert n_figures == 1
+    # The text claims the search leaves the noise out and helps the clustering.
+    selected = namespace["selected"]
+    assert len(selected) >= 2
+    assert namespace["n_noise"] == 0
+    assert namespace["accuracy_selected"] > namespace["accuracy_all"] + 0.2
+    history = namespace["history"]
+    assert np.all(np.diff(history["best_score"]) >= 0)
+    assert "0 of them noise" in capsys.readouterr().out
