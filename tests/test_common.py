@@ -3,7 +3,7 @@
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from fuzzyprune import FuzzyCMeans, GAFeatureSelector
+from fuzzyprune import FuzzyCMeans, GAFeatureSelector, PrunedMLPClassifier
 
 # Settings that keep each estimator fast on the checks' small data sets.
 FAST_ESTIMATORS = [
@@ -14,6 +14,7 @@ FAST_ESTIMATORS = [
         n_generations=2,
         random_state=0,
     ),
+    PrunedMLPClassifier(hidden_size=16, max_epochs=30, random_state=0),
 ]
 
 # Checks expected to fail, with the reason, per estimator class.

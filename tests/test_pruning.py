@@ -1,0 +1,313 @@
+import copy
+import io
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from skorch import NeuralNetClassifier
+from torch import nn
+
+from fuzzyprune import PruningCallback, compact_module
+from fuzzyprune._pruning import _PrunableStructure, prune_global_l1, pruning_target
+
+
+def blobs(n_samples=300, n_features=10, n_classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(n_classes, size=n_samples)
+    centers = rng.normal(scale=3, size=(n_classes, n_features))
+    X = centers[y] + rng.normal(size=(n_samples, n_features))
+    return X.astype(np.float32), y.astype(np.int64)
+
+
+def mlp(n_features=10, hidden=24, n_classes=3):
+    return nn.Sequential(
+        nn.Linear(n_features, hidden), nn.ReLU(), nn.Linear(hidden, n_classes)
+    )
+
+
+def make_net(callback, max_epochs=6, module=None, **kwargs):
+    torch.manual_seed(0)
+    params = {
+        "criterion": nn.CrossEntropyLoss,
+        "optimizer": torch.optim.Adam,
+        "lr": 0.01,
+        "batch_size": 50,
+        "train_split": None,
+        "verbose": 0,
+        **kwargs,
+    }
+    return NeuralNetClassifier(
+        module if module is not None else mlp(),
+        max_epochs=max_epochs,
+        callbacks=[("pruning", callback)],
+        **params,
+    )
+
+
+def weight_sparsity(module):
+    weights = [
+        layer.weight for layer in module.modules() if isinstance(layer, nn.Linear)
+    ]
+    zeros = sum(int((weight == 0).sum()) for weight in weights)
+    return zeros / sum(weight.numel() for weight in weights)
+
+
+N_WEIGHTS = 10 * 24 + 24 * 3
+
+
+@pytest.mark.parametrize("amount", [0.2, 0.5])
+@pytest.mark.parametrize("epochs", [1, 4])
+def test_per_epoch_schedule_reaches_compound_sparsity(amount, epochs):
+    X, y = blobs()
+    net = make_net(PruningCallback(amount, schedule="per_epoch"), max_epochs=epochs)
+    net.fit(X, y)
+    expected = 1 - (1 - amount) ** epochs
+    assert weight_sparsity(net.module_) == pytest.approx(expected, abs=1 / N_WEIGHTS)
+    recorded = net.history[:, "sparsity"]
+    promised = [1 - (1 - amount) ** k for k in range(1, epochs + 1)]
+    np.testing.assert_allclose(recorded, promised, atol=1 / N_WEIGHTS)
+
+
+@pytest.mark.parametrize("schedule", ["gradual", "once"])
+@pytest.mark.parametrize("method", ["l1_unstructured", "l1_structured"])
+def test_final_sparsity_is_amount(schedule, method):
+    X, y = blobs()
+    callback = PruningCallback(0.5, method=method, schedule=schedule)
+    net = make_net(callback, max_epochs=8).fit(X, y)
+    if method == "l1_unstructured":
+        assert weight_sparsity(net.module_) == pytest.approx(0.5, abs=1 / N_WEIGHTS)
+    else:
+        assert net.history[-1, "units_0"] == 12
+        assert int((net.module_[2].weight != 0).any(dim=0).sum()) == 12
+
+
+def test_gradual_schedule_follows_cubic_ramp():
+    # Pruning epochs 3 to 6: p = 1/4, 2/4, 3/4, 1.
+    targets = [pruning_target("gradual", 0.8, epoch, 3, 6) for epoch in range(1, 9)]
+    ramp = [0.8 * (1 - (1 - p) ** 3) for p in (0.25, 0.5, 0.75, 1.0)]
+    np.testing.assert_allclose(targets, [0, 0, *ramp, 0.8, 0.8])
+    assert pruning_target("once", 0.3, 4, 5, None) == 0
+    assert pruning_target("once", 0.3, 5, 5, None) == 0.3
+    assert pruning_target("per_epoch", 0.5, 7, 2, 4) == pytest.approx(0.875)
+
+
+def test_default_epochs_leave_time_to_train_and_fine_tune():
+    X, y = blobs()
+    net = make_net(PruningCallback(0.6), max_epochs=8).fit(X, y)
+    sparsity = net.history[:, "sparsity"]
+    # Epochs 1-2 unpruned, 3-6 ramp, 7-8 fine-tune.
+    assert sparsity[:2] == [0, 0]
+    assert np.all(np.diff(sparsity[2:6]) > 0)
+    assert sparsity[5:] == pytest.approx([0.6] * 3, abs=1 / N_WEIGHTS)
+
+
+def test_global_l1_prunes_the_smallest_weights():
+    torch.manual_seed(1)
+    module = mlp()
+    structure = _PrunableStructure(module, None, "l1_unstructured")
+    masks = {
+        name: torch.ones_like(layer.weight)
+        for name, layer in structure.weighted.items()
+    }
+    with torch.no_grad():
+        prune_global_l1(structure.weighted, masks, 0.3, 0.0)
+    magnitudes = torch.cat(
+        [module[0].weight.abs().ravel(), module[2].weight.abs().ravel()]
+    )
+    kept = torch.cat([masks["0"].ravel(), masks["2"].ravel()]).bool()
+    assert (~kept).sum() == round(0.3 * N_WEIGHTS)
+    assert magnitudes[~kept].max() <= magnitudes[kept].min()
+
+
+def test_min_layer_density_keeps_every_layer_alive():
+    module = mlp()
+    with torch.no_grad():
+        module[0].weight.mul_(1e-3)  # the global ranking would empty it first
+    X, y = blobs()
+    callback = PruningCallback(0.7, schedule="once", start_epoch=1)
+    net = make_net(callback, max_epochs=1, module=copy.deepcopy(module)).fit(X, y)
+    assert float((net.module_[0].weight == 0).float().mean()) > 0.9
+    callback = PruningCallback(
+        0.7, schedule="once", start_epoch=1, min_layer_density=0.25
+    )
+    net = make_net(callback, max_epochs=1, module=module).fit(X, y)
+    density = float((net.module_[0].weight != 0).float().mean())
+    assert density == pytest.approx(0.25, abs=1 / 240)
+    assert weight_sparsity(net.module_) == pytest.approx(0.7, abs=1 / N_WEIGHTS)
+
+
+def test_pruned_weights_stay_zero_during_and_after_training():
+    X, y = blobs()
+    net = make_net(PruningCallback(0.5, schedule="once", start_epoch=1), max_epochs=3)
+    net.fit(X, y)
+    zeros = net.module_[0].weight == 0
+    assert zeros.float().mean() > 0.2
+    net.partial_fit(X, y)  # more optimizer steps, masks taken from the zeros
+    assert torch.all(net.module_[0].weight[zeros] == 0)
+    assert net.history[-1, "sparsity"] == pytest.approx(0.5, abs=1 / N_WEIGHTS)
+
+
+def test_fitted_net_holds_plain_tensors():
+    X, y = blobs()
+    unpruned = make_net(PruningCallback(0.0), max_epochs=2).fit(X, y)
+    net = make_net(PruningCallback(0.5, schedule="per_epoch"), max_epochs=2)
+    net.fit(X, y)
+    assert list(net.module_.state_dict()) == list(unpruned.module_.state_dict())
+    for layer in net.module_.modules():
+        assert not layer._forward_pre_hooks and not layer._forward_hooks
+    callback = dict(net.callbacks_)["pruning"]
+    assert callback.masks_ is None and callback.structure_ is None
+    # Pickle, deepcopy and skorch's parameter files all round-trip.
+    restored = pickle.loads(pickle.dumps(net))
+    np.testing.assert_array_equal(restored.predict_proba(X), net.predict_proba(X))
+    np.testing.assert_array_equal(
+        copy.deepcopy(net).predict_proba(X), net.predict_proba(X)
+    )
+    buffer = io.BytesIO()
+    net.save_params(f_params=buffer)
+    buffer.seek(0)
+    fresh = make_net(PruningCallback(0.5), max_epochs=2).initialize()
+    fresh.load_params(f_params=buffer)
+    np.testing.assert_array_equal(fresh.predict_proba(X), net.predict_proba(X))
+    cloned = clone(net)
+    assert cloned.callbacks[0][1].get_params() == callback.get_params()
+
+
+def test_pickle_of_pruned_net_is_no_larger_than_unpruned():
+    X, y = blobs()
+    sizes = {}
+    for amount in (0.0, 0.5):
+        callback = PruningCallback(amount, schedule="per_epoch")
+        sizes[amount] = len(pickle.dumps(make_net(callback, max_epochs=5).fit(X, y)))
+    assert sizes[0.5] <= 1.1 * sizes[0.0]
+
+
+def test_structured_pruning_removes_row_bias_and_column():
+    X, y = blobs()
+    callback = PruningCallback(0.5, method="l1_structured", schedule="once")
+    net = make_net(callback, max_epochs=4).fit(X, y)
+    hidden, output = net.module_[0], net.module_[2]
+    removed = (output.weight == 0).all(dim=0)
+    assert int(removed.sum()) == 12
+    assert torch.all(hidden.weight[removed] == 0)
+    assert torch.all(hidden.bias[removed] == 0)
+    assert torch.all(hidden.weight[~removed].abs().sum(dim=1) > 0)
+
+
+def test_compact_module_keeps_outputs_and_shrinks():
+    X, y = blobs()
+    callback = PruningCallback(0.75, method="l1_structured", schedule="once")
+    net = make_net(callback, max_epochs=4).fit(X, y)
+    before = net.forward(X).numpy()
+    report = compact_module(net.module_)
+    assert report["hidden_units"] == {"0": (24, 6)}
+    assert net.module_[0].weight.shape == (6, 10)
+    assert net.module_[2].weight.shape == (3, 6)
+    assert report["bytes_saved"] == 18 * (10 + 1 + 3) * 4
+    np.testing.assert_allclose(net.forward(X).numpy(), before, rtol=1e-5, atol=1e-6)
+
+
+def test_compact_module_sparse_stores_csr_and_keeps_outputs():
+    X, y = blobs()
+    # Without a minimum density the small output layer would be emptied.
+    callback = PruningCallback(0.9, schedule="once", min_layer_density=0.2)
+    net = make_net(callback, max_epochs=4).fit(X, y)
+    before = net.forward(X).numpy()
+    report = compact_module(net.module_, sparse=True)
+    assert net.module_[0].weight.layout == torch.sparse_csr
+    assert report["bytes_after"] < 0.5 * report["bytes_before"]
+    np.testing.assert_allclose(net.forward(X).numpy(), before, rtol=1e-4, atol=1e-5)
+
+
+def duplicated_units_module():
+    """A trained-looking net whose units 4-7 copy units 0-3 exactly."""
+    torch.manual_seed(0)
+    module = mlp(hidden=8)
+    with torch.no_grad():
+        module[0].weight[4:] = module[0].weight[:4]
+        module[0].bias[4:] = module[0].bias[:4]
+    return module
+
+
+def test_distinctiveness_folds_duplicated_units():
+    X, y = blobs()
+    module = duplicated_units_module()
+    with torch.no_grad():
+        before = module(torch.as_tensor(X)).numpy()
+    callback = PruningCallback(
+        0.5, method="distinctiveness", schedule="once", start_epoch=1
+    )
+    net = make_net(callback, max_epochs=1, module=module, lr=0.0).fit(X, y)
+    removed = (net.module_[2].weight == 0).all(dim=0).numpy()
+    # One unit of each identical pair goes; the network computes the same.
+    assert removed.sum() == 4
+    assert np.all(removed[:4] != removed[4:])
+    with torch.no_grad():
+        after = net.module_(torch.as_tensor(X)).numpy()
+    np.testing.assert_allclose(after, before, rtol=1e-5, atol=1e-5)
+
+
+def test_distinctiveness_folds_constant_units_into_the_bias():
+    X, y = blobs()
+    module = mlp(hidden=8)
+    with torch.no_grad():
+        module[0].weight[:2] = 0  # units 0 and 1 output relu(bias), a constant
+        module[0].bias[:2] = torch.tensor([0.5, -0.2])
+        before = module(torch.as_tensor(X)).numpy()
+    callback = PruningCallback(
+        0.25, method="distinctiveness", schedule="once", start_epoch=1
+    )
+    net = make_net(callback, max_epochs=1, module=module, lr=0.0).fit(X, y)
+    removed = (net.module_[2].weight == 0).all(dim=0).numpy()
+    np.testing.assert_array_equal(np.flatnonzero(removed), [0, 1])
+    with torch.no_grad():
+        after = net.module_(torch.as_tensor(X)).numpy()
+    np.testing.assert_allclose(after, before, rtol=1e-5, atol=1e-5)
+
+
+def test_history_records_per_layer_sparsity_and_units():
+    X, y = blobs()
+    callback = PruningCallback(0.5, method="l1_structured", schedule="once")
+    net = make_net(callback, max_epochs=4).fit(X, y)
+    row = net.history[-1]
+    assert {"sparsity", "sparsity_0", "sparsity_2", "units_0"} <= set(row)
+    # Removing 12 of 24 units zeroes 12 rows of 10 and 12 columns of 3.
+    assert row["sparsity_0"] == pytest.approx(0.5)
+    assert row["sparsity_2"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"amount": 1.0}, "amount"),
+        ({"amount": -0.1}, "amount"),
+        ({"method": "random"}, "method"),
+        ({"schedule": "sometimes"}, "schedule"),
+        ({"start_epoch": 5, "end_epoch": 2}, "end_epoch"),
+        ({"layers": ["nope"]}, "layers"),
+    ],
+)
+def test_bad_parameters_raise_at_fit(params, message):
+    X, y = blobs()
+    net = make_net(PruningCallback(**params), max_epochs=2)
+    with pytest.raises(ValueError, match=message):
+        net.fit(X, y)
+
+
+def test_layers_restricts_pruning():
+    X, y = blobs()
+    callback = PruningCallback(0.5, schedule="once", layers=["0"])
+    net = make_net(callback, max_epochs=4).fit(X, y)
+    assert float((net.module_[0].weight == 0).float().mean()) == pytest.approx(0.5)
+    assert not torch.any(net.module_[2].weight == 0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_pruning_on_cuda():
+    X, y = blobs()
+    net = make_net(PruningCallback(0.5, schedule="once"), max_epochs=4, device="cuda")
+    net.fit(X, y)
+    assert net.module_[0].weight.is_cuda
+    assert weight_sparsity(net.module_) == pytest.approx(0.5, abs=1 / N_WEIGHTS)
