@@ -102,6 +102,10 @@ class PruningCallback(Callback):
         During training, the Linear layers being pruned and the pairs of
         layers around hidden units. ``None`` outside training.
 
+    active_masks_ : list of (Tensor, Tensor) or None
+        During training, the tensors that hold pruned entries, each with its
+        mask. ``None`` outside training.
+
     sparsity_ : float
         Fraction of the pruned layers' weights that are zero after the last
         epoch.
@@ -186,6 +190,7 @@ class PruningCallback(Callback):
         )
         self.masks_ = None
         self.structure_ = None
+        self.active_masks_ = None
         self.sparsity_ = 0.0
         return self
 
@@ -197,6 +202,7 @@ class PruningCallback(Callback):
             name: (layer.weight != 0).to(layer.weight.dtype)
             for name, layer in self.structure_.weighted.items()
         }
+        self._collect_active_masks()
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         """Prune up to this epoch's target, then record the sparsity."""
@@ -210,6 +216,7 @@ class PruningCallback(Callback):
         with torch.no_grad():
             if target > self._pruned_fraction():
                 self._prune(net, target, dataset_train)
+                self._collect_active_masks()
             self._apply_masks()
         self._record(net.history)
 
@@ -223,6 +230,7 @@ class PruningCallback(Callback):
         """Drop the masks: the weights' zeros hold them from now on."""
         self.masks_ = None
         self.structure_ = None
+        self.active_masks_ = None
 
     def _check_epochs(self, max_epochs):
         start, end = self._epoch_range(max_epochs)
@@ -272,14 +280,27 @@ class PruningCallback(Callback):
                     self.min_layer_density,
                 )
 
+    def _collect_active_masks(self):
+        """Pair each tensor that has pruned entries with its mask.
+
+        Only these are masked after each optimizer step; biases only by the
+        structured methods, which remove their units.
+        """
+        active = [
+            (layer.weight, self.masks_[name])
+            for name, layer in self.structure_.weighted.items()
+            if not bool(self.masks_[name].all())
+        ]
+        if self.method != "l1_unstructured":
+            for pair in self.structure_.hidden:
+                units = pair.kept_units(self.masks_)
+                if pair.source.bias is not None and not bool(units.all()):
+                    active.append((pair.source.bias, units))
+        self.active_masks_ = active
+
     def _apply_masks(self):
-        for name, layer in self.structure_.weighted.items():
-            layer.weight.mul_(self.masks_[name])
-        if self.method == "l1_unstructured":
-            return  # biases are not pruned
-        for pair in self.structure_.hidden:
-            if pair.source.bias is not None:
-                pair.source.bias.mul_(pair.kept_units(self.masks_))
+        for tensor, mask in self.active_masks_:
+            tensor.mul_(mask)
 
     def _record(self, history):
         self.sparsity_ = self.structure_.weight_sparsity(self.masks_)
@@ -379,6 +400,22 @@ def _n_to_prune(n_total, n_pruned, target, min_density):
     return max(0, min(round(target * n_total), most) - n_pruned)
 
 
+def smallest(values, k):
+    """Find the ``k`` smallest entries of a 1-D tensor (ties by position).
+
+    A selection by ``kthvalue`` is several times faster than ``topk`` for the
+    millions of weights of a layer.
+    """
+    if k <= 0:
+        return torch.empty(0, dtype=torch.long, device=values.device)
+    if k >= len(values):
+        return torch.arange(len(values), device=values.device)
+    threshold = torch.kthvalue(values, k).values
+    below = torch.nonzero(values < threshold).squeeze(1)
+    ties = torch.nonzero(values == threshold).squeeze(1)[: k - len(below)]
+    return torch.cat([below, ties])
+
+
 def prune_global_l1(layers, masks, target, min_density):
     """Zero the smallest remaining weights, ranked over all layers at once.
 
@@ -402,7 +439,7 @@ def prune_global_l1(layers, masks, target, min_density):
             for name in open_layers
         ]
         n_prune = min(n_prune, sum(allowance[name] for name in open_layers))
-        chosen = torch.topk(torch.cat(magnitudes), n_prune, largest=False).indices
+        chosen = smallest(torch.cat(magnitudes), n_prune)
         offsets = np.cumsum([0] + [len(m) for m in magnitudes])
         counts = torch.bucketize(chosen, torch.as_tensor(offsets[1:]), right=True)
         counts = torch.bincount(counts, minlength=len(open_layers))
@@ -420,8 +457,7 @@ def prune_global_l1(layers, masks, target, min_density):
             return
         for name in over:
             index = open_layers.index(name)
-            smallest = torch.topk(magnitudes[index], allowance[name], largest=False)
-            masks[name].view(-1)[smallest.indices] = 0
+            masks[name].view(-1)[smallest(magnitudes[index], allowance[name])] = 0
             n_prune -= allowance[name]
             allowance[name] = 0
         open_layers = [name for name in open_layers if allowance[name] > 0]
@@ -435,7 +471,7 @@ def prune_units_l1(pair, masks, target, min_density):
     if n_prune == 0:
         return
     norms = pair.source.weight.abs().sum(dim=1).masked_fill(kept == 0, math.inf)
-    pair.remove_units(masks, torch.topk(norms, n_prune, largest=False).indices)
+    pair.remove_units(masks, smallest(norms, n_prune))
 
 
 def hidden_activations(net, dataset, pairs, n_samples):

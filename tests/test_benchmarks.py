@@ -59,3 +59,30 @@ def test_bench_ga_prints_tables_and_goals():
     assert all(-1 <= value <= 1 for value in correlations)
     assert "Spearman of the default fitness" in output
     assert "(goal <= 60)" in output
+
+
+def test_bench_mlp_prints_tables_and_goals():
+    output, rows = run_benchmark(
+        "bench_mlp.py",
+        "--n-samples=600",
+        "--n-features=32",
+        "--hidden-size=16",
+        "--n-vehicles=20",
+        "--epoch-samples=300",
+        "--epochs=1",
+        "--predict-samples=200",
+        "--predict-train-samples=300",
+        "--repeats=1",
+        "--sections",
+        "epoch",
+        "predict",
+    )
+    labels = [row.split("|")[1].strip() for row in rows]
+    assert labels[1:3] == [
+        "hand-written torch loop, torch.optim.Adam",
+        "hand-written torch loop, Adam(fused=True)",
+    ]
+    assert rows[1].split("|")[3].strip() == "1.00x"
+    assert "unpruned" in labels and labels[-1].endswith("compact(sparse=True)")
+    assert "(goal <= 1.10)" in output
+    assert "unstructured 90 % as CSR predict speed-up" in output

@@ -1,0 +1,239 @@
+"""Pruned MLP training and prediction, side by side, at the paper's sizes.
+
+The network is the original study's: 2048 inputs, 1024 hidden units (ReLU),
+one output per vehicle identity, Adam with learning rate 0.01, batches of 100,
+on Vehicle-X-shaped data. Three measurements, each printed as a table with
+the goal it serves:
+
+- *epoch*: seconds per training epoch of ``PrunedMLPClassifier`` (unpruned,
+  pruned as the paper, pruned gradually) against a hand-written torch loop
+  with the same module, optimizer and batch size; the hand loop is timed with
+  torch's default Adam and with its fused Adam, which the classifier uses;
+- *predict*: prediction time of the unpruned net against a net with half its
+  hidden units removed by structured pruning and ``compact()``, and against
+  one with 90 % of its weights removed and stored as CSR by
+  ``compact(sparse=True)``;
+- *full*: one epoch on all 77,516 samples, extrapolated to the paper's 100.
+
+Run ``python benchmarks/bench_mlp.py``; ``--help`` lists the options.
+"""
+
+import argparse
+import os
+import platform
+import time
+import warnings
+
+import numpy as np
+import torch
+from torch import nn
+
+import fuzzyprune
+from fuzzyprune import PrunedMLPClassifier
+from fuzzyprune._mlp import MLPModule
+from fuzzyprune.datasets import make_vehicle_x
+
+
+def timed(function, *args, **kwargs):
+    start = time.perf_counter()
+    result = function(*args, **kwargs)
+    return result, time.perf_counter() - start
+
+
+def hand_written_epochs(X, y, hidden_size, epochs, fused):
+    """The loop a torch user writes: shuffle, slice batches, step Adam."""
+    torch.manual_seed(0)
+    classes, targets = np.unique(y, return_inverse=True)
+    module = MLPModule(X.shape[1], hidden_size, len(classes))
+    optimizer = torch.optim.Adam(module.parameters(), lr=0.01, fused=fused)
+    criterion = nn.CrossEntropyLoss()
+    inputs, targets = torch.from_numpy(X), torch.from_numpy(targets)
+    for _ in range(epochs):
+        order = torch.randperm(len(inputs))
+        for start in range(0, len(inputs), 100):
+            batch = order[start : start + 100]
+            optimizer.zero_grad()
+            loss = criterion(module(inputs[batch]), targets[batch])
+            loss.backward()
+            optimizer.step()
+    return module
+
+
+def classifier_epochs(X, y, hidden_size, epochs, **params):
+    clf = PrunedMLPClassifier(hidden_size, max_epochs=epochs, random_state=0, **params)
+    return clf.fit(X, y)
+
+
+PAPER_PRUNING = {"amount": 0.2, "schedule": "per_epoch"}
+TRAINING_RUNS = [
+    (
+        "hand-written torch loop, torch.optim.Adam",
+        hand_written_epochs,
+        {"fused": False},
+    ),
+    ("hand-written torch loop, Adam(fused=True)", hand_written_epochs, {"fused": True}),
+    ("PrunedMLPClassifier(amount=0)", classifier_epochs, {"amount": 0.0}),
+    (
+        "PrunedMLPClassifier(amount=0.2, schedule='per_epoch')",
+        classifier_epochs,
+        PAPER_PRUNING,
+    ),
+    (
+        "PrunedMLPClassifier(amount=0.5, schedule='gradual')",
+        classifier_epochs,
+        {"amount": 0.5, "schedule": "gradual", "start_epoch": 1},
+    ),
+]
+
+
+def bench_epoch(X, y, args):
+    seconds = {}
+    for label, train, params in TRAINING_RUNS:
+        train(X[:200], y[:200], args.hidden_size, 1, **params)  # warm-up
+        seconds[label] = timed(train, X, y, args.hidden_size, args.epochs, **params)[1]
+        seconds[label] /= args.epochs
+    baseline = seconds[TRAINING_RUNS[0][0]]
+    print(f"\n### Training: seconds per epoch on {len(X)} samples\n")
+    print("| training | s/epoch | vs hand-written loop (Adam) |")
+    print("|---|---:|---:|")
+    for label, value in seconds.items():
+        print(f"| {label} | {value:.3f} | {value / baseline:.2f}x |")
+    pruned = seconds[TRAINING_RUNS[3][0]]
+    fused = seconds[TRAINING_RUNS[1][0]]
+    return [
+        f"- pruned (paper) / hand-written loop s/epoch: {pruned / baseline:.2f} "
+        "(goal <= 1.10)",
+        f"- pruned (paper) / hand-written loop with fused Adam: {pruned / fused:.2f}",
+    ]
+
+
+def predict_time(clf, X, repeats):
+    clf.predict(X[:100])  # warm-up
+    return min(timed(clf.predict, X)[1] for _ in range(repeats))
+
+
+def batch_time(clf, X, repeats):
+    batch = torch.from_numpy(X[:100])
+    module = clf.net_.module_.eval()
+    with torch.inference_mode():
+        module(batch)
+        return min(timed(module, batch)[1] for _ in range(repeats * 20))
+
+
+def pruned_once(X, y, hidden_size, **params):
+    """A net pruned at its first epoch: prediction cost needs no training."""
+    return PrunedMLPClassifier(
+        hidden_size,
+        schedule="once",
+        start_epoch=1,
+        max_epochs=1,
+        random_state=0,
+        **params,
+    ).fit(X, y)
+
+
+def bench_predict(X, y, args):
+    train = slice(0, args.predict_train_samples)
+    nets = {
+        "unpruned": pruned_once(X[train], y[train], args.hidden_size, amount=0.0),
+        "l1_structured 50 % of units, compact()": pruned_once(
+            X[train], y[train], args.hidden_size, amount=0.5, method="l1_structured"
+        ).compact(),
+        "l1_unstructured 90 % of weights, compact(sparse=True)": pruned_once(
+            X[train],
+            y[train],
+            args.hidden_size,
+            amount=0.9,
+            min_layer_density=0.05,
+        ).compact(sparse=True),
+    }
+    X_test = X[-args.predict_samples :]
+    rows = []
+    for label, clf in nets.items():
+        seconds = predict_time(clf, X_test, args.repeats)
+        batch = batch_time(clf, X_test, args.repeats)
+        size = getattr(clf, "compression_", {}).get("bytes_after")
+        rows.append((label, seconds, batch, size))
+    dense_seconds, dense_batch = rows[0][1], rows[0][2]
+    dense_bytes = rows[1][3] + nets[rows[1][0]].compression_["bytes_saved"]
+    print(
+        f"\n### Prediction: predict() on {len(X_test)} samples, "
+        "and the module on one batch of 100\n"
+    )
+    print("| network | predict s | speed-up | ms per batch | speed-up | MiB |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, seconds, batch, size in rows:
+        size = dense_bytes if size is None else size
+        print(
+            f"| {label} | {seconds:.3f} | {dense_seconds / seconds:.2f}x "
+            f"| {1e3 * batch:.2f} | {dense_batch / batch:.2f}x | {size / 2**20:.1f} |"
+        )
+    return [
+        f"- structured 50 % + compact() predict speed-up: "
+        f"{dense_seconds / rows[1][1]:.2f}x (goal >= 1.6)",
+        f"- unstructured 90 % as CSR predict speed-up: "
+        f"{dense_seconds / rows[2][1]:.2f}x (goal >= 2)",
+    ]
+
+
+def bench_full(X, y, args):
+    print(f"\n### Full scale: one epoch on {len(X)} samples\n")
+    print("| training | s/epoch | 100 epochs (extrapolated) |")
+    print("|---|---:|---:|")
+    goals = []
+    for label, train, params in (TRAINING_RUNS[0], TRAINING_RUNS[3]):
+        seconds = timed(train, X, y, args.hidden_size, 1, **params)[1]
+        print(f"| {label} | {seconds:.1f} | {100 * seconds / 60:.0f} min |")
+        goals.append(f"- {label}: {seconds:.1f} s per full epoch")
+    return goals
+
+
+SECTIONS = ("epoch", "predict", "full")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-samples", type=int, default=77516)
+    parser.add_argument("--n-features", type=int, default=2048)
+    parser.add_argument("--hidden-size", type=int, default=1024)
+    parser.add_argument("--n-vehicles", type=int, default=1362)
+    parser.add_argument(
+        "--epoch-samples", type=int, default=20000, help="rows for the epoch section"
+    )
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--predict-samples", type=int, default=10000)
+    parser.add_argument("--predict-train-samples", type=int, default=5000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sections", nargs="*", default=SECTIONS, choices=SECTIONS)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore", UserWarning)
+
+    data = make_vehicle_x(
+        args.n_samples,
+        n_vehicles=args.n_vehicles,
+        n_features=args.n_features,
+        random_state=0,
+    )
+    X, y = data.data, data.vehicle_id
+    print(
+        f"{X.shape[0]} x {X.shape[1]} float32, {len(np.unique(y))} vehicles, "
+        f"hidden {args.hidden_size}; fuzzyprune {fuzzyprune.__version__}, "
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
+        f"numpy {np.__version__}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs"
+    )
+    rows = np.random.default_rng(0).permutation(len(X))
+    X, y = X[rows], y[rows]
+    goals = []
+    if "epoch" in args.sections:
+        goals += bench_epoch(X[: args.epoch_samples], y[: args.epoch_samples], args)
+    if "predict" in args.sections:
+        goals += bench_predict(X, y, args)
+    if "full" in args.sections:
+        goals += bench_full(X, y, args)
+    print("\nGoals:")
+    print("\n".join(goals))
+
+
+if __name__ == "__main__":
+    main()
