@@ -2,7 +2,12 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-from fuzzyprune.datasets import VEHICLE_TYPE_NAMES, make_vehicle_x
+from fuzzyprune.datasets import (
+    VEHICLE_TYPE_NAMES,
+    load_vehicle_x,
+    make_vehicle_x,
+    write_vehicle_x,
+)
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +68,133 @@ def test_reproducible():
 def test_bad_parameters_raise(params, match):
     with pytest.raises(ValueError, match=match):
         make_vehicle_x(**{"n_samples": 10, **params})
+
+
+# --- the folder layout: write_vehicle_x and load_vehicle_x -------------------
+
+
+@pytest.fixture
+def small_vehicle_x():
+    return make_vehicle_x(60, n_vehicles=6, n_features=16, random_state=1)
+
+
+def sort_by_file(bunch):
+    return np.argsort(bunch.file_names)
+
+
+@pytest.mark.parametrize("labels", ["xml", "csv"])
+def test_write_then_load_round_trip(tmp_path, small_vehicle_x, labels):
+    files = write_vehicle_x(tmp_path, small_vehicle_x, labels=labels)
+    loaded = load_vehicle_x(tmp_path)
+    # Loading sorts by split then file name; map back to the written order.
+    written = [str(file.relative_to(tmp_path)) for file in files]
+    order = [list(loaded.file_names).index(name) for name in written]
+    assert_array_equal(loaded.data[order], small_vehicle_x.data)
+    assert_array_equal(loaded.vehicle_id[order], small_vehicle_x.vehicle_id)
+    assert_array_equal(loaded.camera_id[order], small_vehicle_x.camera_id)
+    assert_array_equal(loaded.type[order], small_vehicle_x.type)
+    assert_array_equal(loaded.split[order], small_vehicle_x.split)
+    assert loaded.data.dtype == np.float32
+    assert loaded.type_names == list(VEHICLE_TYPE_NAMES)
+
+
+def test_file_names_number_images_per_vehicle_and_camera(tmp_path):
+    vx = make_vehicle_x(300, n_vehicles=2, n_features=4, random_state=0)
+    names = [file.name for file in write_vehicle_x(tmp_path, vx)]
+    assert len(set(names)) == len(names)
+    pair = (vx.vehicle_id == vx.vehicle_id[0]) & (vx.camera_id == vx.camera_id[0])
+    indices = sorted(
+        int(name[-6:-4]) for name, on in zip(names, pair, strict=True) if on
+    )
+    assert indices == list(range(pair.sum()))
+
+
+def test_split_selection_and_folder_aliases(tmp_path, small_vehicle_x):
+    write_vehicle_x(tmp_path, small_vehicle_x)
+    (tmp_path / "val").rename(tmp_path / "validation")
+    val = load_vehicle_x(tmp_path, split="val", cache=False)
+    assert set(val.split) == {"val"}
+    assert len(val.data) == (small_vehicle_x.split == "val").sum()
+    assert all(name.startswith("validation") for name in val.file_names)
+
+
+def test_cache_matches_fresh_load_and_is_rebuilt(tmp_path, small_vehicle_x):
+    write_vehicle_x(tmp_path, small_vehicle_x)
+    before = set(tmp_path.rglob("*"))
+    fresh = load_vehicle_x(tmp_path, cache=False)
+    assert set(tmp_path.rglob("*")) == before  # nothing written without cache
+    cached = load_vehicle_x(tmp_path)
+    again = load_vehicle_x(tmp_path)
+    assert isinstance(again.data, np.memmap)
+    assert_array_equal(cached.data, fresh.data)
+    assert_array_equal(again.data, fresh.data)
+    added = set(tmp_path.rglob("*")) - before
+    assert {path.name for path in added} == {
+        "vehicle_x_cache.npy",
+        "vehicle_x_cache.json",
+    }
+    # A changed feature file invalidates the cache.
+    first = tmp_path / fresh.file_names[0]
+    np.save(first, np.ones(16, dtype=np.float32))
+    assert_array_equal(load_vehicle_x(tmp_path).data[0], np.ones(16))
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda folder: np.save(folder / "car_7.npy", np.zeros(16)), "car_7.npy"),
+        (
+            lambda folder: np.save(folder / "00001_c001_99.npy", np.zeros(5)),
+            "00001_c001_99.npy",
+        ),
+        (
+            lambda folder: (folder / "00001_c001_98.npy").write_bytes(b"garbage"),
+            "00001_c001_98.npy",
+        ),
+    ],
+    ids=["malformed name", "wrong shape", "unreadable"],
+)
+def test_bad_files_raise_naming_the_file(tmp_path, small_vehicle_x, damage, message):
+    write_vehicle_x(tmp_path, small_vehicle_x, labels="csv")
+    damage(tmp_path / "train")
+    with pytest.raises(ValueError, match=message):
+        load_vehicle_x(tmp_path, cache=False)
+
+
+def test_missing_folders_or_labels_raise(tmp_path, small_vehicle_x):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_vehicle_x(tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match="train/"):
+        load_vehicle_x(tmp_path)
+    write_vehicle_x(tmp_path, small_vehicle_x)
+    (tmp_path / "labels.xml").unlink()
+    with pytest.raises(FileNotFoundError, match="label file"):
+        load_vehicle_x(tmp_path)
+
+
+def test_csv_labels_must_cover_every_vehicle(tmp_path, small_vehicle_x):
+    write_vehicle_x(tmp_path, small_vehicle_x, labels="csv")
+    (tmp_path / "labels.csv").write_text("vehicle_id,type_id\n1,0\n")
+    with pytest.raises(ValueError, match="has no type"):
+        load_vehicle_x(tmp_path, cache=False)
+
+
+def test_xml_colours_are_read(tmp_path):
+    np.save(tmp_path / "00001_c002_00.npy", np.arange(3, dtype=np.float32))
+    (tmp_path / "train").mkdir()
+    (tmp_path / "00001_c002_00.npy").rename(tmp_path / "train" / "00001_c002_00.npy")
+    (tmp_path / "labels.xml").write_text(
+        '<Items><Item imageName="00001_c002_00.jpg" vehicleID="0001" '
+        'cameraID="c002" colorID="4" typeID="7"/></Items>'
+    )
+    vx = load_vehicle_x(tmp_path, cache=False)
+    assert (vx.vehicle_id[0], vx.camera_id[0], vx.type[0], vx.color[0]) == (1, 2, 7, 4)
+
+
+def test_generated_split_follows_vehicle_x_proportions(vehicle_x):
+    fractions = {
+        name: np.mean(vehicle_x.split == name) for name in ("train", "val", "test")
+    }
+    assert fractions["train"] == pytest.approx(0.586, abs=0.03)
+    assert fractions["val"] == pytest.approx(0.193, abs=0.03)
+    assert fractions["test"] == pytest.approx(0.221, abs=0.03)
