@@ -127,8 +127,71 @@ def main(argv=None):
         help="fuzzifiers to compare",
     )
     demo_parser.add_argument("--seed", type=int, default=0)
+    _add_reproduce_parser(commands)
     args = parser.parse_args(argv)
+    if args.command == "reproduce":
+        return _run_reproduce(args, parser)
     if any(m <= 1 for m in args.m):
         parser.error("--m: every fuzzifier must be greater than 1")
     demo(args.dataset, tuple(args.m), args.seed)
+    return 0
+
+
+def _add_reproduce_parser(commands):
+    parser = commands.add_parser(
+        "reproduce",
+        help="run the study's experiments and write tables, figures and a report",
+        description="Run the baseline and pruned MLP, fuzzy c-means and GA + FCM "
+        "experiments and write Tables 3-6 (Markdown and CSV), figures and "
+        "report.md to the output folder.",
+    )
+    parser.add_argument(
+        "--data",
+        metavar="ROOT",
+        help="Vehicle-X feature folder (train/, val/, test/ and a label file); "
+        "without it, synthetic data of the same structure",
+    )
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument(
+        "--quick",
+        dest="settings",
+        action="store_const",
+        const="quick",
+        help="few epochs on at most 6,000 samples: minutes (default)",
+    )
+    size.add_argument(
+        "--full",
+        dest="settings",
+        action="store_const",
+        const="full",
+        help="the study's settings on all samples: hours on a CPU",
+    )
+    parser.add_argument("--out", default="fuzzyprune-results", help="output folder")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--n-samples", type=int, help="samples to use (synthetic: to generate)"
+    )
+
+
+def _run_reproduce(args, parser):
+    from . import reproduce
+    from .datasets import load_vehicle_x
+
+    if args.n_samples is not None and args.n_samples < 30:
+        parser.error("--n-samples must be at least 30")
+    data = None
+    if args.data is not None:
+        try:
+            data = load_vehicle_x(args.data)
+        except (FileNotFoundError, ValueError) as error:
+            parser.error(f"--data: {error}")
+    settings = reproduce.FULL if args.settings == "full" else reproduce.QUICK
+    reproduce.reproduce(
+        args.out,
+        data=data,
+        settings=settings,
+        seed=args.seed,
+        n_samples=args.n_samples,
+    )
+    print(f"Tables, figures and report.md written to {args.out}")
     return 0

@@ -1,0 +1,116 @@
+import csv
+
+import numpy as np
+import pytest
+
+from fuzzyprune.cli import main
+from fuzzyprune.datasets import make_vehicle_x, write_vehicle_x
+
+TABLES = {
+    "table3_baseline": ("(epochs)", ["10", "4"]),
+    "table4_pruned": (
+        "(epochs , amount)",
+        ["(4, 0.2)", "(4, 0.3)", "(4, 0.4)", "(4, 0.5)", "(4, 0.5)"],
+    ),
+    "table5_fcm_iterations": ("Iterations", ["5", "10", "15", "15"]),
+    "table6_fcm_fuzzifier": ("m", ["1.7", "2.5", "3.5", "4.5", "5.5", "1.7"]),
+    "table_ga_fcm": ("(population, generations)", ["(10, 2)", "(20, 5)"]),
+}
+FIGURES = ["fig1_histograms.png", "fig3_cluster_histograms.png", "ga_fitness.png"]
+
+
+def read_csv(path):
+    with open(path, newline="") as file:
+        return list(csv.DictReader(file))
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    pytest.importorskip("matplotlib")
+    out = tmp_path_factory.mktemp("results")
+    assert main(["reproduce", "--quick", "--out", str(out), "--n-samples", "1200"]) == 0
+    return out
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_tables_have_the_study_rows_and_columns(quick_run, name):
+    key, rows = TABLES[name]
+    table = read_csv(quick_run / f"{name}.csv")
+    assert [row[key] for row in table] == rows
+    columns = list(table[0])
+    assert columns[0] == key
+    if name in ("table3_baseline", "table4_pruned"):
+        assert columns[1:4] == ["Training", "Validation", "Test"]
+    else:
+        assert columns[1] == "Accuracy"
+    for row in table:
+        for column in ("Training", "Validation", "Test", "Accuracy"):
+            if column in row:
+                assert 0 <= float(row[column].rstrip("%")) <= 100
+        assert float(row["seconds"]) >= 0
+    markdown = (quick_run / f"{name}.md").read_text()
+    assert markdown.count("\n| ") == len(rows) + 1  # header and one line per row
+
+
+def test_pruned_table_reports_the_schedules_sparsity(quick_run):
+    table = read_csv(quick_run / "table4_pruned.csv")
+    per_epoch = [row for row in table if row["schedule"] == "per_epoch"]
+    for row, amount in zip(per_epoch, (0.2, 0.3, 0.4, 0.5), strict=True):
+        assert float(row["sparsity"]) == pytest.approx(1 - (1 - amount) ** 4, abs=1e-4)
+    gradual = [row for row in table if row["schedule"] == "gradual"]
+    assert float(gradual[0]["sparsity"]) == pytest.approx(0.5, abs=1e-4)
+
+
+def test_clustering_tables_add_honest_metrics(quick_run):
+    for name in ("table5_fcm_iterations", "table6_fcm_fuzzifier", "table_ga_fcm"):
+        for row in read_csv(quick_run / f"{name}.csv"):
+            assert -1 <= float(row["ARI"]) <= 1
+            assert 0 <= float(row["NMI"]) <= 1
+            assert 1 <= int(row["clusters found"]) <= 11
+    ga = read_csv(quick_run / "table_ga_fcm.csv")
+    assert all(1 <= int(row["features selected"]) <= 2048 for row in ga)
+
+
+def test_figures_and_report(quick_run):
+    for name in FIGURES:
+        assert (quick_run / name).read_bytes()[:4] == b"\x89PNG"
+    report = (quick_run / "report.md").read_text()
+    for name in FIGURES:
+        assert f"]({name})" in report
+    for name in TABLES:
+        assert f"`{name}.csv`" in report
+    assert "Hungarian" in report and "synthetic" in report
+
+
+def test_reproduce_reads_vehicle_x_folders(tmp_path):
+    from fuzzyprune.reproduce import QUICK, reproduce
+
+    data = tmp_path / "vehicle-x"
+    vx = make_vehicle_x(400, n_vehicles=30, n_features=16, random_state=0)
+    write_vehicle_x(data, vx)
+    out = tmp_path / "out"
+    tables = reproduce(out, data=data, settings=QUICK, progress=False)
+    assert len(tables["table3_baseline"]) == 2
+    report = (out / "report.md").read_text()
+    sizes = ", ".join(
+        f"{split} {np.sum(vx.split == split)}" for split in ("train", "val", "test")
+    )
+    assert f"Vehicle-X features ({sizes} samples, 16 features)" in report
+
+
+def test_wrong_data_folder_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["reproduce", "--data", str(tmp_path / "missing"), "--out", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "--data" in capsys.readouterr().err
+    (tmp_path / "train").mkdir()
+    np.save(tmp_path / "train" / "not_a_vehicle.npy", np.zeros(3))
+    with pytest.raises(SystemExit):
+        main(["reproduce", "--data", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert "not_a_vehicle.npy" in capsys.readouterr().err
+
+
+def test_quick_and_full_exclude_each_other(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["reproduce", "--quick", "--full"])
+    assert exit_info.value.code == 2
