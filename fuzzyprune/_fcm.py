@@ -514,14 +514,14 @@ class FuzzyCMeans(
         Stop when the objective improves by less than this fraction of its
         previous value. In [0, 1).
 
-    init : {"k-means++", "random"}, callable or array-like of shape \
-            (n_clusters, n_features), default="k-means++"
+    init : {"k-means++", "random"}, callable or array-like, default="k-means++"
         How the first centers are chosen:
 
         - ``"k-means++"``: k-means++ seeding on the samples;
         - ``"random"``: centers of random memberships;
         - a callable ``init(X, n_clusters, random_state)`` returning centers;
-        - an array: the initial centers (then ``n_init`` must be 1).
+        - an array of shape (n_clusters, n_features): the initial centers
+          (then ``n_init`` must be 1).
 
     n_init : int, default=1
         Number of runs from different initial centers; the run with the lowest
@@ -557,10 +557,10 @@ class FuzzyCMeans(
         Number of iterations of the kept run.
 
     n_features_in_ : int
-        Number of features seen during :term:`fit`.
+        Number of features seen during ``fit``.
 
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`. Defined only when `X`
+        Names of features seen during ``fit``. Defined only when `X`
         has feature names that are all strings.
 
     See Also

@@ -397,7 +397,7 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
 
     Attributes
     ----------
-    support_ : ndarray of shape (n_features_in_,)
+    support_ : ndarray of shape (`n_features_in_`,)
         Mask of the selected features: the fittest subset evaluated.
 
     best_score_ : float
@@ -418,10 +418,10 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         Number of distinct subsets evaluated.
 
     n_features_in_ : int
-        Number of features seen during :term:`fit`.
+        Number of features seen during ``fit``.
 
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`. Defined only when `X`
+        Names of features seen during ``fit``. Defined only when `X`
         has feature names that are all strings.
 
     See Also

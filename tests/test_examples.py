@@ -22,7 +22,11 @@ def run_example(name, monkeypatch):
 
 
 def test_every_example_is_tested():
-    tested = {"plot_fuzzy_cmeans_validity.py", "plot_ga_feature_selection.py"}
+    tested = {
+        "plot_fuzzy_cmeans_validity.py",
+        "plot_ga_feature_selection.py",
+        "plot_pruning_schedules.py",
+    }
     assert {path.name for path in EXAMPLES.glob("plot_*.py")} == tested
 
 
@@ -47,3 +51,19 @@ def test_ga_feature_selection_example(monkeypatch, capsys):
     history = namespace["history"]
     assert np.all(np.diff(history["best_score"]) >= 0)
     assert "0 of them noise" in capsys.readouterr().out
+
+
+def test_pruning_schedules_example(monkeypatch, capsys):
+    namespace, n_figures = run_example("plot_pruning_schedules.py", monkeypatch)
+    assert n_figures == 1
+    # The text claims per_epoch compounds past the amount; the others stop at it.
+    histories = {
+        name: clf.net_.history[:, "sparsity"]
+        for name, clf in namespace["schedules"].items()
+    }
+    assert histories["per_epoch"][-1] == pytest.approx(1 - 0.8**16, abs=1e-3)
+    assert histories["gradual"][-1] == pytest.approx(0.8, abs=1e-3)
+    assert histories["once"][-1] == pytest.approx(0.8, abs=1e-3)
+    scores = namespace["scores"]
+    assert scores[1] >= scores[0] - 0.02 and scores[-1] < scores[0] - 0.1
+    assert "predictions unchanged: True" in capsys.readouterr().out
