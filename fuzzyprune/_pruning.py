@@ -642,6 +642,23 @@ def compact_module(module, *, sparse=False):
         ``bytes_before`` and ``bytes_after`` (parameters and buffers),
         ``bytes_saved``, and ``hidden_units``: for each hidden layer, the
         number of units before and after.
+
+    See Also
+    --------
+    PruningCallback : Prunes the weights or units that this removes.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from fuzzyprune import compact_module
+    >>> module = torch.nn.Sequential(
+    ...     torch.nn.Linear(4, 6), torch.nn.ReLU(), torch.nn.Linear(6, 2))
+    >>> with torch.no_grad():
+    ...     module[2].weight[:, :3] = 0  # units 0-2 feed nothing
+    >>> compact_module(module)["hidden_units"]
+    {'0': (6, 3)}
+    >>> module[0]
+    Linear(in_features=4, out_features=3, bias=True)
     """
     bytes_before = module_bytes(module)
     linear = _linear_layers(module)
