@@ -320,7 +320,8 @@ def load_vehicle_x(root, *, split=None, cache=True):
     -------
     data : :class:`~sklearn.utils.Bunch`
         With fields ``data`` (float32, n_samples x n_features; memory-mapped
-        when read from the cache), ``vehicle_id``, ``camera_id``, ``type``,
+        when read from the cache), ``vehicle_id``, ``camera_id``,
+        ``image_index`` (the ``NN`` of the file name), ``type``,
         ``color`` (``-1`` where unknown; only with an XML label file),
         ``split``, ``file_names``, ``type_names`` and ``feature_names``.
 
@@ -361,6 +362,7 @@ def load_vehicle_x(root, *, split=None, cache=True):
         data=features,
         vehicle_id=identities[:, 0],
         camera_id=identities[:, 1],
+        image_index=identities[:, 2],
         type=types,
         color=colors,
         split=splits,
@@ -370,7 +372,8 @@ def load_vehicle_x(root, *, split=None, cache=True):
     )
     if split is not None:
         rows = splits == split
-        for key in ("data", "vehicle_id", "camera_id", "type", "color", "split"):
+        keys = ("data", "vehicle_id", "camera_id", "image_index", "type", "color")
+        for key in (*keys, "split"):
             bunch[key] = bunch[key][rows]
         bunch.file_names = bunch.file_names[rows]
     return bunch

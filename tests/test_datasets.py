@@ -107,6 +107,10 @@ def test_file_names_number_images_per_vehicle_and_camera(tmp_path):
         int(name[-6:-4]) for name, on in zip(names, pair, strict=True) if on
     )
     assert indices == list(range(pair.sum()))
+    loaded = load_vehicle_x(tmp_path, cache=False)
+    assert_array_equal(
+        loaded.image_index, [int(name[-6:-4]) for name in loaded.file_names]
+    )
 
 
 def test_split_selection_and_folder_aliases(tmp_path, small_vehicle_x):
