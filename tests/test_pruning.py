@@ -1,10 +1,13 @@
 import copy
 import io
+import math
 import pickle
 
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 from skorch import NeuralNetClassifier
 from torch import nn
@@ -311,3 +314,61 @@ def test_pruning_on_cuda():
     net.fit(X, y)
     assert net.module_[0].weight.is_cuda
     assert weight_sparsity(net.module_) == pytest.approx(0.5, abs=1 / N_WEIGHTS)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    shapes=st.lists(
+        st.tuples(st.integers(1, 12), st.integers(1, 12)), min_size=1, max_size=4
+    ),
+    target=st.floats(0, 0.99),
+    min_density=st.floats(0, 0.6),
+    seed=st.integers(0, 2**16),
+)
+def test_global_l1_count_limits_and_order(shapes, target, min_density, seed):
+    generator = torch.Generator().manual_seed(seed)
+    layers = {str(i): nn.Linear(*shape) for i, shape in enumerate(shapes)}
+    with torch.no_grad():
+        for i, layer in enumerate(layers.values()):
+            # Layers of very different scales, as trained layers can be.
+            scale = 10.0 ** (i - 2)
+            layer.weight.copy_(torch.randn(layer.weight.shape, generator=generator))
+            layer.weight.mul_(scale)
+    masks = {name: torch.ones_like(layer.weight) for name, layer in layers.items()}
+    with torch.no_grad():
+        prune_global_l1(layers, masks, target, min_density)
+    sizes = {name: mask.numel() for name, mask in masks.items()}
+    floors = {name: math.ceil(min_density * size) for name, size in sizes.items()}
+    kept = {name: int(mask.sum()) for name, mask in masks.items()}
+    # Every layer keeps its minimum density.
+    assert all(kept[name] >= floors[name] for name in masks)
+    # Exactly the target is pruned, unless the minimum densities forbid it.
+    n_total = sum(sizes.values())
+    feasible = n_total - sum(floors.values())
+    assert n_total - sum(kept.values()) == min(round(target * n_total), feasible)
+    # Among layers not held at their floor, the pruned weights are the smallest.
+    free = [name for name in masks if kept[name] > floors[name]]
+    if free:
+        pruned = torch.cat([layers[n].weight.abs()[masks[n] == 0] for n in free])
+        remaining = torch.cat([layers[n].weight.abs()[masks[n] == 1] for n in free])
+        if len(pruned) and len(remaining):
+            assert pruned.max() <= remaining.min()
+
+
+@given(
+    schedule=st.sampled_from(["per_epoch", "gradual", "once"]),
+    amount=st.floats(0, 0.99),
+    start=st.integers(1, 10),
+    length=st.integers(0, 10),
+)
+def test_pruning_targets_never_decrease_and_stay_below_one(
+    schedule, amount, start, length
+):
+    end = start + length
+    targets = [
+        pruning_target(schedule, amount, epoch, start, end) for epoch in range(1, 25)
+    ]
+    assert all(0 <= value < 1 for value in targets)
+    assert all(b >= a - 1e-12 for a, b in zip(targets, targets[1:], strict=False))
+    if schedule != "per_epoch":
+        assert targets[end - 1] == pytest.approx(amount)
