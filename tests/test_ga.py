@@ -470,3 +470,17 @@ def test_dask_backend_gives_the_same_result():
         result = GAFeatureSelector(FuzzyCMeans(5), n_jobs=2, **params).fit(X)
     assert_array_equal(result.support_, expected.support_)
     assert result.best_score_ == expected.best_score_
+
+
+def test_candidate_warnings_stay_silent_in_worker_processes(capfd):
+    # Three distinct rows: every fit of 5 clusters warns about merged clusters.
+    X = np.repeat(np.eye(3, 6), 20, axis=0) + 1e-3 * np.arange(6)
+    params = dict(population_size=4, n_generations=1, random_state=0)
+    expected = GAFeatureSelector(FuzzyCMeans(5, max_iter=5), **params)
+    with pytest.warns(ConvergenceWarning):  # only the final refit warns
+        expected.fit(X)
+    with parallel_config(backend="loky"), pytest.warns(ConvergenceWarning):
+        result = GAFeatureSelector(FuzzyCMeans(5, max_iter=5), n_jobs=2, **params)
+        result.fit(X)
+    assert "ConvergenceWarning" not in capfd.readouterr().err
+    assert_array_equal(result.support_, expected.support_)
