@@ -219,3 +219,21 @@ def test_fit_on_cuda():
     assert clf.score(X, y) > 0.9
     again = PrunedMLPClassifier(max_epochs=3, device="cuda", random_state=0).fit(X, y)
     np.testing.assert_allclose(again.predict_proba(X), clf.predict_proba(X), atol=1e-5)
+
+
+@pytest.mark.parametrize("validation_fraction", [None, 0.25])
+def test_distinctiveness_through_the_classifier(validation_fraction):
+    X, y = small_data(n_features=40)
+    clf = PrunedMLPClassifier(
+        amount=0.5,
+        method="distinctiveness",
+        max_epochs=8,
+        validation_fraction=validation_fraction,
+        random_state=0,
+    ).fit(X, y)
+    assert clf.net_.history[:, "units_hidden"][-1] == 10
+    assert clf.score(X, y) > 0.9
+    proba = clf.predict_proba(X)
+    clf.compact()
+    assert clf.net_.module_.hidden.out_features == 10
+    np.testing.assert_allclose(clf.predict_proba(X), proba, rtol=1e-5, atol=1e-6)
