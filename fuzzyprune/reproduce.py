@@ -147,7 +147,7 @@ def _percent(fraction):
 class _Data:
     """The features and labels of each split."""
 
-    def __init__(self, bunch, max_samples, seed):
+    def __init__(self, bunch, max_samples, seed, description):
         rows = np.arange(len(bunch.data))
         if max_samples is not None and len(rows) > max_samples:
             rng = np.random.default_rng(seed)
@@ -157,10 +157,15 @@ class _Data:
             split: rows[bunch.split[rows] == split]
             for split in ("train", "val", "test")
         }
-        self.description = ""
+        self.description = description
+        self._features = {}
 
     def X(self, split):
-        return np.asarray(self.bunch.data[self.rows[split]], dtype=np.float32)
+        # Each split is read out of the (possibly memory-mapped) data once.
+        if split not in self._features:
+            rows = self.rows[split]
+            self._features[split] = np.asarray(self.bunch.data[rows], np.float32)
+        return self._features[split]
 
     def identities(self, split):
         return self.bunch.vehicle_id[self.rows[split]]
@@ -173,15 +178,14 @@ def _load(data, settings, n_samples, seed):
     cap = n_samples if n_samples is not None else settings.max_samples
     if data is None:
         n = cap if cap is not None else 77516
-        loaded = _Data(make_vehicle_x(n, random_state=seed), None, seed)
-        loaded.description = (
+        description = (
             f"synthetic Vehicle-X-shaped features, make_vehicle_x({n}, "
             f"random_state={seed})"
         )
+        loaded = _Data(make_vehicle_x(n, random_state=seed), None, seed, description)
     else:
         bunch = data if isinstance(data, Bunch) else load_vehicle_x(data)
-        loaded = _Data(bunch, cap, seed)
-        loaded.description = "Vehicle-X features"
+        loaded = _Data(bunch, cap, seed, "Vehicle-X features")
     for split, rows in loaded.rows.items():
         if len(rows) == 0:
             raise ValueError(f"The data have no {split!r} samples.")
