@@ -487,7 +487,13 @@ def _read_xml_labels(path, files):
     by_image = {}
     for item in items:
         stem = Path(item.get("imageName", "")).stem
-        by_image[stem] = (int(item.get("typeID")), int(item.get("colorID", -1)))
+        try:
+            by_image[stem] = (int(item.get("typeID")), int(item.get("colorID", -1)))
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"Item {item.attrib} of label file {str(path)!r} needs an integer "
+                "typeID (and colorID, if given)."
+            ) from error
     labels = []
     for file in files:
         if file.stem not in by_image:

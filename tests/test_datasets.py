@@ -202,3 +202,13 @@ def test_generated_split_follows_vehicle_x_proportions(vehicle_x):
     assert fractions["train"] == pytest.approx(0.586, abs=0.03)
     assert fractions["val"] == pytest.approx(0.193, abs=0.03)
     assert fractions["test"] == pytest.approx(0.221, abs=0.03)
+
+
+def test_xml_item_without_type_raises(tmp_path):
+    (tmp_path / "train").mkdir()
+    np.save(tmp_path / "train" / "00001_c002_00.npy", np.zeros(3, dtype=np.float32))
+    (tmp_path / "labels.xml").write_text(
+        '<Items><Item imageName="00001_c002_00.jpg" vehicleID="0001"/></Items>'
+    )
+    with pytest.raises(ValueError, match="labels.xml.*typeID"):
+        load_vehicle_x(tmp_path, cache=False)
