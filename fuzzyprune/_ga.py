@@ -18,7 +18,6 @@ from sklearn.base import (
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_selection import SelectorMixin
-from sklearn.metrics import silhouette_score
 from sklearn.model_selection import check_cv, cross_val_score
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
@@ -33,7 +32,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._chunks import single_threaded_blas
 from ._fcm import FuzzyCMeans
-from .metrics import fuzzy_silhouette_score, get_scorer, simplified_silhouette_score
+from .metrics import (
+    fuzzy_silhouette_score,
+    get_scorer,
+    silhouette_samples_exact,
+    simplified_silhouette_score,
+)
 
 _WORST_SILHOUETTE = -1.0
 
@@ -51,7 +55,7 @@ def _silhouette_fitness(fitted, X, y, rows):
     labels = _cluster_labels(fitted, X)[rows]
     if not 2 <= _n_distinct(labels) < rows.size:
         return None
-    return silhouette_score(X[rows], labels)
+    return float(silhouette_samples_exact(X[rows], labels).mean())
 
 
 def _simplified_silhouette_fitness(fitted, X, y, rows):

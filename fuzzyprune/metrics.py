@@ -37,6 +37,7 @@ __all__ = [
     "partition_coefficient",
     "partition_coefficient_scorer",
     "partition_entropy",
+    "silhouette_samples_exact",
     "simplified_silhouette_score",
     "simplified_silhouette_scorer",
     "xie_beni_index",
@@ -296,10 +297,109 @@ def fuzzy_silhouette_score(
         X, memberships = X[rows], memberships[rows]
     top_two = np.sort(memberships, axis=1)[:, -2:]
     weights = (top_two[:, 1] - top_two[:, 0]) ** alpha
-    silhouettes = silhouette_samples(X, memberships.argmax(axis=1))
+    silhouettes = silhouette_samples_exact(X, memberships.argmax(axis=1))
     if weights.sum() == 0:
         return float(silhouettes.mean())
     return float(np.average(silhouettes, weights=weights))
+
+
+# Rows per block of the pairwise distances: a block of distances stays within
+# 16 MiB (float32) or 32 MiB (float64).
+_DISTANCE_BLOCK_ROWS = 2048
+
+
+def silhouette_samples_exact(X, labels):
+    """Return the silhouette of each sample, computed in ``X``'s precision.
+
+    The same values as :func:`sklearn.metrics.silhouette_samples`, without its
+    upcast of float32 data to float64: distances come from one product per
+    block of rows of the centred data, entries within rounding of zero are
+    recomputed directly (so duplicates are exactly 0 apart), and memory is
+    bounded by a block of distances. Sparse input is passed to scikit-learn.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Samples.
+
+    labels : array-like of shape (n_samples,)
+        Cluster of each sample; between 2 and ``n_samples - 1`` distinct.
+
+    Returns
+    -------
+    silhouettes : ndarray of shape (n_samples,)
+        Silhouette of each sample, in float64; 0 for a sample alone in its
+        cluster.
+
+    See Also
+    --------
+    sklearn.metrics.silhouette_samples : The reference, in float64.
+    fuzzy_silhouette_score : Silhouettes weighted by memberships.
+
+    Examples
+    --------
+    >>> from fuzzyprune.metrics import silhouette_samples_exact
+    >>> X = [[0.0], [0.1], [5.0], [5.2]]
+    >>> silhouette_samples_exact(X, [0, 0, 1, 1]).round(3)
+    array([0.98 , 0.98 , 0.96 , 0.961])
+    """
+    X = check_array(X, accept_sparse="csr", dtype=[np.float64, np.float32])
+    if sp.issparse(X):
+        return silhouette_samples(X, labels)
+    labels = np.unique(labels, return_inverse=True)[1]
+    check_consistent_length(X, labels)
+    n_samples, n_clusters = X.shape[0], labels.max() + 1
+    if not 2 <= n_clusters < n_samples:
+        raise ValueError(
+            f"Number of labels is {n_clusters}. Valid values are 2 to "
+            f"n_samples - 1 (inclusive)."
+        )
+    mean = X.mean(axis=0, dtype=np.float64).astype(X.dtype)
+    indicator = np.zeros((n_samples, n_clusters), dtype=X.dtype)
+    indicator[np.arange(n_samples), labels] = 1
+    # Sum of distances from each sample to the members of each cluster.
+    sums = np.zeros((n_samples, n_clusters))
+    blocks = [
+        slice(start, start + _DISTANCE_BLOCK_ROWS)
+        for start in range(0, n_samples, _DISTANCE_BLOCK_ROWS)
+    ]
+    for rows in blocks:
+        centred_rows = X[rows] - mean
+        for columns in blocks:
+            centred_columns = centred_rows if columns == rows else X[columns] - mean
+            distances = _block_distances(centred_rows, centred_columns)
+            sums[rows] += distances @ indicator[columns]
+    return _silhouettes_from_sums(sums, labels)
+
+
+def _block_distances(rows, columns):
+    """Return the Euclidean distances between two blocks of centred samples."""
+    row_norms = np.einsum("ij,ij->i", rows, rows)
+    column_norms = np.einsum("ij,ij->i", columns, columns)
+    squared = rows @ columns.T
+    squared *= -2
+    squared += row_norms[:, None]
+    squared += column_norms[None, :]
+    # Where the expansion is within rounding of zero, its error could be
+    # larger than the distance itself: recompute those pairs directly.
+    rounding = 8 * np.finfo(rows.dtype).eps * (row_norms.max() + column_norms.max())
+    near, far = np.nonzero(squared <= rounding)
+    differences = rows[near] - columns[far]
+    squared[near, far] = np.einsum("ij,ij->i", differences, differences)
+    return np.sqrt(squared, out=squared)
+
+
+def _silhouettes_from_sums(sums, labels):
+    samples = np.arange(len(labels))
+    counts = np.bincount(labels)
+    own_counts = counts[labels]
+    within = sums[samples, labels] / np.maximum(own_counts - 1, 1)
+    sums[samples, labels] = np.inf
+    nearest = (sums / counts).min(axis=1)
+    with np.errstate(invalid="ignore"):
+        silhouettes = (nearest - within) / np.maximum(within, nearest)
+    silhouettes[own_counts == 1] = 0
+    return np.nan_to_num(silhouettes)
 
 
 def _cluster_means(X, labels):

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from sklearn.datasets import load_iris, make_blobs
-from sklearn.metrics import silhouette_score
+from sklearn.metrics import silhouette_samples, silhouette_score
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -20,6 +20,7 @@ from fuzzyprune.metrics import (
     neg_xie_beni_scorer,
     partition_coefficient,
     partition_entropy,
+    silhouette_samples_exact,
     simplified_silhouette_score,
     xie_beni_index,
 )
@@ -199,3 +200,50 @@ def test_get_scorer_falls_back_to_scikit_learn():
     fcm = FuzzyCMeans(3, random_state=0).fit(X)
     assert get_scorer("adjusted_rand_score")(fcm, X, y) == pytest.approx(1.0)
     assert_allclose(get_scorer(cluster_accuracy_scorer)(fcm, X, y), 1.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_samples=st.integers(3, 40),
+    n_features=st.integers(1, 6),
+    n_clusters=st.integers(2, 5),
+    n_duplicates=st.integers(0, 5),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    seed=st.integers(0, 999),
+)
+def test_exact_silhouettes_match_scikit_learn(
+    n_samples, n_features, n_clusters, n_duplicates, dtype, seed
+):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(5, 2, size=(n_samples, n_features))
+    X[: min(n_duplicates, n_samples - 1)] = X[-1]  # duplicates are 0 apart
+    labels = rng.integers(n_clusters, size=n_samples)
+    if not 2 <= np.unique(labels).size < n_samples:
+        return
+    expected = silhouette_samples(X, labels)
+    result = silhouette_samples_exact(X.astype(dtype), labels)
+    # Both compute distances by an expansion: float64 agrees to rounding.
+    tolerance = 1e-5 if dtype == np.float32 else 1e-8
+    assert_allclose(result, expected, atol=tolerance)
+
+
+def test_exact_silhouettes_by_blocks(monkeypatch):
+    import fuzzyprune.metrics
+
+    X, labels = make_blobs(300, 5, centers=4, random_state=0)
+    whole = silhouette_samples_exact(X, labels)
+    monkeypatch.setattr(fuzzyprune.metrics, "_DISTANCE_BLOCK_ROWS", 64)
+    assert_allclose(silhouette_samples_exact(X, labels), whole, rtol=1e-12)
+    assert_allclose(whole, silhouette_samples(X, labels), rtol=1e-10)
+
+
+def test_exact_silhouettes_of_singletons_sparse_and_bad_labels():
+    X = np.array([[0.0], [0.1], [5.0]])
+    # The sample alone in its cluster gets 0, as in scikit-learn.
+    assert_allclose(silhouette_samples_exact(X, [0, 0, 1]), [0.98, 4.8 / 4.9, 0.0])
+    assert_allclose(
+        silhouette_samples_exact(sp.csr_matrix(X), [0, 0, 1]),
+        silhouette_samples(X, [0, 0, 1]),
+    )
+    with pytest.raises(ValueError, match="Number of labels is 1"):
+        silhouette_samples_exact(X, [0, 0, 0])
