@@ -157,7 +157,7 @@ def _add_reproduce_parser(commands):
         dest="settings",
         action="store_const",
         const="quick",
-        help="few epochs on at most 6,000 samples: minutes (default)",
+        help="few epochs on at most 6,000 samples: about a minute (default)",
     )
     size.add_argument(
         "--full",
@@ -167,7 +167,12 @@ def _add_reproduce_parser(commands):
         help="the study's settings on all samples: hours on a CPU",
     )
     parser.add_argument("--out", default="fuzzyprune-results", help="output folder")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seeds the data, the sampling and every estimator (default 0)",
+    )
     parser.add_argument(
         "--n-samples", type=int, help="samples to use (synthetic: to generate)"
     )
