@@ -136,7 +136,8 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         Samples per training (and prediction) batch.
 
     optimizer : {"adam", "sgd"} or torch optimizer class, default="adam"
-        The optimizer.
+        The optimizer; ``"adam"`` uses torch's fused Adam (one kernel per
+        step) where torch offers it, plain Adam otherwise.
 
     validation_fraction : float, default=None
         Fraction of the training data held out to compute ``valid_loss``
