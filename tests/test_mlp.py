@@ -237,3 +237,21 @@ def test_distinctiveness_through_the_classifier(validation_fraction):
     clf.compact()
     assert clf.net_.module_.hidden.out_features == 10
     np.testing.assert_allclose(clf.predict_proba(X), proba, rtol=1e-5, atol=1e-6)
+
+
+def test_adam_falls_back_where_torch_has_no_fused_kernel(monkeypatch):
+    from fuzzyprune._mlp import fast_adam
+
+    plain_adam = torch.optim.Adam
+
+    def adam_without_fused(params, fused=None, **kwargs):
+        if fused:
+            raise RuntimeError("fused=True requires params on a supported device")
+        return plain_adam(params, **kwargs)
+
+    monkeypatch.setattr(torch.optim, "Adam", adam_without_fused)
+    parameters = (p for p in [torch.nn.Parameter(torch.zeros(3))])  # one pass only
+    optimizer = fast_adam(parameters, lr=0.1)
+    assert isinstance(optimizer, plain_adam)
+    assert not optimizer.defaults["fused"]
+    assert len(optimizer.param_groups[0]["params"]) == 1
