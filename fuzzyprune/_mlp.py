@@ -29,6 +29,16 @@ def fast_adam(params, **kwargs):
 
 
 OPTIMIZERS = {"adam": fast_adam, "sgd": torch.optim.SGD}
+_PRUNING_PARAMS = (
+    "amount",
+    "method",
+    "schedule",
+    "start_epoch",
+    "end_epoch",
+    "min_layer_density",
+)
+# Parameters that a fitted net takes on when training continues.
+_CONTINUABLE_PARAMS = ("max_epochs", "lr", "batch_size", "verbose")
 
 
 class ArrayBatches:
@@ -153,7 +163,11 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
 
     warm_start : bool, default=False
         Whether ``fit`` continues training the fitted network (for
-        ``max_epochs`` more epochs) instead of starting afresh.
+        ``max_epochs`` more epochs) instead of starting afresh. The pruning
+        parameters, ``max_epochs``, ``lr``, ``batch_size`` and ``verbose``
+        set since apply to the continued training (Adam keeps its state);
+        ``hidden_size``, ``optimizer``, ``validation_fraction``,
+        ``callbacks`` and ``device`` change only with a fresh fit.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the weights' initialisation, the shuffling of batches and the
@@ -295,7 +309,7 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
             self, X, y, dtype=np.float32, order="C", reset=not continuing
         )
         if continuing:
-            self._check_trainable()
+            self._continue_training()
             return self._train(X, self._encode(y), epochs=None)
         self._set_classes(y)
         self._initialize_net(X.shape[1])
@@ -332,7 +346,7 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
             self._set_classes(np.asarray(classes))
             self._initialize_net(X.shape[1])
         else:
-            self._check_trainable()
+            self._continue_training()
         return self._train(X, self._encode(y), epochs=1)
 
     def predict_proba(self, X):
@@ -421,12 +435,20 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
             )
         return np.searchsorted(self.classes_, y).astype(np.int64)
 
-    def _check_trainable(self):
+    def _continue_training(self):
+        """Check the net can train on, and give it the current parameters."""
         if getattr(self, "compression_", {}).get("sparse"):
             raise ValueError(
                 "The network was compacted with sparse=True and can only "
                 "predict; fit it again with warm_start=False to train."
             )
+        self.net_.set_params(
+            **{name: getattr(self, name) for name in _CONTINUABLE_PARAMS},
+            **{
+                f"callbacks__pruning__{name}": getattr(self, name)
+                for name in _PRUNING_PARAMS
+            },
+        )
 
     def _initialize_net(self, n_features):
         self.net_ = self._build_net(n_features)
@@ -444,12 +466,7 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
                 random_state=self._seed(),
             )
         pruning = PruningCallback(
-            amount=self.amount,
-            method=self.method,
-            schedule=self.schedule,
-            start_epoch=self.start_epoch,
-            end_epoch=self.end_epoch,
-            min_layer_density=self.min_layer_density,
+            **{name: getattr(self, name) for name in _PRUNING_PARAMS}
         )
         return NeuralNetClassifier(
             MLPModule,

@@ -255,3 +255,18 @@ def test_adam_falls_back_where_torch_has_no_fused_kernel(monkeypatch):
     assert isinstance(optimizer, plain_adam)
     assert not optimizer.defaults["fused"]
     assert len(optimizer.param_groups[0]["params"]) == 1
+
+
+def test_warm_start_takes_changed_parameters():
+    X, y = small_data()
+    clf = PrunedMLPClassifier(
+        amount=0.3, schedule="once", start_epoch=1, max_epochs=2, random_state=0
+    ).fit(X, y)
+    optimizer = clf.net_.optimizer_
+    clf.set_params(warm_start=True, amount=0.6, lr=0.001, max_epochs=1).fit(X, y)
+    assert len(clf.net_.history) == 3
+    assert clf.net_.history[-1, "sparsity"] == pytest.approx(0.6, abs=1e-2)
+    assert clf.net_.optimizer_ is optimizer  # Adam's moments carry over
+    assert optimizer.param_groups[0]["lr"] == 0.001
+    clf.partial_fit(X, y)
+    assert len(clf.net_.history) == 4
