@@ -363,51 +363,51 @@ def _ga_table(data, settings, seed, progress):
 
 
 def _figures(folder, data, labels_by_iterations, selector):
-    """Draw the figures; return their file names, or [] without matplotlib."""
-    try:
-        import matplotlib
+    """Draw the figures; return their file names, or [] without matplotlib.
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+    Figures are made without pyplot, so neither the caller's backend nor its
+    open figures are touched.
+    """
+    try:
+        from matplotlib.figure import Figure
     except ImportError:
         return []
     from .plotting import plot_ga_history
 
-    names = []
     bunch = data.bunch
     all_rows = np.concatenate(list(data.rows.values()))
-    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+    type_bins = np.arange(N_CLUSTERS + 1) - 0.5
+    figure = Figure(figsize=(11, 4))
+    axes = figure.subplots(1, 2)
     identities = bunch.vehicle_id[all_rows]
     axes[0].hist(identities, bins=min(100, np.unique(identities).size))
     axes[0].set(title="Vehicle identities", xlabel="vehicle id", ylabel="images")
-    axes[1].hist(bunch.type[all_rows], bins=np.arange(N_CLUSTERS + 1) - 0.5, rwidth=0.8)
+    axes[1].hist(bunch.type[all_rows], bins=type_bins, rwidth=0.8)
     axes[1].set(title="Vehicle types", xlabel="type id", ylabel="images")
-    names.append(_save(figure, folder, "fig1_histograms.png"))
+    names = [_save(figure, folder, "fig1_histograms.png")]
 
-    figure, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
+    figure = Figure(figsize=(10, 7))
+    axes = figure.subplots(2, 2, sharex=True)
     panels = [("actual type labels", data.types("train"))]
     panels += [
         (f"FCM, {iterations} iterations", labels)
         for iterations, labels in labels_by_iterations.items()
     ]
     for ax, (title, labels) in zip(axes.ravel(), panels, strict=False):
-        ax.hist(labels, bins=np.arange(N_CLUSTERS + 1) - 0.5, rwidth=0.8)
+        ax.hist(labels, bins=type_bins, rwidth=0.8)
         ax.set(title=title, xlabel="label", ylabel="training images")
     names.append(_save(figure, folder, "fig3_cluster_histograms.png"))
 
-    ax = plot_ga_history(selector)
+    figure = Figure(figsize=(6, 4))
+    ax = plot_ga_history(selector, ax=figure.subplots())
     ax.set_title("GA feature selection: silhouette by generation")
-    names.append(_save(ax.figure, folder, "ga_fitness.png"))
+    names.append(_save(figure, folder, "ga_fitness.png"))
     return names
 
 
 def _save(figure, folder, name):
     figure.tight_layout()
     figure.savefig(folder / name, dpi=100)
-    figure.clear()
-    import matplotlib.pyplot as plt
-
-    plt.close(figure)
     return name
 
 

@@ -114,3 +114,20 @@ def test_quick_and_full_exclude_each_other(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["reproduce", "--quick", "--full"])
     assert exit_info.value.code == 2
+
+
+def test_figures_leave_pyplot_alone(tmp_path):
+    plt = pytest.importorskip("matplotlib.pyplot")
+    from fuzzyprune.reproduce import QUICK, reproduce
+
+    previous = plt.get_backend()
+    plt.switch_backend("svg")  # a user's backend, other than the Agg used here
+    try:
+        open_figure = plt.figure()
+        reproduce(tmp_path, settings=QUICK, n_samples=200, progress=False)
+        assert plt.get_backend() == "svg"
+        assert plt.get_fignums() == [open_figure.number]
+    finally:
+        plt.close("all")
+        plt.switch_backend(previous)
+    assert (tmp_path / "ga_fitness.png").read_bytes()[:4] == b"\x89PNG"
