@@ -290,6 +290,9 @@ def test_history_records_per_layer_sparsity_and_units():
         ({"schedule": "sometimes"}, "schedule"),
         ({"start_epoch": 5, "end_epoch": 2}, "end_epoch"),
         ({"layers": ["nope"]}, "layers"),
+        ({"min_layer_density": 1.5}, "min_layer_density"),
+        ({"n_activation_samples": 1}, "n_activation_samples"),
+        ({"start_epoch": 0}, "start_epoch"),
     ],
 )
 def test_bad_parameters_raise_at_fit(params, message):
@@ -372,3 +375,19 @@ def test_pruning_targets_never_decrease_and_stay_below_one(
     assert all(b >= a - 1e-12 for a, b in zip(targets, targets[1:], strict=False))
     if schedule != "per_epoch":
         assert targets[end - 1] == pytest.approx(amount)
+
+
+def test_distinctiveness_reads_activations_of_evenly_spaced_rows():
+    from skorch.dataset import Dataset
+
+    from fuzzyprune._pruning import hidden_activations
+
+    X, y = blobs(n_samples=100)
+    net = make_net(PruningCallback(0.0), max_epochs=1).fit(X, y)
+    pairs = _PrunableStructure(net.module_, None, "distinctiveness").hidden
+    activations = hidden_activations(net, Dataset(X, y), pairs, n_samples=10)
+    assert activations["0"].shape == (10, 24)
+    rows = np.linspace(0, 99, 10).round().astype(int)
+    with torch.no_grad():
+        expected = torch.relu(net.module_[0](torch.as_tensor(X[rows])))
+    torch.testing.assert_close(activations["0"], expected)
