@@ -131,3 +131,10 @@ def test_figures_leave_pyplot_alone(tmp_path):
         plt.close("all")
         plt.switch_backend(previous)
     assert (tmp_path / "ga_fitness.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_too_few_samples_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["reproduce", "--n-samples", "10"])
+    assert exit_info.value.code == 2
+    assert "--n-samples must be at least 30" in capsys.readouterr().err
