@@ -364,14 +364,15 @@ def test_global_l1_count_limits_and_order(shapes, target, min_density, seed):
     start=st.integers(1, 10),
     length=st.integers(0, 10),
 )
-def test_pruning_targets_never_decrease_and_stay_below_one(
+def test_pruning_targets_never_decrease_and_stay_in_range(
     schedule, amount, start, length
 ):
     end = start + length
     targets = [
         pruning_target(schedule, amount, epoch, start, end) for epoch in range(1, 25)
     ]
-    assert all(0 <= value < 1 for value in targets)
+    # (1 - amount) ** k may round to 0 for large amounts: the target reaches 1.
+    assert all(0 <= value <= 1 for value in targets)
     assert all(b >= a - 1e-12 for a, b in zip(targets, targets[1:], strict=False))
     if schedule != "per_epoch":
         assert targets[end - 1] == pytest.approx(amount)
