@@ -30,7 +30,7 @@ def mlp(n_features=10, hidden=24, n_classes=3):
     )
 
 
-def make_net(callback, max_epochs=6, module=None, **kwargs):
+def make_net(callback, max_epochs=6, module=None, more_callbacks=(), **kwargs):
     torch.manual_seed(0)
     params = {
         "criterion": nn.CrossEntropyLoss,
@@ -44,7 +44,7 @@ def make_net(callback, max_epochs=6, module=None, **kwargs):
     return NeuralNetClassifier(
         module if module is not None else mlp(),
         max_epochs=max_epochs,
-        callbacks=[("pruning", callback)],
+        callbacks=[("pruning", callback), *more_callbacks],
         **params,
     )
 
@@ -392,3 +392,23 @@ def test_distinctiveness_reads_activations_of_evenly_spaced_rows():
     with torch.no_grad():
         expected = torch.relu(net.module_[0](torch.as_tensor(X[rows])))
     torch.testing.assert_close(activations["0"], expected)
+
+
+def test_checkpoint_load_best_works_with_pruning(tmp_path):
+    from skorch.callbacks import Checkpoint
+
+    X, y = blobs()
+    checkpoint = Checkpoint(
+        monitor="train_loss_best", load_best=True, dirname=str(tmp_path)
+    )
+    net = make_net(
+        PruningCallback(0.5, schedule="per_epoch"),
+        max_epochs=4,
+        more_callbacks=[("checkpoint", checkpoint)],
+    )
+    net.fit(X, y)
+    # The best epoch's parameters were saved and loaded back: same keys, and
+    # the zeros of the sparsity that epoch had.
+    best = int(np.flatnonzero(net.history[:, "train_loss_best"])[-1])
+    expected = net.history[best, "sparsity"]
+    assert weight_sparsity(net.module_) == pytest.approx(expected, abs=1 / N_WEIGHTS)
