@@ -343,15 +343,30 @@ class _HiddenPair:
         masks[self.target_name][:, units] = 0
 
 
+def _linear_layers(module):
+    return [
+        (name, layer)
+        for name, layer in module.named_modules()
+        if isinstance(layer, nn.Linear)
+    ]
+
+
+def _hidden_pairs(linear):
+    """Pair each Linear layer with the next when its outputs feed that one."""
+    return [
+        _HiddenPair(source_name, source, target_name, target)
+        for (source_name, source), (target_name, target) in zip(
+            linear[:-1], linear[1:], strict=True
+        )
+        if source.out_features == target.in_features
+    ]
+
+
 class _PrunableStructure:
     """The Linear layers of a module that a pruning method acts on."""
 
     def __init__(self, module, layer_names, method):
-        linear = [
-            (name, layer)
-            for name, layer in module.named_modules()
-            if isinstance(layer, nn.Linear)
-        ]
+        linear = _linear_layers(module)
         if layer_names is not None:
             unknown = set(layer_names) - {name for name, _ in linear}
             if unknown:
@@ -360,12 +375,9 @@ class _PrunableStructure:
                     f"module; its Linear layers are {[name for name, _ in linear]}."
                 )
         self.hidden = [
-            _HiddenPair(source_name, source, target_name, target)
-            for (source_name, source), (target_name, target) in zip(
-                linear[:-1], linear[1:], strict=True
-            )
-            if source.out_features == target.in_features
-            and (layer_names is None or source_name in layer_names)
+            pair
+            for pair in _hidden_pairs(linear)
+            if layer_names is None or pair.source_name in layer_names
         ]
         if method == "l1_unstructured":
             self.weighted = {
@@ -595,14 +607,6 @@ class SparseLinear(nn.Module):
         )
 
 
-def _linear_layers(module):
-    return [
-        (name, layer)
-        for name, layer in module.named_modules()
-        if isinstance(layer, nn.Linear)
-    ]
-
-
 def _tensor_bytes(tensor):
     if tensor.layout == torch.sparse_csr:
         parts = (tensor.values(), tensor.crow_indices(), tensor.col_indices())
@@ -663,12 +667,10 @@ def compact_module(module, *, sparse=False):
     bytes_before = module_bytes(module)
     linear = _linear_layers(module)
     hidden_units = {}
-    for (name, source), (_, target) in zip(linear[:-1], linear[1:], strict=True):
-        if source.out_features != target.in_features:
-            continue
-        alive = (target.weight.detach() != 0).any(dim=0)
-        hidden_units[name] = (source.out_features, int(alive.sum()))
-        _drop_units(source, target, alive)
+    for pair in _hidden_pairs(linear):
+        alive = (pair.target.weight.detach() != 0).any(dim=0)
+        hidden_units[pair.source_name] = (pair.source.out_features, int(alive.sum()))
+        _drop_units(pair.source, pair.target, alive)
     if sparse:
         for name, layer in linear:
             if name and _smaller_as_csr(layer.weight):
