@@ -290,16 +290,6 @@ class _PreparedData:
             workspace,
         )
 
-    def sq_distance_chunks(self, centers):
-        """Yield each chunk of rows and its squared distances to ``centers``.
-
-        The distances of each chunk are a float64 array of its own.
-        """
-        terms = _CenterTerms(np.asarray(centers, dtype=self.X.dtype), self.shift)
-        workspace = self.workspace(terms.n_clusters)
-        for chunk in chunks_of(slice(0, self.X.shape[0]), self.rows_per_chunk):
-            yield chunk, self.sq_distances(terms, chunk, workspace)
-
     def sq_distances_to(self, centers, executor=None):
         """Squared distances of all rows to ``centers``, in float64.
 
