@@ -32,6 +32,7 @@ from ._chunks import (
     row_threading,
     thread_pool,
 )
+from ._products import rows_times, stack_rows, transposed_times
 
 # Squared distances are computed as |x - s|^2 - 2 x.(c - s) + |c - s|^2 + 2 s.(c - s)
 # with a shift s near the data. Where the result is within this many units of
@@ -176,13 +177,18 @@ class _Workspace:
         self.weights = np.zeros((rows_per_chunk, width), dtype=dtype)
         self.products = np.empty((rows_per_chunk, width), dtype=dtype)
         self.sums = np.empty((width, n_features), dtype=dtype)
+        self.stack_rows = stack_rows(width, n_features, dtype)
+        n_products = rows_per_chunk // self.stack_rows if self.stack_rows else 0
+        self.partial_sums = np.empty((n_products, width, n_features), dtype=dtype)
 
 
 def _transposed_product(weights, X_chunk, workspace):
     """Return ``weights.T @ X_chunk`` using the workspace's output buffer."""
     if sp.issparse(X_chunk):
         return np.asarray((X_chunk.T @ weights).T)
-    return np.matmul(weights.T, X_chunk, out=workspace.sums)
+    return transposed_times(
+        weights, X_chunk, workspace.sums, workspace.partial_sums, workspace.stack_rows
+    )
 
 
 class _CenterTerms:
@@ -209,8 +215,8 @@ class _CenterTerms:
         if sp.issparse(X_chunk):
             products = np.asarray(X_chunk @ self.shifted.T)
         else:
-            products = np.matmul(
-                X_chunk, self.shifted.T, out=workspace.products[:n_rows]
+            products = rows_times(
+                X_chunk, self.shifted, workspace.products[:n_rows], workspace.stack_rows
             )
         sq = products[:, : self.n_clusters].astype(np.float64)
         sq *= -2.0

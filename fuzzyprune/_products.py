@@ -1,0 +1,130 @@
+"""Skinny matrix products of a chunk of rows, shaped for the BLAS at hand.
+
+The chunked kernels multiply a chunk of many rows by a few centers, or a few
+weight columns by a chunk. OpenBLAS on AVX-512 cores multiplies small matrices
+(``m * n * k`` up to about 10^6) directly, without first packing copies of
+them; for such skinny shapes this is about twice as fast as the packed path
+taken by one large product. There the chunk is cut into a stack of small
+products, which NumPy hands to BLAS in one call; elsewhere one product is
+faster and is used.
+"""
+
+import functools
+
+import numpy as np
+from threadpoolctl import threadpool_info
+
+# OpenBLAS cores with the direct small-matrix path for single precision.
+_DIRECT_SMALL_PRODUCT_CORES = {"skylakex", "cooperlake", "sapphirerapids"}
+# Largest m * n * k of one product in a stack, under OpenBLAS's threshold.
+_SMALL_PRODUCT_SIZE = 800_000
+_STACK_ROWS_STEP = 16
+_MAX_STACK_ROWS = 64
+# Narrower rows make products so small that per-product overhead dominates.
+_MIN_STACK_FEATURES = 32
+
+
+@functools.cache
+def _blas_multiplies_small_products_directly():
+    """Whether every BLAS loaded is OpenBLAS on a core with the direct path."""
+    blas = [info for info in threadpool_info() if info["user_api"] == "blas"]
+    return bool(blas) and all(
+        info["internal_api"] == "openblas"
+        and str(info.get("architecture")).lower() in _DIRECT_SMALL_PRODUCT_CORES
+        for info in blas
+    )
+
+
+def stack_rows(width, n_features, dtype):
+    """Rows per product when a chunk is multiplied as a stack, 0 for one product.
+
+    Parameters
+    ----------
+    width : int
+        Number of centers, or weight columns, in the products.
+    n_features : int
+        Number of features of the chunk's rows.
+    dtype : numpy.dtype
+        Type of the data; only float32 products take the direct path.
+
+    Returns
+    -------
+    rows : int
+        A multiple of 16, or 0 when one product per chunk is faster.
+    """
+    if (
+        np.dtype(dtype) != np.float32
+        or n_features < _MIN_STACK_FEATURES
+        or not _blas_multiplies_small_products_directly()
+    ):
+        return 0
+    rows = _SMALL_PRODUCT_SIZE // (width * n_features)
+    rows = min(_MAX_STACK_ROWS, rows - rows % _STACK_ROWS_STEP)
+    # Wider products are not skinny, and their partial sums would outgrow
+    # the chunk.
+    return rows if rows >= max(width, _STACK_ROWS_STEP) else 0
+
+
+def _stacked_part(n_rows, rows):
+    """Return how many leading rows fill whole products of ``rows`` rows."""
+    return n_rows - n_rows % rows if rows else 0
+
+
+def rows_times(chunk, matrix, out, rows):
+    """Write ``chunk @ matrix.T`` to ``out``, as a stack of products of ``rows``.
+
+    Parameters
+    ----------
+    chunk : ndarray of shape (n_rows, n_features)
+        C-contiguous rows.
+    matrix : ndarray of shape (width, n_features)
+        The few rows to multiply by, such as centers.
+    out : ndarray of shape (n_rows, width)
+        C-contiguous result.
+    rows : int
+        Rows per product, from :func:`stack_rows`.
+    """
+    n_rows, n_features = chunk.shape
+    stacked = _stacked_part(n_rows, rows)
+    if stacked:
+        np.matmul(
+            chunk[:stacked].reshape(-1, rows, n_features),
+            matrix.T,
+            out=out[:stacked].reshape(-1, rows, out.shape[1]),
+        )
+    if stacked < n_rows:
+        np.matmul(chunk[stacked:], matrix.T, out=out[stacked:])
+    return out
+
+
+def transposed_times(weights, chunk, out, partial_sums, rows):
+    """Write ``weights.T @ chunk`` to ``out``, as a stack of products of ``rows``.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (n_rows, width)
+        C-contiguous weight of each row in each sum.
+    chunk : ndarray of shape (n_rows, n_features)
+        C-contiguous rows.
+    out : ndarray of shape (width, n_features)
+        Result.
+    partial_sums : ndarray of shape (n_products, width, n_features)
+        Buffer for the products of the stack, ``n_products`` at least
+        ``n_rows // rows``.
+    rows : int
+        Rows per product, from :func:`stack_rows`.
+    """
+    n_rows, n_features = chunk.shape
+    stacked = _stacked_part(n_rows, rows)
+    if not stacked:
+        return np.matmul(weights.T, chunk, out=out)
+    stacked_weights = weights[:stacked].reshape(-1, rows, weights.shape[1])
+    partial = np.matmul(
+        stacked_weights.transpose(0, 2, 1),
+        chunk[:stacked].reshape(-1, rows, n_features),
+        out=partial_sums[: stacked // rows],
+    )
+    np.sum(partial, axis=0, out=out)
+    if stacked < n_rows:
+        out += weights[stacked:].T @ chunk[stacked:]
+    return out
