@@ -13,8 +13,7 @@ from threadpoolctl import ThreadpoolController
 # A chunk is sized to stay in cache while every product that needs it runs, so
 # the data is read from memory once per pass (4 MiB was fastest on 2 MiB L2).
 _CHUNK_BYTES = 4 * 1024**2
-_MIN_CHUNK_ROWS = 16
-_MAX_CHUNK_ROWS = 2048
+_CHUNK_ROWS_RANGE = (16, 2048)
 # Rows are handed to threads in blocks of up to a fixed number of chunks, and
 # small data in blocks of one chunk so that every thread gets some. The block
 # layout, and so the order in which partial results are added, depends only on
@@ -30,8 +29,7 @@ def chunk_rows(X):
         bytes_per_row = (X.nnz / max(X.shape[0], 1) + 1) * (X.dtype.itemsize + 4)
     else:
         bytes_per_row = X.shape[1] * X.dtype.itemsize
-    rows = int(_CHUNK_BYTES // max(bytes_per_row, 1))
-    return int(np.clip(rows, _MIN_CHUNK_ROWS, _MAX_CHUNK_ROWS))
+    return int(np.clip(_CHUNK_BYTES // max(bytes_per_row, 1), *_CHUNK_ROWS_RANGE))
 
 
 def row_blocks(n_samples, rows_per_chunk):
@@ -45,6 +43,9 @@ def row_blocks(n_samples, rows_per_chunk):
     """
     n_chunks = -(-n_samples // rows_per_chunk)
     chunks_per_block = int(np.clip(n_chunks // _MIN_BLOCKS, 1, _CHUNKS_PER_BLOCK))
+    # An even number of blocks keeps two threads equally busy.
+    while chunks_per_block > 1 and -(-n_chunks // chunks_per_block) % 2:
+        chunks_per_block -= 1
     size = rows_per_chunk * chunks_per_block
     return [
         slice(start, min(start + size, n_samples))

@@ -97,13 +97,13 @@ def rows_times(chunk, matrix, out, rows):
     return out
 
 
-def transposed_times(weights, chunk, out, partial_sums, rows):
-    """Write ``weights.T @ chunk`` to ``out``, as a stack of products of ``rows``.
+def weighted_sums(weights, chunk, out, partial_sums, rows):
+    """Write ``weights @ chunk`` to ``out``, as a stack of products of ``rows``.
 
     Parameters
     ----------
-    weights : ndarray of shape (n_rows, width)
-        C-contiguous weight of each row in each sum.
+    weights : ndarray of shape (width, n_rows)
+        Weight of each row in each sum, contiguous along rows.
     chunk : ndarray of shape (n_rows, n_features)
         C-contiguous rows.
     out : ndarray of shape (width, n_features)
@@ -117,14 +117,15 @@ def transposed_times(weights, chunk, out, partial_sums, rows):
     n_rows, n_features = chunk.shape
     stacked = _stacked_part(n_rows, rows)
     if not stacked:
-        return np.matmul(weights.T, chunk, out=out)
-    stacked_weights = weights[:stacked].reshape(-1, rows, weights.shape[1])
+        return np.matmul(weights, chunk, out=out)
+    width = weights.shape[0]
+    stacked_weights = weights[:, :stacked].reshape(width, -1, rows)
     partial = np.matmul(
-        stacked_weights.transpose(0, 2, 1),
+        stacked_weights.transpose(1, 0, 2),
         chunk[:stacked].reshape(-1, rows, n_features),
         out=partial_sums[: stacked // rows],
     )
     np.sum(partial, axis=0, out=out)
     if stacked < n_rows:
-        out += weights[stacked:].T @ chunk[stacked:]
+        out += weights[:, stacked:] @ chunk[stacked:]
     return out

@@ -65,8 +65,10 @@ def test_sample_on_a_center_has_membership_one():
     fcm = FuzzyCMeans(3, init=X[[0, 60, 120]], max_iter=1).fit(X)
     memberships = fcm.predict_proba(fcm.cluster_centers_)
     assert_array_equal(memberships, np.eye(3))
-    memberships, _, log_objective = _membership_terms(np.array([[0.0, 4.0, 0.0]]), 2.0)
-    assert_array_equal(memberships, [[0.5, 0.0, 0.5]])
+    memberships, _, log_objective = _membership_terms(
+        np.array([[0.0], [4.0], [0.0]]), 2.0
+    )
+    assert_array_equal(memberships, [[0.5], [0.0], [0.5]])
     assert log_objective[0] == -np.inf
 
 
@@ -199,7 +201,7 @@ def test_many_blocks_on_many_threads_match_one_block(blobs, monkeypatch):
     X, _ = blobs
     one_block = FuzzyCMeans(3, random_state=0, tol=1e-12).fit(X)
     monkeypatch.setattr(fuzzyprune._chunks, "_CHUNK_BYTES", 64)
-    monkeypatch.setattr(fuzzyprune._chunks, "_MIN_CHUNK_ROWS", 7)
+    monkeypatch.setattr(fuzzyprune._chunks, "_CHUNK_ROWS_RANGE", (7, 2048))
     many_blocks = FuzzyCMeans(3, random_state=0, tol=1e-12).fit(X)
     assert_allclose(
         many_blocks.cluster_centers_, one_block.cluster_centers_, rtol=1e-10

@@ -11,7 +11,7 @@ from fuzzyprune._products import (
     _SMALL_PRODUCT_SIZE,
     rows_times,
     stack_rows,
-    transposed_times,
+    weighted_sums,
 )
 
 
@@ -79,9 +79,10 @@ def test_stacked_products_equal_one_product(n_rows, width, n_features, rows, see
     rng = np.random.default_rng(seed)
     chunk = rng.standard_normal((n_rows, n_features)).astype(np.float32)
     matrix = rng.standard_normal((width, n_features)).astype(np.float32)
-    weights = rng.random((n_rows, width)).astype(np.float32)
+    # Weights are a view of a wider buffer, as in the fit's workspace.
+    weights = rng.random((width, n_rows + 7)).astype(np.float32)[:, :n_rows]
     exact_products = chunk.astype(np.float64) @ matrix.T.astype(np.float64)
-    exact_sums = weights.T.astype(np.float64) @ chunk.astype(np.float64)
+    exact_sums = weights.astype(np.float64) @ chunk.astype(np.float64)
 
     out = np.full((n_rows, width), np.nan, dtype=np.float32)
     result = rows_times(chunk, matrix, out, rows)
@@ -93,9 +94,9 @@ def test_stacked_products_equal_one_product(n_rows, width, n_features, rows, see
     partial_sums = np.empty(
         (n_rows // rows if rows else 0, width, n_features), dtype=np.float32
     )
-    result = transposed_times(weights, chunk, sums, partial_sums, rows)
+    result = weighted_sums(weights, chunk, sums, partial_sums, rows)
     assert result is sums
-    scale = weights.sum(axis=0)[:, None] * np.abs(chunk).max()
+    scale = weights.sum(axis=1)[:, None] * np.abs(chunk).max()
     assert np.all(np.abs(sums - exact_sums) <= 1e-5 * scale + 1e-6)
 
 
