@@ -75,14 +75,11 @@ PEERS = {
 }
 
 
-def time_fit(fit, args, n_iter, repeats):
-    """Best wall time of ``repeats`` fits, and the iterations they ran."""
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        done = fit(*args, n_iter)
-        best = min(best, time.perf_counter() - start)
-    return best, done
+def time_fit(fit, args, n_iter):
+    """Wall time of one fit, and the iterations it ran."""
+    start = time.perf_counter()
+    done = fit(*args, n_iter)
+    return time.perf_counter() - start, done
 
 
 def peakmem_fit(fit, args, n_iter):
@@ -113,19 +110,37 @@ def peak_rss_growth_fit(fit, args, n_iter):
     return _status_bytes("VmHWM") - before
 
 
-def bench(name, fit, args, iterations, repeats, nbytes):
+def bench(names, args, iterations, repeats, nbytes):
+    """Time every estimator, best of its ``repeats[name]`` rounds.
+
+    Rounds alternate the estimators, so that changes in the machine's speed
+    during the run (other tenants, frequency) affect all of them alike.
+    """
     low, high = iterations
-    fit(*args, 1)  # warm-up: first-call costs (imports, page faults) are not timed
-    t_low, done_low = time_fit(fit, args, low, repeats)
-    t_high, done_high = time_fit(fit, args, high, repeats)
-    return {
-        "estimator": name,
-        "iterations": done_high,
-        "marginal": (t_high - t_low) / max(done_high - done_low, 1),
-        "whole": t_high / done_high,
-        "memory": peakmem_fit(fit, args, low) / nbytes,
-        "rss": peak_rss_growth_fit(fit, args, low) / nbytes,
-    }
+    best = {name: {low: (np.inf, 0), high: (np.inf, 0)} for name in names}
+    for name in names:
+        PEERS[name](*args, 1)  # warm-up: first-call costs are not timed
+    for round_ in range(max(repeats.values())):
+        for name in names:
+            if round_ < repeats[name]:
+                for n_iter in iterations:
+                    best[name][n_iter] = min(
+                        best[name][n_iter], time_fit(PEERS[name], args, n_iter)
+                    )
+    rows = []
+    for name in names:
+        (t_low, done_low), (t_high, done_high) = best[name][low], best[name][high]
+        rows.append(
+            {
+                "estimator": name,
+                "iterations": done_high,
+                "marginal": (t_high - t_low) / max(done_high - done_low, 1),
+                "whole": t_high / done_high,
+                "memory": peakmem_fit(PEERS[name], args, low) / nbytes,
+                "rss": peak_rss_growth_fit(PEERS[name], args, low) / nbytes,
+            }
+        )
+    return rows
 
 
 def print_table(rows):
@@ -174,7 +189,7 @@ def main():
     parser.add_argument("--m", type=float, default=1.7)
     parser.add_argument("--iterations", type=int, nargs=2, default=[2, 10])
     parser.add_argument(
-        "--repeats", type=int, default=3, help="best of, for fuzzyprune and KMeans"
+        "--repeats", type=int, default=5, help="best of, for fuzzyprune and KMeans"
     )
     parser.add_argument(
         "--slow-repeats", type=int, default=1, help="best of, for the slow peers"
@@ -203,17 +218,11 @@ def main():
         f"{os.cpu_count()} CPUs\n"
     )
     fast = {"fuzzyprune.FuzzyCMeans", "sklearn.KMeans (lloyd)"}
-    rows = [
-        bench(
-            name,
-            PEERS[name],
-            fit_args,
-            args.iterations,
-            args.repeats if name in fast else args.slow_repeats,
-            data.nbytes,
-        )
-        for name in ["fuzzyprune.FuzzyCMeans", *args.peers]
-    ]
+    names = ["fuzzyprune.FuzzyCMeans", *args.peers]
+    repeats = {
+        name: args.repeats if name in fast else args.slow_repeats for name in names
+    }
+    rows = bench(names, fit_args, args.iterations, repeats, data.nbytes)
     print_table(rows)
     print_goals(rows)
 

@@ -16,10 +16,12 @@ from threadpoolctl import threadpool_info
 
 # OpenBLAS cores with the direct small-matrix path for single precision.
 _DIRECT_SMALL_PRODUCT_CORES = {"skylakex", "cooperlake", "sapphirerapids"}
-# Largest m * n * k of one product in a stack, under OpenBLAS's threshold.
-_SMALL_PRODUCT_SIZE = 800_000
-_STACK_ROWS_STEP = 16
-_MAX_STACK_ROWS = 64
+# OpenBLAS takes that path when m * n * k is at most 10^6 and, for a product
+# by a transposed matrix, the result has at most 1200 entries.
+_SMALL_PRODUCT_SIZE = 1_000_000
+_SMALL_RESULT_SIZE = 1200
+_STACK_ROWS_STEP = 8
+_MAX_STACK_ROWS = 96
 # Narrower rows make products so small that per-product overhead dominates.
 _MIN_STACK_FEATURES = 32
 
@@ -50,7 +52,7 @@ def stack_rows(width, n_features, dtype):
     Returns
     -------
     rows : int
-        A multiple of 16, or 0 when one product per chunk is faster.
+        A multiple of 8, or 0 when one product per chunk is faster.
     """
     if (
         np.dtype(dtype) != np.float32
@@ -58,11 +60,15 @@ def stack_rows(width, n_features, dtype):
         or not _blas_multiplies_small_products_directly()
     ):
         return 0
-    rows = _SMALL_PRODUCT_SIZE // (width * n_features)
-    rows = min(_MAX_STACK_ROWS, rows - rows % _STACK_ROWS_STEP)
+    rows = min(
+        _MAX_STACK_ROWS,
+        _SMALL_PRODUCT_SIZE // (width * n_features),
+        _SMALL_RESULT_SIZE // width,
+    )
+    rows -= rows % _STACK_ROWS_STEP
     # Wider products are not skinny, and their partial sums would outgrow
     # the chunk.
-    return rows if rows >= max(width, _STACK_ROWS_STEP) else 0
+    return rows if rows >= max(width, 16) else 0
 
 
 def _stacked_part(n_rows, rows):

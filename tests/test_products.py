@@ -9,6 +9,7 @@ import fuzzyprune._products
 from fuzzyprune import FuzzyCMeans
 from fuzzyprune._products import (
     _SMALL_PRODUCT_SIZE,
+    _SMALL_RESULT_SIZE,
     rows_times,
     stack_rows,
     weighted_sums,
@@ -54,12 +55,14 @@ def test_stack_rows_keep_each_product_small(blas):
     for width in (1, 4, 12, 16, 24):
         for n_features in (32, 64, 300, 1024, 2048, 4096):
             rows = stack_rows(width, n_features, np.float32)
-            assert rows % 16 == 0
-            assert rows <= 64
+            assert rows % 8 == 0
+            assert rows <= 96
             if rows:
                 assert rows * width * n_features <= _SMALL_PRODUCT_SIZE
+                assert rows * width <= _SMALL_RESULT_SIZE
                 assert rows >= width
-    assert stack_rows(12, 2048, np.float32) == 32
+    assert stack_rows(12, 2048, np.float32) == 40
+    assert stack_rows(4, 1024, np.float32) == 96
     # No direct path for double precision, nor a gain on very narrow rows.
     assert stack_rows(12, 2048, np.float64) == 0
     assert stack_rows(4, 16, np.float32) == 0
@@ -72,7 +75,7 @@ def test_stack_rows_keep_each_product_small(blas):
     n_rows=st.integers(1, 150),
     width=st.integers(1, 13),
     n_features=st.integers(1, 70),
-    rows=st.sampled_from([0, 16, 32, 64]),
+    rows=st.sampled_from([0, 16, 24, 40, 96]),
     seed=st.integers(0, 2**16),
 )
 def test_stacked_products_equal_one_product(n_rows, width, n_features, rows, seed):
