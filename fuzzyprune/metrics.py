@@ -373,19 +373,30 @@ def silhouette_samples_exact(X, labels):
 
 
 def _block_distances(rows, columns):
-    """Return the Euclidean distances between two blocks of centred samples."""
+    """Return the Euclidean distances between two blocks of centred samples.
+
+    ``columns`` is ``rows`` itself for a block on the diagonal.
+    """
+    same = columns is rows
     row_norms = np.einsum("ij,ij->i", rows, rows)
-    column_norms = np.einsum("ij,ij->i", columns, columns)
+    column_norms = row_norms if same else np.einsum("ij,ij->i", columns, columns)
     squared = rows @ columns.T
     squared *= -2
     squared += row_norms[:, None]
     squared += column_norms[None, :]
+    if same:
+        # A sample is exactly 0 from itself; leave it out of the test below.
+        np.fill_diagonal(squared, np.inf)
     # Where the expansion is within rounding of zero, its error could be
     # larger than the distance itself: recompute those pairs directly.
     rounding = 8 * np.finfo(rows.dtype).eps * (row_norms.max() + column_norms.max())
-    near, far = np.nonzero(squared <= rounding)
-    differences = rows[near] - columns[far]
-    squared[near, far] = np.einsum("ij,ij->i", differences, differences)
+    near = squared <= rounding
+    if near.any():
+        near, far = np.nonzero(near)
+        differences = rows[near] - columns[far]
+        squared[near, far] = np.einsum("ij,ij->i", differences, differences)
+    if same:
+        np.fill_diagonal(squared, 0)
     return np.sqrt(squared, out=squared)
 
 
