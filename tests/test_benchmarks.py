@@ -45,17 +45,26 @@ def test_bench_ga_prints_tables_and_goals():
         "--n-features=24",
         "--n-clusters=3",
         "--n-subsets=6",
+        "--peer-repeats=2",
         "--sections",
         "paper",
         "ranking",
+        "peer",
         timeout=180,
     )
-    assert rows[1].split("|")[1].strip() == "fuzzyprune.GAFeatureSelector"
+    names = [row.split("|")[1].strip() for row in rows]
+    assert names[1] == "fuzzyprune.GAFeatureSelector"
     # The paper's setting evaluates at most 10 + 2 * 9 distinct subsets.
     assert 1 <= int(rows[1].split("|")[3]) <= 28
-    fitnesses = [row.split("|")[1].strip() for row in rows[3:]]
-    assert fitnesses == ["silhouette", "simplified_silhouette", "fuzzy_silhouette"]
-    correlations = [float(row.split("|")[2]) for row in rows[3:]]
+    # Against the peer (absent here): ours at one and two jobs, side by side.
+    assert names[3:6] == [
+        "fuzzyprune.GAFeatureSelector (silhouette on 1000 rows)",
+        "fuzzyprune.GAFeatureSelector (exact silhouette, all rows)",
+        "fuzzyprune.GAFeatureSelector (silhouette on 1000 rows)",
+    ]
+    assert [row.split("|")[2].strip() for row in rows[3:6]] == ["1", "1", "2"]
+    assert names[7:] == ["silhouette", "simplified_silhouette", "fuzzy_silhouette"]
+    correlations = [float(row.split("|")[2]) for row in rows[7:]]
     assert all(-1 <= value <= 1 for value in correlations)
     assert "Spearman of the default fitness" in output
     assert "(goal <= 60)" in output
