@@ -28,13 +28,17 @@ _MIN_STACK_FEATURES = 32
 
 @functools.cache
 def _blas_multiplies_small_products_directly():
-    """Whether every BLAS loaded is OpenBLAS on a core with the direct path."""
-    blas = [info for info in threadpool_info() if info["user_api"] == "blas"]
-    return bool(blas) and all(
-        info["internal_api"] == "openblas"
-        and str(info.get("architecture")).lower() in _DIRECT_SMALL_PRODUCT_CORES
-        for info in blas
-    )
+    """Whether the OpenBLAS libraries loaded run on a core with the direct path.
+
+    Other BLAS libraries (MKL loaded by another package, say) are not
+    consulted, so the answer does not depend on what was imported first.
+    """
+    cores = [
+        str(info.get("architecture")).lower()
+        for info in threadpool_info()
+        if info["internal_api"] == "openblas"
+    ]
+    return bool(cores) and all(core in _DIRECT_SMALL_PRODUCT_CORES for core in cores)
 
 
 def stack_rows(width, n_features, dtype):

@@ -42,6 +42,7 @@ def blas(monkeypatch):
         ([("openblas", "Haswell")], False),
         ([("openblas", "SkylakeX"), ("openblas", "Zen")], False),
         ([("mkl", None)], False),
+        ([("openblas", "SkylakeX"), ("mkl", None)], True),
         ([], False),
     ],
 )
