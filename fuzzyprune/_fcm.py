@@ -187,7 +187,7 @@ class _Workspace:
         self.weights = np.zeros((width, rows_per_chunk), dtype=dtype)
         self.products = np.empty((rows_per_chunk, width), dtype=dtype)
         self.sums = np.empty((width, n_features), dtype=dtype)
-        self.stack_rows = stack_rows(width, n_features, dtype)
+        self.stack_rows = stack_rows(width, n_features)
         n_products = rows_per_chunk // self.stack_rows if self.stack_rows else 0
         self.partial_sums = np.empty((n_products, width, n_features), dtype=dtype)
 

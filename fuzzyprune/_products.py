@@ -14,7 +14,7 @@ import functools
 import numpy as np
 from threadpoolctl import threadpool_info
 
-# OpenBLAS cores with the direct small-matrix path for single precision.
+# OpenBLAS cores with the direct small-matrix path.
 _DIRECT_SMALL_PRODUCT_CORES = {"skylakex", "cooperlake", "sapphirerapids"}
 # OpenBLAS takes that path when m * n * k is at most 10^6 and, for a product
 # by a transposed matrix, the result has at most 1200 entries.
@@ -41,7 +41,7 @@ def _blas_multiplies_small_products_directly():
     return bool(cores) and all(core in _DIRECT_SMALL_PRODUCT_CORES for core in cores)
 
 
-def stack_rows(width, n_features, dtype):
+def stack_rows(width, n_features):
     """Rows per product when a chunk is multiplied as a stack, 0 for one product.
 
     Parameters
@@ -50,8 +50,6 @@ def stack_rows(width, n_features, dtype):
         Number of centers, or weight columns, in the products.
     n_features : int
         Number of features of the chunk's rows.
-    dtype : numpy.dtype
-        Type of the data; only float32 products take the direct path.
 
     Returns
     -------
@@ -59,8 +57,7 @@ def stack_rows(width, n_features, dtype):
         A multiple of 8, or 0 when one product per chunk is faster.
     """
     if (
-        np.dtype(dtype) != np.float32
-        or n_features < _MIN_STACK_FEATURES
+        n_features < _MIN_STACK_FEATURES
         or not _blas_multiplies_small_products_directly()
     ):
         return 0

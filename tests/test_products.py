@@ -48,27 +48,26 @@ def blas(monkeypatch):
 )
 def test_stacks_only_on_blas_with_direct_small_products(blas, libraries, stacked):
     blas(*libraries)
-    assert (stack_rows(12, 2048, np.float32) > 0) == stacked
+    assert (stack_rows(12, 2048) > 0) == stacked
 
 
 def test_stack_rows_keep_each_product_small(blas):
     blas(("openblas", "SkylakeX"))
     for width in (1, 4, 12, 16, 24):
         for n_features in (32, 64, 300, 1024, 2048, 4096):
-            rows = stack_rows(width, n_features, np.float32)
+            rows = stack_rows(width, n_features)
             assert rows % 8 == 0
             assert rows <= 96
             if rows:
                 assert rows * width * n_features <= _SMALL_PRODUCT_SIZE
                 assert rows * width <= _SMALL_RESULT_SIZE
                 assert rows >= width
-    assert stack_rows(12, 2048, np.float32) == 40
-    assert stack_rows(4, 1024, np.float32) == 96
-    # No direct path for double precision, nor a gain on very narrow rows.
-    assert stack_rows(12, 2048, np.float64) == 0
-    assert stack_rows(4, 16, np.float32) == 0
+    assert stack_rows(12, 2048) == 40
+    assert stack_rows(4, 1024) == 96
+    # No gain on very narrow rows.
+    assert stack_rows(4, 16) == 0
     # Too wide a product to be small with 16 rows.
-    assert stack_rows(12, 8192, np.float32) == 0
+    assert stack_rows(12, 8192) == 0
 
 
 @settings(max_examples=60, deadline=None)
@@ -77,31 +76,33 @@ def test_stack_rows_keep_each_product_small(blas):
     width=st.integers(1, 13),
     n_features=st.integers(1, 70),
     rows=st.sampled_from([0, 16, 24, 40, 96]),
+    dtype=st.sampled_from([np.float32, np.float64]),
     seed=st.integers(0, 2**16),
 )
-def test_stacked_products_equal_one_product(n_rows, width, n_features, rows, seed):
+def test_stacked_products_equal_one_product(
+    n_rows, width, n_features, rows, dtype, seed
+):
     rng = np.random.default_rng(seed)
-    chunk = rng.standard_normal((n_rows, n_features)).astype(np.float32)
-    matrix = rng.standard_normal((width, n_features)).astype(np.float32)
+    chunk = rng.standard_normal((n_rows, n_features)).astype(dtype)
+    matrix = rng.standard_normal((width, n_features)).astype(dtype)
     # Weights are a view of a wider buffer, as in the fit's workspace.
-    weights = rng.random((width, n_rows + 7)).astype(np.float32)[:, :n_rows]
+    weights = rng.random((width, n_rows + 7)).astype(dtype)[:, :n_rows]
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
     exact_products = chunk.astype(np.float64) @ matrix.T.astype(np.float64)
     exact_sums = weights.astype(np.float64) @ chunk.astype(np.float64)
 
-    out = np.full((n_rows, width), np.nan, dtype=np.float32)
+    out = np.full((n_rows, width), np.nan, dtype=dtype)
     result = rows_times(chunk, matrix, out, rows)
     assert result is out
     scale = np.abs(chunk).sum(axis=1)[:, None] * np.abs(matrix).max()
-    assert np.all(np.abs(out - exact_products) <= 1e-5 * scale + 1e-6)
+    assert np.all(np.abs(out - exact_products) <= tolerance * (scale + 1))
 
-    sums = np.full((width, n_features), np.nan, dtype=np.float32)
-    partial_sums = np.empty(
-        (n_rows // rows if rows else 0, width, n_features), dtype=np.float32
-    )
+    sums = np.full((width, n_features), np.nan, dtype=dtype)
+    partial_sums = np.empty((n_rows // rows if rows else 0, width, n_features), dtype)
     result = weighted_sums(weights, chunk, sums, partial_sums, rows)
     assert result is sums
     scale = weights.sum(axis=1)[:, None] * np.abs(chunk).max()
-    assert np.all(np.abs(sums - exact_sums) <= 1e-5 * scale + 1e-6)
+    assert np.all(np.abs(sums - exact_sums) <= tolerance * (scale + 1))
 
 
 def test_fit_with_stacked_products_matches_one_product(blas, monkeypatch):
@@ -113,7 +114,7 @@ def test_fit_with_stacked_products_matches_one_product(blas, monkeypatch):
     for arch in ("SkylakeX", "Haswell"):
         blas(("openblas", arch))
         fits[arch] = FuzzyCMeans(3, m=1.5, random_state=0).fit(X)
-    assert stack_rows(4, 256, np.float32) == 0  # the last fit used one product
+    assert stack_rows(4, 256) == 0  # the last fit used one product
     stacked, single = fits["SkylakeX"], fits["Haswell"]
     assert stacked.n_iter_ == single.n_iter_
     assert_allclose(stacked.cluster_centers_, single.cluster_centers_, rtol=1e-4)
