@@ -239,7 +239,7 @@ class _CenterTerms:
         )
         sq += self.offsets
         rounding = self.refine_ulps * norm_bounds
-        # A cheap test on each sample's minimum spares most the full test.
+        # A cheap test on each sample's minimum spares most samples the full test.
         rows = np.flatnonzero(sq.min(axis=0) <= rounding * self.largest_norm)
         if rows.size:
             cols, near_rows = np.nonzero(

@@ -87,9 +87,14 @@ def rows_times(chunk, matrix, out, rows):
     matrix : ndarray of shape (width, n_features)
         The few rows to multiply by, such as centers.
     out : ndarray of shape (n_rows, width)
-        C-contiguous result.
+        C-contiguous buffer for the result.
     rows : int
         Rows per product, from :func:`stack_rows`.
+
+    Returns
+    -------
+    out : ndarray of shape (n_rows, width)
+        The products.
     """
     n_rows, n_features = chunk.shape
     stacked = _stacked_part(n_rows, rows)
@@ -114,12 +119,17 @@ def weighted_sums(weights, chunk, out, partial_sums, rows):
     chunk : ndarray of shape (n_rows, n_features)
         C-contiguous rows.
     out : ndarray of shape (width, n_features)
-        Result.
+        Buffer for the result.
     partial_sums : ndarray of shape (n_products, width, n_features)
         Buffer for the products of the stack, ``n_products`` at least
         ``n_rows // rows``.
     rows : int
         Rows per product, from :func:`stack_rows`.
+
+    Returns
+    -------
+    out : ndarray of shape (width, n_features)
+        The weighted sums of the rows.
     """
     n_rows, n_features = chunk.shape
     stacked = _stacked_part(n_rows, rows)
