@@ -47,17 +47,24 @@ def _padded_width(n_clusters):
     return n_clusters if n_clusters < 3 else -(-n_clusters // 4) * 4
 
 
-def _shifted_sq_norms(X, shift, rows_per_chunk):
-    """Return ``|x_i - shift|^2`` for every row, in float64."""
+def _shifted_sq_norms(X, shift, rows_per_chunk, blocks, executor):
+    """Return ``|x_i - shift|^2`` for every row, in float64.
+
+    Blocks of rows are spread over ``executor``'s threads, if given.
+    """
     sq_norms = np.empty(X.shape[0])
     shift = shift.astype(X.dtype)
-    for chunk in chunks_of(slice(0, X.shape[0]), rows_per_chunk):
-        rows = X[chunk]
-        if sp.issparse(rows):
-            sq_norms[chunk] = np.asarray(rows.multiply(rows).sum(axis=1)).ravel()
-        else:
-            rows = rows - shift
-            sq_norms[chunk] = np.einsum("ij,ij->i", rows, rows)
+
+    def process(block):
+        for chunk in chunks_of(block, rows_per_chunk):
+            rows = X[chunk]
+            if sp.issparse(rows):
+                sq_norms[chunk] = np.asarray(rows.multiply(rows).sum(axis=1)).ravel()
+            else:
+                rows = rows - shift
+                sq_norms[chunk] = np.einsum("ij,ij->i", rows, rows)
+
+    list(map_blocks(executor, process, blocks))
     return sq_norms
 
 
@@ -295,7 +302,10 @@ class _PreparedData:
             self.shift = (np.ones(X.shape[0], X.dtype) @ X / X.shape[0]).astype(
                 np.float64
             )
-        self.shifted_sq_norms = _shifted_sq_norms(X, self.shift, self.rows_per_chunk)
+        with thread_pool(n_threads) as executor:
+            self.shifted_sq_norms = _shifted_sq_norms(
+                X, self.shift, self.rows_per_chunk, self.blocks, executor
+            )
         self.norm_bounds = np.sqrt(self.shifted_sq_norms) + np.linalg.norm(self.shift)
         self.log_sample_weight = None
         if sample_weight is not None:
