@@ -390,7 +390,9 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         Subsets of a generation evaluated in parallel through joblib (threads
         unless a :func:`joblib.parallel_config` backend says otherwise, such
         as Dask's). Results do not depend on it. ``None`` means 1 unless in a
-        :func:`joblib.parallel_config` context.
+        :func:`joblib.parallel_config` context; each fit then uses the cores
+        itself, but ``-1`` is usually faster, at the cost of one copy of the
+        selected columns per worker.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the search (a :class:`numpy.random.Generator` is derived from
