@@ -16,7 +16,7 @@ from skorch.dataset import ValidSplit
 from torch import nn
 from torch.utils.data import Subset
 
-from ._pruning import METHODS, SCHEDULES, PruningCallback, compact_module
+from ._pruning import METHODS, PRUNE_ON, SCHEDULES, PruningCallback, compact_module
 
 
 def fast_adam(params, **kwargs):
@@ -35,6 +35,7 @@ _PRUNING_PARAMS = (
     "schedule",
     "start_epoch",
     "end_epoch",
+    "prune_on",
     "min_layer_density",
 )
 # Parameters that a fitted net takes on when training continues.
@@ -132,6 +133,16 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
     start_epoch, end_epoch : int, default=None
         First and last pruning epochs; ``None`` as in
         :class:`~fuzzyprune.PruningCallback`.
+
+    prune_on : {"epoch_begin", "epoch_end"}, default="epoch_begin"
+        When, within a pruning epoch, the pruning step happens:
+        ``"epoch_begin"`` prunes before the epoch's training (with
+        ``schedule="per_epoch"``, the first step prunes the initial weights);
+        ``"epoch_end"`` prunes the weights the epoch has just trained, before
+        its validation, as the original study did (train an epoch, then
+        prune). Either way the sparsity recorded for epoch ``k`` is the
+        schedule's target for epoch ``k``, and the epoch's ``valid_loss``
+        and ``valid_acc`` are those of the net with that sparsity.
 
     min_layer_density : float, default=0.0
         Fraction of each layer kept whatever the global ranking says.
@@ -235,6 +246,7 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         "schedule": [StrOptions(set(SCHEDULES))],
         "start_epoch": [Interval(Integral, 1, None, closed="left"), None],
         "end_epoch": [Interval(Integral, 1, None, closed="left"), None],
+        "prune_on": [StrOptions(set(PRUNE_ON))],
         "min_layer_density": [Interval(Real, 0, 1, closed="both")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -257,6 +269,7 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         schedule="gradual",
         start_epoch=None,
         end_epoch=None,
+        prune_on="epoch_begin",
         min_layer_density=0.0,
         max_epochs=20,
         lr=0.01,
@@ -275,6 +288,7 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         self.schedule = schedule
         self.start_epoch = start_epoch
         self.end_epoch = end_epoch
+        self.prune_on = prune_on
         self.min_layer_density = min_layer_density
         self.max_epochs = max_epochs
         self.lr = lr

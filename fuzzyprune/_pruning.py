@@ -16,16 +16,18 @@ from torch import nn
 
 METHODS = ("l1_unstructured", "l1_structured", "distinctiveness")
 SCHEDULES = ("per_epoch", "gradual", "once")
+PRUNE_ON = ("epoch_begin", "epoch_end")
 
 
 class PruningCallback(Callback):
     """Prune the Linear layers of a skorch net while it trains.
 
-    At the beginning of each epoch of the schedule the callback prunes the
-    difference between the sparsity reached and the schedule's target for
-    that epoch, then keeps the pruned weights at exactly zero after every
-    optimizer step. The epoch's training (and validation) therefore happens
-    on the pruned net. Parameters stay plain tensors throughout: no
+    At each epoch of the schedule the callback prunes the difference between
+    the sparsity reached and the schedule's target for that epoch, at the
+    beginning of the epoch or, with ``prune_on="epoch_end"``, once the
+    epoch's training is over; it keeps the pruned weights at exactly zero
+    after every optimizer step. Either way the epoch's validation happens on
+    the pruned net. Parameters stay plain tensors throughout: no
     ``weight_orig``, no forward hooks, unchanged ``state_dict`` keys, so the
     net pickles, deep-copies, clones and checkpoints as an unpruned one, and
     the zeros are its only trace. A later ``partial_fit`` resumes from those
@@ -91,6 +93,23 @@ class PruningCallback(Callback):
         Training samples, evenly spaced, whose hidden activations measure
         the distinctiveness of units.
 
+    prune_on : {"epoch_begin", "epoch_end"}, default="epoch_begin"
+        When, within each pruning epoch, the pruning step happens:
+
+        - ``"epoch_begin"``: before the epoch's training, so the epoch
+          trains the pruned net; with ``schedule="per_epoch"`` the first
+          step prunes the initial, untrained weights;
+        - ``"epoch_end"``: after the epoch's training and before its
+          validation (at its first validation batch, or at the end of the
+          epoch when there is none), so the step ranks the weights the epoch
+          has just trained. This is the order of the study that
+          :class:`~fuzzyprune.PrunedMLPClassifier` follows [3]_: train an
+          epoch, then prune. Weights pruned at the end of the last epoch are
+          not trained further.
+
+        The schedule's targets are the same: after the step of epoch ``k``
+        the sparsity is the target for epoch ``k``.
+
     Attributes
     ----------
     masks_ : dict of str to Tensor or None
@@ -110,12 +129,28 @@ class PruningCallback(Callback):
         Fraction of the pruned layers' weights that are zero after the last
         epoch.
 
+    step_due_ : bool
+        With ``prune_on="epoch_end"``, whether the current epoch's pruning
+        step is still to come: set when the epoch begins, cleared when the
+        step has run.
+
+    dataset_train_ : Dataset or None
+        While the step is due, the epoch's training data, from which
+        ``method="distinctiveness"`` reads activations. ``None`` otherwise.
+
     Notes
     -----
-    Each epoch records in ``net.history``: ``sparsity`` (over all pruned
-    layers), ``sparsity_<layer>`` per pruned layer and, for the structured
-    methods, ``units_<layer>``, the hidden units kept; skorch's printed log
-    shows them.
+    Each epoch records in ``net.history``, when its pruning step runs:
+    ``sparsity`` (over all pruned layers), ``sparsity_<layer>`` per pruned
+    layer and, for the structured methods, ``units_<layer>``, the hidden
+    units kept; skorch's printed log shows them. Both settings of
+    ``prune_on`` record the same sparsity for each epoch, and the epoch's
+    validation scores (``valid_loss``, ``valid_acc``) always describe the
+    net with that sparsity, the one kept. ``train_loss`` averages the
+    epoch's training batches, which with ``"epoch_end"`` ran at the previous
+    epoch's sparsity. Without validation data, ``"epoch_end"`` prunes in
+    ``on_epoch_end``: callbacks listed after this one (a ``Checkpoint``, for
+    instance) see the pruned net, those listed before it the unpruned one.
 
     See Also
     --------
@@ -129,6 +164,8 @@ class PruningCallback(Callback):
     .. [2] T. D. Gedeon and D. Harris, "Network reduction techniques",
        Proceedings of the International Conference on Neural Networks
        Methodologies and Applications, 1991.
+    .. [3] A. C. Nara, "Image Classification Using Network Pruning and
+       Clustering Techniques", Australian National University, 2021.
 
     Examples
     --------
@@ -159,6 +196,7 @@ class PruningCallback(Callback):
         "layers": [list, tuple, None],
         "min_layer_density": [Interval(Real, 0, 1, closed="both")],
         "n_activation_samples": [Interval(Integral, 2, None, closed="left")],
+        "prune_on": [StrOptions(set(PRUNE_ON))],
     }
 
     def __init__(
@@ -171,6 +209,7 @@ class PruningCallback(Callback):
         layers=None,
         min_layer_density=0.0,
         n_activation_samples=2000,
+        prune_on="epoch_begin",
     ):
         self.amount = amount
         self.method = method
@@ -180,6 +219,7 @@ class PruningCallback(Callback):
         self.layers = layers
         self.min_layer_density = min_layer_density
         self.n_activation_samples = n_activation_samples
+        self.prune_on = prune_on
 
     def initialize(self):
         """Check the parameters; called by skorch when the net initializes."""
@@ -192,6 +232,8 @@ class PruningCallback(Callback):
         self.structure_ = None
         self.active_masks_ = None
         self.sparsity_ = 0.0
+        self.step_due_ = False
+        self.dataset_train_ = None
         return self
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
@@ -203,9 +245,47 @@ class PruningCallback(Callback):
             for name, layer in self.structure_.weighted.items()
         }
         self._collect_active_masks()
+        self.step_due_ = False
+        self.dataset_train_ = None
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
+        """Prune now, or once the epoch's training is over."""
+        if self.prune_on == "epoch_begin":
+            self._step(net, dataset_train)
+        else:
+            self.step_due_ = True
+            self.dataset_train_ = dataset_train
+
+    def on_batch_begin(self, net, batch=None, training=None, **kwargs):
+        """Prune before the first validation batch when the step is due."""
+        # The first validation batch is the only hook skorch calls between
+        # the last optimizer step of an epoch and its validation.
+        if not training and self.step_due_:
+            self._step(net, self.dataset_train_)
+
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        """Zero the pruned weights again after the optimizer moved them."""
+        if training:
+            with torch.no_grad():
+                self._apply_masks()
+
+    def on_epoch_end(self, net, **kwargs):
+        """Prune now if the step is still due: the epoch had no validation."""
+        if self.step_due_:
+            self._step(net, self.dataset_train_)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        """Drop the masks: the weights' zeros hold them from now on."""
+        self.masks_ = None
+        self.structure_ = None
+        self.active_masks_ = None
+        self.step_due_ = False
+        self.dataset_train_ = None
+
+    def _step(self, net, dataset_train):
         """Prune up to this epoch's target, then record the sparsity."""
+        self.step_due_ = False
+        self.dataset_train_ = None
         epoch = len(net.history)
         target = pruning_target(
             self.schedule,
@@ -219,18 +299,6 @@ class PruningCallback(Callback):
                 self._collect_active_masks()
             self._apply_masks()
         self._record(net.history)
-
-    def on_batch_end(self, net, batch=None, training=None, **kwargs):
-        """Zero the pruned weights again after the optimizer moved them."""
-        if training:
-            with torch.no_grad():
-                self._apply_masks()
-
-    def on_train_end(self, net, X=None, y=None, **kwargs):
-        """Drop the masks: the weights' zeros hold them from now on."""
-        self.masks_ = None
-        self.structure_ = None
-        self.active_masks_ = None
 
     def _check_epochs(self, max_epochs):
         start, end = self._epoch_range(max_epochs)

@@ -6,6 +6,7 @@ import torch
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV, train_test_split
+from skorch.callbacks import Callback
 
 from fuzzyprune import PrunedMLPClassifier, PruningCallback
 
@@ -104,6 +105,8 @@ def test_grid_search_over_amount_and_hidden_size():
         ({"amount": 1.0}, "amount"),
         ({"method": "magnitude"}, "method"),
         ({"schedule": "never"}, "schedule"),
+        # Checked by the classifier itself, before it builds the net.
+        ({"prune_on": "later"}, "'prune_on' parameter of PrunedMLPClassifier"),
         ({"hidden_size": 0}, "hidden_size"),
     ],
 )
@@ -200,14 +203,21 @@ def test_validation_fraction_records_validation_scores():
     assert {"valid_loss", "valid_acc"} <= set(clf.net_.history[-1])
 
 
-def test_same_pruning_as_callback_on_a_plain_net():
+@pytest.mark.parametrize("prune_on", ["epoch_begin", "epoch_end"])
+def test_same_pruning_as_callback_on_a_plain_net(prune_on):
     X, y = small_data()
     clf = PrunedMLPClassifier(
-        amount=0.3, schedule="once", start_epoch=2, max_epochs=3, random_state=0
+        amount=0.3,
+        schedule="once",
+        start_epoch=2,
+        prune_on=prune_on,
+        max_epochs=3,
+        random_state=0,
     ).fit(X, y)
     callback = dict(clf.net_.callbacks_)["pruning"]
     assert isinstance(callback, PruningCallback)
     assert callback.get_params()["start_epoch"] == 2
+    assert callback.get_params()["prune_on"] == prune_on
     assert clf.net_.history[:, "sparsity"] == pytest.approx([0, 0.3, 0.3], abs=1e-2)
 
 
@@ -270,3 +280,58 @@ def test_warm_start_takes_changed_parameters():
     assert optimizer.param_groups[0]["lr"] == 0.001
     clf.partial_fit(X, y)
     assert len(clf.net_.history) == 4
+
+
+class TrainedWeights(Callback):
+    """Keep the weights after each epoch's last optimizer step."""
+
+    def on_train_begin(self, net, **kwargs):
+        # Continued training re-initializes the callbacks: keep what was kept.
+        self.weights_ = getattr(self, "weights_", {})
+
+    def on_batch_end(self, net, training=None, **kwargs):
+        if training:
+            module = net.module_
+            self.weights_[len(net.history)] = torch.cat(
+                [module.hidden.weight.ravel(), module.output.weight.ravel()]
+            ).detach()
+
+
+def test_prune_on_epoch_end_prunes_the_trained_weights():
+    X, y = small_data(n_features=12)  # 12 * 6 + 6 * 3 = 90 weights
+    clf = PrunedMLPClassifier(
+        amount=0.3,
+        schedule="per_epoch",
+        prune_on="epoch_end",
+        max_epochs=1,
+        callbacks=[("trained", TrainedWeights())],
+        random_state=0,
+    ).fit(X, y)
+    trained = dict(clf.net_.callbacks_)["trained"].weights_[1].clone()
+    assert not torch.any(trained == 0)
+    # The 27 smallest trained weights are zeroed, the others kept as trained.
+    trained[torch.argsort(trained.abs())[:27]] = 0
+    module = clf.net_.module_
+    fitted = torch.cat([module.hidden.weight.ravel(), module.output.weight.ravel()])
+    torch.testing.assert_close(fitted.detach(), trained, rtol=0, atol=0)
+    assert clf.net_.history[-1, "sparsity"] == pytest.approx(0.3)
+
+
+def test_prune_on_changes_with_warm_start_and_partial_fit():
+    X, y = small_data(n_features=12)
+    clf = PrunedMLPClassifier(
+        amount=0.5,
+        schedule="per_epoch",
+        max_epochs=1,
+        callbacks=[("trained", TrainedWeights())],
+        random_state=0,
+    ).fit(X, y)
+    clf.set_params(warm_start=True, prune_on="epoch_end").fit(X, y)
+    clf.partial_fit(X, y)
+    assert dict(clf.net_.callbacks_)["pruning"].prune_on == "epoch_end"
+    sparsity = clf.net_.history[:, "sparsity"]
+    assert sparsity == pytest.approx([0.5, 0.75, 0.875], abs=1 / 90)
+    # Epoch 1 trained after its step, epochs 2 and 3 before theirs.
+    trained = dict(clf.net_.callbacks_)["trained"].weights_
+    zeros = [float((trained[epoch] == 0).float().mean()) for epoch in (1, 2, 3)]
+    assert zeros == pytest.approx([0.5, 0.5, 0.75], abs=1 / 90)

@@ -10,6 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
 from skorch import NeuralNetClassifier
+from skorch.callbacks import Callback
+from skorch.dataset import Dataset
+from skorch.helper import predefined_split
 from torch import nn
 
 from fuzzyprune import PruningCallback, compact_module
@@ -60,11 +63,51 @@ def weight_sparsity(module):
 N_WEIGHTS = 10 * 24 + 24 * 3
 
 
+def linear_weights(module):
+    return torch.cat(
+        [
+            layer.weight.detach().ravel()
+            for layer in module.modules()
+            if isinstance(layer, nn.Linear)
+        ]
+    )
+
+
+class WeightsRecorder(Callback):
+    """Keep the Linear weights as training begins, then for each epoch.
+
+    ``trained_[k]``: after epoch k's last optimizer step; ``ended_[k]``: at
+    its end, after its pruning step. Listed after the pruning callback, it
+    sees the weights that callback left.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        self.initial_ = linear_weights(net.module_).clone()
+        self.trained_ = {}
+        self.ended_ = {}
+
+    def on_batch_end(self, net, training=None, **kwargs):
+        if training:
+            self.trained_[len(net.history)] = linear_weights(net.module_).clone()
+
+    def on_epoch_end(self, net, **kwargs):
+        self.ended_[len(net.history)] = linear_weights(net.module_).clone()
+
+
+def zero_smallest(weights, n_zeros):
+    """``weights`` with its ``n_zeros`` entries of smallest magnitude zeroed."""
+    pruned = weights.clone()
+    pruned[torch.argsort(weights.abs())[:n_zeros]] = 0
+    return pruned
+
+
+@pytest.mark.parametrize("prune_on", ["epoch_begin", "epoch_end"])
 @pytest.mark.parametrize("amount", [0.2, 0.5])
 @pytest.mark.parametrize("epochs", [1, 4])
-def test_per_epoch_schedule_reaches_compound_sparsity(amount, epochs):
+def test_per_epoch_schedule_reaches_compound_sparsity(amount, epochs, prune_on):
     X, y = blobs()
-    net = make_net(PruningCallback(amount, schedule="per_epoch"), max_epochs=epochs)
+    callback = PruningCallback(amount, schedule="per_epoch", prune_on=prune_on)
+    net = make_net(callback, max_epochs=epochs)
     net.fit(X, y)
     expected = 1 - (1 - amount) ** epochs
     assert weight_sparsity(net.module_) == pytest.approx(expected, abs=1 / N_WEIGHTS)
@@ -73,11 +116,12 @@ def test_per_epoch_schedule_reaches_compound_sparsity(amount, epochs):
     np.testing.assert_allclose(recorded, promised, atol=1 / N_WEIGHTS)
 
 
+@pytest.mark.parametrize("prune_on", ["epoch_begin", "epoch_end"])
 @pytest.mark.parametrize("schedule", ["gradual", "once"])
 @pytest.mark.parametrize("method", ["l1_unstructured", "l1_structured"])
-def test_final_sparsity_is_amount(schedule, method):
+def test_final_sparsity_is_amount(schedule, method, prune_on):
     X, y = blobs()
-    callback = PruningCallback(0.5, method=method, schedule=schedule)
+    callback = PruningCallback(0.5, method=method, schedule=schedule, prune_on=prune_on)
     net = make_net(callback, max_epochs=8).fit(X, y)
     if method == "l1_unstructured":
         assert weight_sparsity(net.module_) == pytest.approx(0.5, abs=1 / N_WEIGHTS)
@@ -104,6 +148,64 @@ def test_default_epochs_leave_time_to_train_and_fine_tune():
     assert sparsity[:2] == [0, 0]
     assert np.all(np.diff(sparsity[2:6]) > 0)
     assert sparsity[5:] == pytest.approx([0.6] * 3, abs=1 / N_WEIGHTS)
+
+
+def test_prune_on_epoch_begin_is_the_default_and_prunes_before_training():
+    X, y = blobs()
+    callback = PruningCallback(0.3, schedule="per_epoch")
+    assert callback.prune_on == "epoch_begin"
+    recorder = WeightsRecorder()
+    net = make_net(callback, max_epochs=2, more_callbacks=[("recorder", recorder)])
+    net.fit(X, y)
+    # Epoch 1 pruned the initial weights, then trained the pruned net.
+    n_pruned = round(0.3 * N_WEIGHTS)
+    pruned_initial = zero_smallest(recorder.initial_, n_pruned) == 0
+    torch.testing.assert_close(recorder.trained_[1] == 0, pruned_initial)
+    torch.testing.assert_close(recorder.ended_[1], recorder.trained_[1])
+    assert net.history[:, "sparsity"] == pytest.approx([0.3, 0.51], abs=1 / N_WEIGHTS)
+
+
+def test_prune_on_epoch_end_prunes_the_weights_the_epoch_trained():
+    X, y = blobs()
+    callback = PruningCallback(0.3, schedule="per_epoch", prune_on="epoch_end")
+    recorder = WeightsRecorder()
+    net = make_net(callback, max_epochs=2, more_callbacks=[("recorder", recorder)])
+    net.fit(X, y)
+    # Epoch 1 trained the whole net.
+    assert not torch.any(recorder.trained_[1] == 0)
+    for epoch in (1, 2):
+        # Its step zeroed the smallest trained weights, and only those (the
+        # zeros already there rank first).
+        n_pruned = round((1 - 0.7**epoch) * N_WEIGHTS)
+        expected = zero_smallest(recorder.trained_[epoch], n_pruned)
+        torch.testing.assert_close(recorder.ended_[epoch], expected, rtol=0, atol=0)
+        assert net.history[epoch - 1, "sparsity"] == pytest.approx(n_pruned / N_WEIGHTS)
+    # Epoch 2 trained the net pruned at the end of epoch 1.
+    torch.testing.assert_close(
+        recorder.trained_[2] == 0, recorder.ended_[1] == 0, rtol=0, atol=0
+    )
+
+
+@pytest.mark.parametrize("prune_on", ["epoch_begin", "epoch_end"])
+def test_validation_scores_the_pruned_net(prune_on):
+    X, y = blobs()
+    X_valid, y_valid = blobs(n_samples=100, seed=1)
+    callback = PruningCallback(0.5, schedule="per_epoch", prune_on=prune_on)
+    net = make_net(
+        callback,
+        max_epochs=2,
+        train_split=predefined_split(Dataset(X_valid, y_valid)),
+    ).fit(X, y)
+    # Nothing changes the weights after the last validation, so its scores
+    # are those of the fitted net, pruned to 75 %.
+    assert weight_sparsity(net.module_) == pytest.approx(0.75, abs=1 / N_WEIGHTS)
+    with torch.no_grad():
+        logits = net.module_(torch.as_tensor(X_valid))
+    loss = float(nn.functional.cross_entropy(logits, torch.as_tensor(y_valid)))
+    accuracy = float((logits.argmax(dim=1).numpy() == y_valid).mean())
+    assert net.history[-1, "valid_loss"] == pytest.approx(loss, rel=1e-5)
+    assert net.history[-1, "valid_acc"] == pytest.approx(accuracy)
+    assert callback.dataset_train_ is None and not callback.step_due_
 
 
 def test_global_l1_prunes_the_smallest_weights():
@@ -141,9 +243,11 @@ def test_min_layer_density_keeps_every_layer_alive():
     assert weight_sparsity(net.module_) == pytest.approx(0.7, abs=1 / N_WEIGHTS)
 
 
-def test_pruned_weights_stay_zero_during_and_after_training():
+@pytest.mark.parametrize("prune_on", ["epoch_begin", "epoch_end"])
+def test_pruned_weights_stay_zero_during_and_after_training(prune_on):
     X, y = blobs()
-    net = make_net(PruningCallback(0.5, schedule="once", start_epoch=1), max_epochs=3)
+    callback = PruningCallback(0.5, schedule="once", start_epoch=1, prune_on=prune_on)
+    net = make_net(callback, max_epochs=3)
     net.fit(X, y)
     zeros = net.module_[0].weight == 0
     assert zeros.float().mean() > 0.2
@@ -234,15 +338,28 @@ def duplicated_units_module():
     return module
 
 
-def test_distinctiveness_folds_duplicated_units():
+@pytest.mark.parametrize(
+    "prune_on, validation",
+    [("epoch_begin", False), ("epoch_end", False), ("epoch_end", True)],
+)
+def test_distinctiveness_folds_duplicated_units(prune_on, validation):
     X, y = blobs()
     module = duplicated_units_module()
     with torch.no_grad():
         before = module(torch.as_tensor(X)).numpy()
     callback = PruningCallback(
-        0.5, method="distinctiveness", schedule="once", start_epoch=1
+        0.5,
+        method="distinctiveness",
+        schedule="once",
+        start_epoch=1,
+        prune_on=prune_on,
     )
-    net = make_net(callback, max_epochs=1, module=module, lr=0.0).fit(X, y)
+    # With validation data, the step at the end of training reads the
+    # activations of the training data it kept from the epoch's beginning.
+    train_split = predefined_split(Dataset(X[:50], y[:50])) if validation else None
+    net = make_net(
+        callback, max_epochs=1, module=module, lr=0.0, train_split=train_split
+    ).fit(X, y)
     removed = (net.module_[2].weight == 0).all(dim=0).numpy()
     # One unit of each identical pair goes; the network computes the same.
     assert removed.sum() == 4
@@ -293,6 +410,8 @@ def test_history_records_per_layer_sparsity_and_units():
         ({"min_layer_density": 1.5}, "min_layer_density"),
         ({"n_activation_samples": 1}, "n_activation_samples"),
         ({"start_epoch": 0}, "start_epoch"),
+        ({"prune_on": "epoch_middle"}, "prune_on"),
+        ({"prune_on": None}, "prune_on"),
     ],
 )
 def test_bad_parameters_raise_at_fit(params, message):
@@ -394,7 +513,8 @@ def test_distinctiveness_reads_activations_of_evenly_spaced_rows():
     torch.testing.assert_close(activations["0"], expected)
 
 
-def test_checkpoint_load_best_works_with_pruning(tmp_path):
+@pytest.mark.parametrize("prune_on", ["epoch_begin", "epoch_end"])
+def test_checkpoint_load_best_works_with_pruning(tmp_path, prune_on):
     from skorch.callbacks import Checkpoint
 
     X, y = blobs()
@@ -402,7 +522,7 @@ def test_checkpoint_load_best_works_with_pruning(tmp_path):
         monitor="train_loss_best", load_best=True, dirname=str(tmp_path)
     )
     net = make_net(
-        PruningCallback(0.5, schedule="per_epoch"),
+        PruningCallback(0.5, schedule="per_epoch", prune_on=prune_on),
         max_epochs=4,
         more_callbacks=[("checkpoint", checkpoint)],
     )
