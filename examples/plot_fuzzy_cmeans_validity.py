@@ -18,10 +18,16 @@ needs them.
 # %%
 # Cluster the wine data for several fuzzifiers
 # --------------------------------------------
+# A fit whose partition degenerates (centers merged onto the mean of the
+# data, memberships nearly uniform) raises a ``ConvergenceWarning``; here it
+# is recorded and printed.
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_wine
 from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import StandardScaler
 
@@ -37,7 +43,13 @@ from fuzzyprune.metrics import (
 wine = load_wine()
 X = StandardScaler().fit_transform(wine.data)
 fuzzifiers = [1.2, 1.5, 2.0, 3.0, 5.0]
-models = {m: FuzzyCMeans(3, m=m, n_init=5, random_state=0).fit(X) for m in fuzzifiers}
+models = {}
+for m in fuzzifiers:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        models[m] = FuzzyCMeans(3, m=m, n_init=5, random_state=0).fit(X)
+    for warning in caught:
+        print(f"m = {m}: {warning.message}")
 
 # %%
 # Memberships in the plane of the first two principal components
@@ -62,8 +74,10 @@ fig.tight_layout()
 # partitions, so they always prefer the smallest ``m``; the Xie-Beni index
 # weighs compactness against the separation of centers instead. In these 13
 # dimensions ``m = 5`` is already so large that the centers drift together
-# towards the mean of the data: the Xie-Beni index (log scale) shoots up and
-# the accuracy drops. High-dimensional data needs a fuzzifier close to 1.
+# towards the mean of the data: the Xie-Beni index (log scale) shoots up, the
+# accuracy drops and the estimator warns. High-dimensional data needs a
+# fuzzifier close to 1; ``m="auto"``, the default, picks one from the number
+# of samples and features.
 indices = {
     "modified partition coefficient": [
         modified_partition_coefficient(models[m].memberships_) for m in fuzzifiers
@@ -92,9 +106,12 @@ fig.tight_layout()
 # -------------------------
 # Any of these indices can drive :class:`~sklearn.model_selection.GridSearchCV`
 # without labels; each fold is scored on memberships of held-out samples.
+# ``"auto"`` competes with the fixed values; ``m=5`` is left out, as it
+# collapses.
+print(f"m='auto' on these data: m_ = {FuzzyCMeans(3).fit(X).m_:.3f}")
 search = GridSearchCV(
     FuzzyCMeans(3, random_state=0),
-    {"m": fuzzifiers},
+    {"m": [*fuzzifiers[:-1], "auto"]},
     scoring=get_scorer("neg_xie_beni"),
 ).fit(X)
 print(f"m chosen by the Xie-Beni index: {search.best_params_['m']}")

@@ -1,6 +1,8 @@
 """Fuzzy c-means clustering."""
 
 import functools
+import os
+import sys
 import warnings
 from numbers import Integral, Real
 
@@ -32,6 +34,7 @@ from ._chunks import (
     row_threading,
     thread_pool,
 )
+from ._fuzzifiers import PolynomialFuzzifier, PowerFuzzifier, schwaemmle_jensen_m
 from ._products import rows_times, stack_rows, weighted_sums
 
 # Squared distances are computed as |x - s|^2 - 2 x.(c - s) + |c - s|^2 + 2 s.(c - s)
@@ -66,57 +69,6 @@ def _shifted_sq_norms(X, shift, rows_per_chunk, blocks, executor):
 
     list(map_blocks(executor, process, blocks))
     return sq_norms
-
-
-def _membership_terms(sq_distances, m):
-    """Evaluate eq. 2 and the per-sample objective without overflow.
-
-    Memberships are computed from each squared distance relative to its
-    sample's minimum, in log space, so no power of a distance is ever formed:
-    this is exact for every fuzzifier ``m > 1``, however close to 1 or large.
-
-    Arrays are cluster-major, one row per cluster: every reduction over the
-    clusters of a sample then runs along whole rows, several times faster in
-    NumPy than along the short rows of the sample-major layout.
-
-    Parameters
-    ----------
-    sq_distances : ndarray of shape (n_clusters, n_samples)
-        Squared distances of centers to samples, non-negative.
-    m : float
-        Fuzzifier, greater than 1.
-
-    Returns
-    -------
-    memberships : ndarray of shape (n_clusters, n_samples)
-        ``u_ij = 1 / sum_k (d_ij / d_ik) ** (2 / (m - 1))`` of sample ``i`` and
-        cluster ``j``; a sample at distance 0 of some centers shares its
-        membership equally among them.
-    log_memberships : ndarray of shape (n_clusters, n_samples)
-        ``log u_ij``, ``-inf`` where ``u_ij`` is 0.
-    log_sample_objective : ndarray of shape (n_samples,)
-        ``log sum_j u_ij ** m d_ij ** 2``, ``-inf`` for a sample on a center.
-    """
-    min_sq = sq_distances.min(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_min_sq = np.log(min_sq)
-        log_ratio = np.log(sq_distances)
-        np.subtract(log_min_sq, log_ratio, out=log_ratio)
-        on_center = np.flatnonzero(min_sq == 0)
-        if on_center.size:
-            log_ratio[:, on_center] = np.where(
-                sq_distances[:, on_center] == 0, 0.0, -np.inf
-            )
-        log_ratio *= 1.0 / (m - 1.0)
-        memberships = np.exp(log_ratio)
-        normaliser = memberships.sum(axis=0)
-        log_normaliser = np.log(normaliser)
-        # With u_ij = r_ij ** (1 / (m - 1)) / s_i and r_ij = min_k d_ik / d_ij,
-        # sum_j u_ij ** m d_ij ** 2 simplifies to min_k d_ik ** 2 * s_i ** (1 - m).
-        log_sample_objective = log_min_sq + (1.0 - m) * log_normaliser
-    memberships /= normaliser
-    log_memberships = np.subtract(log_ratio, log_normaliser, out=log_ratio)
-    return memberships, log_memberships, log_sample_objective
 
 
 def _log_sum_exp(values):
@@ -358,13 +310,14 @@ class _PreparedData:
         return log_values
 
 
-def _fcm_pass(data, centers, m, memberships, executor, update_centers=True):
+def _fcm_pass(data, centers, fuzzifier, memberships, executor, update_centers=True):
     """One pass over the data: memberships of ``centers`` and the next centers.
 
     Each block of rows is processed by one thread, chunk by chunk: squared
-    distances (a BLAS product), memberships (eq. 2) written to ``memberships``,
-    the objective (eq. 6) and, while the chunk is still in cache, the weighted
-    sums of eq. 1 (a second BLAS product). Blocks are then reduced in order.
+    distances (a BLAS product), memberships (eq. 2 for the power fuzzifier
+    function) written to ``memberships``, the objective (eq. 6) and, while the
+    chunk is still in cache, the weighted sums of eq. 1 (a second BLAS
+    product). Blocks are then reduced in order.
 
     Returns
     -------
@@ -382,13 +335,12 @@ def _fcm_pass(data, centers, m, memberships, executor, update_centers=True):
         for chunk in chunks_of(block, data.rows_per_chunk):
             in_block = slice(chunk.start - block.start, chunk.stop - block.start)
             sq = data.sq_distances(terms, chunk, workspace)
-            chunk_memberships, log_memberships, log_sample_objective[in_block] = (
-                _membership_terms(sq, m)
+            chunk_memberships, log_weights, log_sample_objective[in_block] = (
+                fuzzifier.terms(sq)
             )
             memberships[chunk] = chunk_memberships.T
             if update_centers:
-                log_memberships *= m
-                log_weights = data.add_log_sample_weight(log_memberships, chunk)
+                log_weights = data.add_log_sample_weight(log_weights, chunk)
                 sums.add(data.X[chunk], log_weights, workspace)
         data.add_log_sample_weight(log_sample_objective, block)
         sums.log_objective = _log_sum_exp(log_sample_objective)
@@ -406,7 +358,7 @@ def _converged(log_objective, previous_log_objective, tol):
     return np.exp(log_objective - previous_log_objective) >= 1.0 - tol
 
 
-def _fcm_single(data, initial_centers, m, max_iter, tol, verbose):
+def _fcm_single(data, initial_centers, fuzzifier, max_iter, tol, verbose):
     """Run fuzzy c-means from initial centers until convergence.
 
     Returns
@@ -420,7 +372,7 @@ def _fcm_single(data, initial_centers, m, max_iter, tol, verbose):
     previous_log_objective = np.inf
     with thread_pool(data.n_threads) as executor:
         for n_iter in range(1, max_iter + 1):
-            sums = _fcm_pass(data, centers, m, memberships, executor)
+            sums = _fcm_pass(data, centers, fuzzifier, memberships, executor)
             if verbose:
                 print(f"Iteration {n_iter}, objective {np.exp(sums.log_objective):.6g}")
             if _converged(sums.log_objective, previous_log_objective, tol):
@@ -430,16 +382,20 @@ def _fcm_single(data, initial_centers, m, max_iter, tol, verbose):
             previous_log_objective = sums.log_objective
             centers = sums.centers(centers)
         # The last update moved the centers: evaluate memberships for them.
-        sums = _fcm_pass(data, centers, m, memberships, executor, update_centers=False)
+        sums = _fcm_pass(
+            data, centers, fuzzifier, memberships, executor, update_centers=False
+        )
     return centers, memberships, sums.log_objective, max_iter
 
 
-def _random_membership_centers(data, n_clusters, m, random_state):
+def _random_membership_centers(data, n_clusters, fuzzifier, random_state):
     """Centers (eq. 1) of random memberships, the paper's initialisation."""
     rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
     memberships = rng.random((data.X.shape[0], n_clusters))
     memberships /= memberships.sum(axis=1, keepdims=True)
-    log_weights = data.add_log_sample_weight(m * np.log(memberships.T), slice(None))
+    log_weights = data.add_log_sample_weight(
+        fuzzifier.log_weights(memberships.T), slice(None)
+    )
     n_features = data.X.shape[1]
     sums = _WeightedSums(n_clusters, n_features)
     workspace = data.workspace(n_clusters)
@@ -482,13 +438,13 @@ def _kmeans_plusplus(data, n_clusters, random_state, sample_weight):
     return data.rows(chosen)
 
 
-def _initial_centers(data, init, n_clusters, m, random_state, sample_weight):
+def _initial_centers(data, init, n_clusters, fuzzifier, random_state, sample_weight):
     """Return initial centers for one run, as an array of ``X``'s dtype."""
     X = data.X
     if isinstance(init, str) and init == "k-means++":
         centers = _kmeans_plusplus(data, n_clusters, random_state, sample_weight)
     elif isinstance(init, str) and init == "random":
-        centers = _random_membership_centers(data, n_clusters, m, random_state)
+        centers = _random_membership_centers(data, n_clusters, fuzzifier, random_state)
     elif callable(init):
         centers = init(X, n_clusters, random_state=random_state)
     else:
@@ -506,6 +462,63 @@ def _check_centers_shape(centers, n_clusters, n_features):
         )
 
 
+# A partition is degenerate when its memberships are this close to uniform
+# (modified partition coefficient, 0 for uniform memberships, 1 for a hard
+# partition) or its closest two centers are this close relative to the
+# spread of the data. Collapsed fits are orders of magnitude below both
+# (about 1e-7 and 1e-4 on 2500-dimensional data with m = 2), while even very
+# fuzzy fits of real structure stay well above (iris with m = 5: 0.09, 0.5).
+_UNIFORM_MEMBERSHIPS = 1e-2
+_COINCIDENT_CENTERS = 1e-2
+
+
+def _partition_coefficient(memberships, sample_weight):
+    """Bezdek's partition coefficient ``sum_ij w_i u_ij^2 / sum_i w_i``."""
+    squares = np.einsum("ij,ij->i", memberships, memberships, dtype=np.float64)
+    return float(np.average(squares, weights=sample_weight))
+
+
+def _center_separation(data, centers, sample_weight):
+    """Distance of the closest two centers over the RMS distance to the mean.
+
+    ``inf`` for a single center; 0 if two centers coincide, even when all
+    samples do.
+    """
+    if centers.shape[0] < 2:
+        return np.inf
+    gaps = _direct_sq_distances(
+        *(centers[index] for index in np.triu_indices(centers.shape[0], 1))
+    )
+    if gaps.min() == 0:
+        return 0.0
+    mean_sq_norm = np.average(data.shifted_sq_norms, weights=sample_weight)
+    if sample_weight is None:
+        mean = np.asarray(data.X.mean(axis=0)).ravel()
+    else:
+        mean = np.asarray(sample_weight @ data.X).ravel() / sample_weight.sum()
+    spread = mean_sq_norm - np.sum((mean - data.shift) ** 2)
+    return float(np.sqrt(gaps.min() / spread)) if spread > 0 else np.inf
+
+
+def _external_stacklevel():
+    """Return the ``stacklevel`` of the first caller outside this library.
+
+    Frames of fuzzyprune and scikit-learn (``fit``'s validation wrapper, a
+    pipeline, a search) are skipped, so a warning points at the user's line
+    however the estimator was reached.
+    """
+    import sklearn
+
+    internal = tuple(
+        os.path.dirname(module.__file__) + os.sep
+        for module in (sys.modules[__package__], sklearn)
+    )
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(internal):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 class FuzzyCMeans(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator
 ):
@@ -515,12 +528,19 @@ class FuzzyCMeans(
     memberships of a sample summing to 1. Centers and memberships are updated
     in turn to minimise the objective
 
-    .. math:: J_m = \sum_i \sum_j u_{ij}^m \lVert x_i - c_j \rVert^2
+    .. math:: J = \sum_i \sum_j g(u_{ij}) \lVert x_i - c_j \rVert^2
 
     until it improves by less than ``tol`` (relative) or ``max_iter``
-    iterations have run. The fuzzifier ``m > 1`` sets how soft the partition
-    is: close to 1 it approaches k-means, large values make memberships
-    uniform.
+    iterations have run. The fuzzifier function ``g`` sets how soft the
+    partition is: by default ``g(u) = u^m`` with the fuzzifier ``m > 1``,
+    which approaches k-means close to 1 and makes memberships uniform when
+    large; ``fuzzifier="polynomial"`` uses Klawonn and Höppner's function,
+    which gives far clusters a membership of exactly 0.
+
+    In high dimensions the usual ``m = 2`` makes every center collapse onto
+    the mean of the data; the default ``m="auto"`` chooses a fuzzifier from
+    the shape of the data that avoids it, and a degenerate result always
+    raises a :class:`~sklearn.exceptions.ConvergenceWarning`.
 
     Each iteration makes one pass over ``X`` in cache-sized chunks of rows,
     split over threads; no copy of ``X`` is made.
@@ -530,8 +550,25 @@ class FuzzyCMeans(
     n_clusters : int, default=8
         Number of clusters (``c``).
 
-    m : float, default=2.0
-        Fuzzifier, greater than 1. Any such value is numerically safe.
+    m : float or "auto", default="auto"
+        Fuzzifier of ``fuzzifier="power"``, greater than 1. Any such value is
+        numerically safe. ``"auto"`` uses ``min(2, m(D, N))``, with
+        ``m(D, N)`` Schwämmle and Jensen's fuzzifier for ``N = n_samples``
+        and ``D = n_features`` (see Notes): 2, the textbook value, for
+        low-dimensional data (iris), and close to 1 for embeddings (1.003
+        for 77,516 samples of 2048 features). The value used is ``m_``.
+
+    fuzzifier : {"power", "polynomial"}, default="power"
+        Fuzzifier function ``g``: ``"power"`` is ``u ** m`` (Bezdek);
+        ``"polynomial"`` is ``(1 - beta) / (1 + beta) u^2 + 2 beta / (1 +
+        beta) u`` (Klawonn and Höppner), with which memberships of clusters
+        much farther than a sample's nearest are exactly 0, and which does
+        not collapse in high dimensions as easily as ``u ** 2``.
+
+    beta : float, default=0.5
+        Parameter of ``fuzzifier="polynomial"``, in [0, 1): 0 is fuzzy
+        c-means with ``m = 2``, values close to 1 approach k-means. Ignored
+        by the power function.
 
     max_iter : int, default=300
         Maximum number of iterations of one run.
@@ -577,10 +614,24 @@ class FuzzyCMeans(
         Cluster of largest membership of each training sample.
 
     objective_ : float
-        Objective ``J_m`` of the final centers and memberships.
+        Objective ``J`` of the final centers and memberships.
 
     n_iter_ : int
         Number of iterations of the kept run.
+
+    m_ : float or None
+        Fuzzifier ``m`` used by the power function (the value ``m="auto"``
+        chose); ``None`` with ``fuzzifier="polynomial"``.
+
+    partition_coefficient_ : float
+        Partition coefficient of the training memberships, ``sum_ij w_i
+        u_ij^2 / sum_i w_i`` (``w`` the sample weights): from
+        ``1 / n_clusters`` for uniform memberships to 1 for a hard partition.
+
+    center_separation_ : float
+        Distance between the closest two centers divided by the
+        root-mean-square distance of the training samples to their mean;
+        ``inf`` for one cluster. Close to 0 when centers coincide.
 
     n_features_in_ : int
         Number of features seen during ``fit``.
@@ -588,6 +639,14 @@ class FuzzyCMeans(
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``. Defined only when `X`
         has feature names that are all strings.
+
+    Warns
+    -----
+    ConvergenceWarning
+        When the fitted partition is degenerate: memberships nearly uniform
+        (modified partition coefficient ``(c PC - 1) / (c - 1)`` below 0.01),
+        centers nearly coinciding (``center_separation_`` below 0.01), or
+        fewer distinct labels than clusters.
 
     See Also
     --------
@@ -599,8 +658,18 @@ class FuzzyCMeans(
     -----
     Memberships (eq. 2 of the method) are computed from each squared distance
     divided by the smallest one of its sample, in log space, so neither
-    overflow nor underflow can occur for any ``m > 1``. A sample lying exactly
-    on a center has membership 1 there.
+    overflow nor underflow can occur for any ``m > 1`` or ``beta``. A sample
+    lying exactly on a center has membership 1 there.
+
+    ``m="auto"`` follows Schwämmle and Jensen [3]_, who fitted
+
+    .. math:: m(D, N) = 1 + \left(\frac{1418}{N} + 22.05\right) D^{-2}
+              + \left(\frac{12.33}{N} + 0.243\right) D^{-0.0406 \ln N - 0.1134}
+
+    as the largest fuzzifier for which fuzzy c-means finds no structure in
+    random data of ``N`` samples and ``D`` features; larger values make
+    centers merge onto the grand mean, which in high dimensions happens to
+    every ``m`` of common use [4]_. The value is capped at 2.
 
     ``predict`` assigns each sample to its nearest center, ``predict_proba``
     returns memberships of new samples and ``transform`` their distances to
@@ -610,7 +679,16 @@ class FuzzyCMeans(
     ----------
     .. [1] J. C. Bezdek, "Pattern Recognition with Fuzzy Objective Function
        Algorithms", Plenum Press, 1981.
-    .. [2] A. C. Nara, "Image Classification Using Network Pruning and
+    .. [2] F. Klawonn and F. Höppner, "What is fuzzy about fuzzy clustering?
+       Understanding and improving the concept of the fuzzifier", Advances in
+       Intelligent Data Analysis V, LNCS 2810, 254-264, 2003.
+    .. [3] V. Schwämmle and O. N. Jensen, "A simple and fast method to
+       determine the parameters for fuzzy c-means cluster analysis",
+       Bioinformatics 26(22), 2841-2848, 2010.
+    .. [4] R. Winkler, F. Klawonn and R. Kruse, "Fuzzy c-means in high
+       dimensional spaces", International Journal of Fuzzy System
+       Applications 1(1), 1-16, 2011.
+    .. [5] A. C. Nara, "Image Classification Using Network Pruning and
        Clustering Techniques", Australian National University, 2021.
 
     Examples
@@ -622,13 +700,20 @@ class FuzzyCMeans(
     >>> fcm = FuzzyCMeans(n_clusters=2, random_state=0).fit(X)
     >>> fcm.labels_[:3] != fcm.labels_[3:]
     array([ True,  True,  True])
+    >>> fcm.m_
+    2.0
     >>> fcm.predict_proba([[0.0, 0.0], [12.0, 3.0]]).sum(axis=1)
     array([1., 1.])
+    >>> poly = FuzzyCMeans(2, fuzzifier="polynomial", random_state=0).fit(X)
+    >>> poly.predict_proba([[1.0, 2.0]])
+    array([[1., 0.]])
     """
 
     _parameter_constraints: dict = {
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
-        "m": [Interval(Real, 1, None, closed="neither")],
+        "m": [Interval(Real, 1, None, closed="neither"), StrOptions({"auto"})],
+        "fuzzifier": [StrOptions({"power", "polynomial"})],
+        "beta": [Interval(Real, 0, 1, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, 1, closed="left")],
         "init": [StrOptions({"k-means++", "random"}), callable, "array-like"],
@@ -642,7 +727,9 @@ class FuzzyCMeans(
         self,
         n_clusters=8,
         *,
-        m=2.0,
+        m="auto",
+        fuzzifier="power",
+        beta=0.5,
         max_iter=300,
         tol=1e-4,
         init="k-means++",
@@ -653,6 +740,8 @@ class FuzzyCMeans(
     ):
         self.n_clusters = n_clusters
         self.m = m
+        self.fuzzifier = fuzzifier
+        self.beta = beta
         self.max_iter = max_iter
         self.tol = tol
         self.init = init
@@ -660,6 +749,16 @@ class FuzzyCMeans(
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
+
+    def _auto_m(self, n_samples, n_features):
+        return min(2.0, schwaemmle_jensen_m(n_samples, n_features))
+
+    def _fuzzifier_function(self, n_samples, n_features):
+        """Return the fuzzifier function of the parameters and the ``m`` used."""
+        if self.fuzzifier == "polynomial":
+            return PolynomialFuzzifier(float(self.beta)), None
+        m = self._auto_m(n_samples, n_features) if self.m == "auto" else self.m
+        return PowerFuzzifier(float(m)), float(m)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
@@ -681,6 +780,12 @@ class FuzzyCMeans(
         -------
         self : FuzzyCMeans
             Fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            If a parameter is out of its range, ``X`` has fewer samples than
+            ``n_clusters``, or initial centers have the wrong shape.
         """
         X = validate_data(
             self,
@@ -708,9 +813,10 @@ class FuzzyCMeans(
                     f"Explicit initial centers given: running once instead of "
                     f"n_init={n_init}.",
                     RuntimeWarning,
-                    stacklevel=2,
+                    stacklevel=_external_stacklevel(),
                 )
                 n_init = 1
+        fuzzifier, self.m_ = self._fuzzifier_function(*X.shape)
 
         random_state = check_random_state(self.random_state)
         seeds = random_state.randint(np.iinfo(np.int32).max, size=n_init)
@@ -723,12 +829,12 @@ class FuzzyCMeans(
                 data,
                 init,
                 self.n_clusters,
-                self.m,
+                fuzzifier,
                 np.random.RandomState(seed),
                 sample_weight,
             )
             return _fcm_single(
-                data, centers, self.m, self.max_iter, self.tol, self.verbose
+                data, centers, fuzzifier, self.max_iter, self.tol, self.verbose
             )
 
         with blas_limit:
@@ -743,20 +849,63 @@ class FuzzyCMeans(
         self.labels_ = memberships.argmax(axis=1)
         self.objective_ = float(np.exp(log_objective))
         self.n_iter_ = n_iter
+        self.partition_coefficient_ = _partition_coefficient(memberships, sample_weight)
+        self.center_separation_ = _center_separation(data, centers, sample_weight)
+        self._fitted_fuzzifier = fuzzifier
         self._n_features_out = self.n_clusters
-        self._warn_if_clusters_merged()
+        self._warn_if_degenerate(X.shape)
         return self
 
-    def _warn_if_clusters_merged(self):
-        n_distinct = np.unique(self.labels_).size
-        if n_distinct < self.n_clusters:
-            warnings.warn(
-                f"Number of distinct clusters ({n_distinct}) found smaller than "
-                f"n_clusters ({self.n_clusters}). Possibly due to duplicate points "
-                "in X or a fuzzifier m so large that centers merge.",
-                ConvergenceWarning,
-                stacklevel=3,
+    def _partition_problems(self):
+        """Describe what makes the fitted partition degenerate; empty if nothing.
+
+        Returns
+        -------
+        problems : list of str
+        """
+        n_clusters = self.n_clusters
+        problems = []
+        if n_clusters < 2:
+            return problems
+        modified = (n_clusters * self.partition_coefficient_ - 1) / (n_clusters - 1)
+        if modified < _UNIFORM_MEMBERSHIPS:
+            problems.append(
+                f"memberships are nearly uniform (partition coefficient "
+                f"{self.partition_coefficient_:.4g}, uniform 1/n_clusters = "
+                f"{1 / n_clusters:.4g})"
             )
+        if self.center_separation_ < _COINCIDENT_CENTERS:
+            problems.append(
+                f"centers nearly coincide (the closest two are "
+                f"{self.center_separation_:.2g} times the spread of the data apart)"
+            )
+        n_distinct = np.unique(self.labels_).size
+        if n_distinct < n_clusters:
+            problems.append(
+                f"{n_distinct} distinct clusters found for n_clusters={n_clusters}"
+            )
+        return problems
+
+    def _warn_if_degenerate(self, shape):
+        problems = self._partition_problems()
+        if not problems:
+            return
+        if self.fuzzifier == "polynomial":
+            remedy = "a larger beta"
+        else:
+            auto = self._auto_m(*shape)
+            remedy = (
+                f"m='auto' (m={auto:.4g} here), a smaller m, or fuzzifier='polynomial'"
+            )
+        warnings.warn(
+            f"FuzzyCMeans with {self._fitted_fuzzifier.describe()} found a "
+            f"degenerate partition: {'; '.join(problems)}. A fuzzifier too large "
+            f"for the dimension of the data (n_features={shape[1]}) makes "
+            "memberships uniform and centers merge, and duplicate samples can "
+            f"leave clusters empty; try {remedy}.",
+            ConvergenceWarning,
+            stacklevel=_external_stacklevel(),
+        )
 
     def _check_test_data(self, X):
         check_is_fitted(self)
@@ -771,13 +920,15 @@ class FuzzyCMeans(
         )
 
     def _evaluate(self, X, sample_weight=None):
-        """Memberships of ``X`` to the fitted centers, and ``log J_m``."""
+        """Memberships of ``X`` to the fitted centers, and ``log J``."""
         centers = self.cluster_centers_.astype(X.dtype, copy=False)
         n_threads, blas_limit = row_threading()
         data = _PreparedData(X, sample_weight, n_threads)
         memberships = np.empty((X.shape[0], self.n_clusters), dtype=X.dtype)
         with blas_limit, thread_pool(data.n_threads) as executor:
-            sums = _fcm_pass(data, centers, self.m, memberships, executor, False)
+            sums = _fcm_pass(
+                data, centers, self._fitted_fuzzifier, memberships, executor, False
+            )
         return memberships, sums.log_objective
 
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -802,7 +953,7 @@ class FuzzyCMeans(
         return self.fit(X, sample_weight=sample_weight).labels_
 
     def predict_proba(self, X):
-        """Return the memberships of samples to the fitted clusters (eq. 2).
+        """Return the memberships of samples to the fitted clusters.
 
         Parameters
         ----------
@@ -849,10 +1000,10 @@ class FuzzyCMeans(
         return np.sqrt(sq_distances(X, self.cluster_centers_)).astype(X.dtype)
 
     def score(self, X, y=None, sample_weight=None):
-        """Return the opposite of the objective ``J_m`` of ``X``.
+        """Return the opposite of the objective ``J`` of ``X``.
 
-        Memberships of ``X`` are those of eq. 2 for the fitted centers, as in
-        :meth:`predict_proba`.
+        Memberships of ``X`` are the optimal ones for the fitted centers, as
+        in :meth:`predict_proba`.
 
         Parameters
         ----------
@@ -868,7 +1019,7 @@ class FuzzyCMeans(
         Returns
         -------
         score : float
-            ``-J_m``; larger is better.
+            ``-J``; larger is better.
         """
         X = self._check_test_data(X)
         if sample_weight is not None:

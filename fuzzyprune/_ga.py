@@ -105,6 +105,18 @@ class _ColumnBuffers(threading.local):
         return np.take(X, columns, axis=1, out=selected, mode="clip")
 
 
+def _partition_is_degenerate(fitted):
+    """Whether a fitted clusterer, or a pipeline's last step, reports collapse.
+
+    Estimators that report it (:class:`FuzzyCMeans`: centers merged onto the
+    mean, uniform memberships) give labels whose silhouette can look good,
+    as argmax picks up differences far below the data's spread.
+    """
+    clusterer = fitted[-1] if hasattr(fitted, "steps") else fitted
+    problems = getattr(clusterer, "_partition_problems", None)
+    return problems is not None and bool(problems())
+
+
 def _is_clustering_fitness(scoring):
     return isinstance(scoring, str) and scoring in _CLUSTERING_FITNESS
 
@@ -165,6 +177,8 @@ class _Fitness:
             )
             return float(np.mean(scores))
         fitted = clone(self.estimator).fit(X_selected, y, **self.fit_params)
+        if _partition_is_degenerate(fitted):
+            return self.worst
         score = self._score(fitted, X_selected, y)
         return self.worst if score is None else float(score)
 
@@ -441,7 +455,13 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
     -----
     A subset whose fit yields a single cluster, or made only of constant
     features, scores -1 (the worst silhouette), or ``-inf`` with other
-    scorings, instead of raising. Convergence warnings of the fits on
+    scorings, instead of raising. So does a subset on which the estimator (or
+    a pipeline's last step) reports a degenerate partition, as
+    :class:`FuzzyCMeans` does when its centers collapse onto the mean of the
+    data: the labels of a collapsed fit follow differences far below the
+    spread of the data, and their silhouette would rank a failed clustering
+    above real ones. (With ``cv``, fits happen inside the cross-validation
+    and are scored as they are.) Convergence warnings of the fits on
     candidate subsets are silenced; those of the final refit are not.
 
     References

@@ -23,6 +23,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import check_array, check_consistent_length
 
 from ._fcm import sq_distances
+from ._fuzzifiers import PolynomialFuzzifier, PowerFuzzifier
 
 __all__ = [
     "cluster_accuracy",
@@ -166,14 +167,17 @@ def _check_fuzzy_partition(X, memberships, centers):
         "memberships": ["array-like"],
         "centers": ["array-like"],
         "m": [Interval(Real, 1, None, closed="neither")],
+        "fuzzifier": [StrOptions({"power", "polynomial"})],
+        "beta": [Interval(Real, 0, 1, closed="left")],
     },
     prefer_skip_nested_validation=True,
 )
-def xie_beni_index(X, memberships, centers, *, m=2.0):
+def xie_beni_index(X, memberships, centers, *, m=2.0, fuzzifier="power", beta=0.5):
     """Xie-Beni index: compactness over separation of a fuzzy partition.
 
-    The objective ``J_m`` divided by ``n_samples`` times the smallest squared
-    distance between two centers; smaller is better.
+    The objective ``J = sum_ij g(u_ij) |x_i - c_j|^2`` divided by
+    ``n_samples`` times the smallest squared distance between two centers;
+    smaller is better.
 
     Parameters
     ----------
@@ -187,12 +191,20 @@ def xie_beni_index(X, memberships, centers, *, m=2.0):
         Cluster centers, at least 2 of them.
 
     m : float, default=2.0
-        Fuzzifier weighting the memberships (Xie and Beni used 2).
+        Fuzzifier of the power function ``g(u) = u ** m`` weighting the
+        memberships (Xie and Beni used 2).
+
+    fuzzifier : {"power", "polynomial"}, default="power"
+        Fuzzifier function ``g``, as in :class:`~fuzzyprune.FuzzyCMeans`.
+
+    beta : float, default=0.5
+        Parameter of the polynomial function, in [0, 1); ignored by the
+        power function.
 
     Returns
     -------
     index : float
-        ``sum_ij u_ij ** m |x_i - c_j|^2 / (n_samples min_{j != k} |c_j - c_k|^2)``;
+        ``sum_ij g(u_ij) |x_i - c_j|^2 / (n_samples min_{j != k} |c_j - c_k|^2)``;
         ``inf`` if two centers coincide.
 
     References
@@ -211,9 +223,11 @@ def xie_beni_index(X, memberships, centers, *, m=2.0):
     X, memberships, centers = _check_fuzzy_partition(X, memberships, centers)
     if centers.shape[0] < 2:
         raise ValueError("xie_beni_index needs at least 2 clusters.")
-    compactness = np.einsum(
-        "ij,ij->", memberships.astype(np.float64) ** m, sq_distances(X, centers)
+    function = (
+        PolynomialFuzzifier(beta) if fuzzifier == "polynomial" else PowerFuzzifier(m)
     )
+    weights = np.exp(function.log_weights(memberships.astype(np.float64)))
+    compactness = np.einsum("ij,ij->", weights, sq_distances(X, centers))
     center_gaps = sq_distances(centers, centers)
     np.fill_diagonal(center_gaps, np.inf)
     separation = center_gaps.min()
@@ -571,10 +585,22 @@ neg_partition_entropy_scorer = _scorer(
     "neg_partition_entropy_scorer",
     "Opposite of the partition entropy of the estimator's memberships of X.",
 )
+
+
+def _fuzzifier_of(clusterer):
+    """Return the fuzzifier function a fitted clusterer used, as keyword arguments."""
+    if getattr(clusterer, "fuzzifier", "power") == "polynomial":
+        return {"fuzzifier": "polynomial", "beta": clusterer.beta}
+    return {"m": getattr(clusterer, "m_", None) or getattr(clusterer, "m", 2.0)}
+
+
 neg_xie_beni_scorer = _scorer(
     lambda clusterer, X, y: (
         -xie_beni_index(
-            X, clusterer.predict_proba(X), clusterer.cluster_centers_, m=clusterer.m
+            X,
+            clusterer.predict_proba(X),
+            clusterer.cluster_centers_,
+            **_fuzzifier_of(clusterer),
         )
     ),
     "neg_xie_beni_scorer",

@@ -36,8 +36,12 @@ def test_fuzzy_cmeans_validity_example(monkeypatch, capsys):
     # The text claims crispness indices always prefer the smallest m.
     coefficients = namespace["indices"]["modified partition coefficient"]
     assert np.all(np.diff(coefficients) < 0)
-    assert namespace["search"].best_params_["m"] in namespace["fuzzifiers"]
-    assert "m chosen by the Xie-Beni index" in capsys.readouterr().out
+    assert namespace["search"].best_params_["m"] in [*namespace["fuzzifiers"], "auto"]
+    output = capsys.readouterr().out
+    assert "m chosen by the Xie-Beni index" in output
+    # The text claims m = 5 degenerates in these 13 dimensions, and only it.
+    assert "m = 5.0: FuzzyCMeans with m=5 found a degenerate partition" in output
+    assert "m = 3.0:" not in output
 
 
 def test_ga_feature_selection_example(monkeypatch, capsys):
@@ -50,7 +54,9 @@ def test_ga_feature_selection_example(monkeypatch, capsys):
     assert namespace["accuracy_selected"] > namespace["accuracy_all"] + 0.2
     history = namespace["history"]
     assert np.all(np.diff(history["best_score"]) >= 0)
-    assert "0 of them noise" in capsys.readouterr().out
+    output = capsys.readouterr().out
+    assert "0 of them noise" in output
+    assert "m=2 found a degenerate partition" in output
 
 
 def test_pruning_schedules_example(monkeypatch, capsys):

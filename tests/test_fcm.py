@@ -7,15 +7,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
 from sklearn.cluster import KMeans
 from sklearn.datasets import load_iris, make_blobs
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import euclidean_distances
+from sklearn.metrics import adjusted_rand_score, euclidean_distances
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import fuzzyprune._chunks
 from fuzzyprune import FuzzyCMeans
-from fuzzyprune._fcm import _kmeans_plusplus, _membership_terms, _PreparedData
+from fuzzyprune._fcm import _kmeans_plusplus, _PreparedData
+from fuzzyprune._fuzzifiers import PowerFuzzifier
 
 
 def reference_memberships(X, centers, m):
@@ -65,8 +67,8 @@ def test_sample_on_a_center_has_membership_one():
     fcm = FuzzyCMeans(3, init=X[[0, 60, 120]], max_iter=1).fit(X)
     memberships = fcm.predict_proba(fcm.cluster_centers_)
     assert_array_equal(memberships, np.eye(3))
-    memberships, _, log_objective = _membership_terms(
-        np.array([[0.0], [4.0], [0.0]]), 2.0
+    memberships, _, log_objective = PowerFuzzifier(2.0).terms(
+        np.array([[0.0], [4.0], [0.0]])
     )
     assert_array_equal(memberships, [[0.5], [0.0], [0.5]])
     assert log_objective[0] == -np.inf
@@ -409,3 +411,248 @@ def test_kmeans_plusplus_with_fewer_distinct_rows_than_clusters():
         fcm = FuzzyCMeans(3, random_state=0).fit(X)
     assert np.isfinite(fcm.cluster_centers_).all()
     assert_allclose(fcm.memberships_.sum(axis=1), 1.0)
+
+
+# High-dimensional data: the fuzzifier chosen from the data, collapse warnings
+# and the polynomial fuzzifier function.
+
+
+def collapsing_data():
+    """60 samples of 2500 features in 5 groups, where m = 2 collapses."""
+    rng = np.random.default_rng(0)
+    means = rng.normal(0, 0.5, (5, 2500))
+    groups = np.repeat(np.arange(5), 12)
+    return means[groups] + rng.normal(size=(60, 2500)), groups
+
+
+def test_auto_m_is_schwaemmle_jensen_capped_at_two():
+    X, _ = collapsing_data()
+    fcm = FuzzyCMeans(5, random_state=0).fit(X)
+    expected = (
+        1
+        + (1418 / 60 + 22.05) * 2500**-2
+        + (12.33 / 60 + 0.243) * 2500 ** (-0.0406 * np.log(60) - 0.1134)
+    )
+    assert fcm.m_ == pytest.approx(expected, rel=1e-12)
+    assert fcm.m_ < 1.1
+    # m_ is the fuzzifier the memberships were computed with.
+    assert_allclose(
+        fcm.memberships_,
+        reference_memberships(X, fcm.cluster_centers_, fcm.m_),
+        rtol=1e-7,
+        atol=1e-12,
+    )
+
+
+def test_auto_m_keeps_iris_at_two():
+    X = load_iris().data
+    auto = FuzzyCMeans(3, random_state=0).fit(X)
+    two = FuzzyCMeans(3, m=2.0, random_state=0).fit(X)
+    assert auto.m_ == 2.0
+    assert_array_equal(auto.memberships_, two.memberships_)
+    assert auto.objective_ == two.objective_
+
+
+def test_numeric_m_is_used_as_given():
+    fcm = FuzzyCMeans(3, m=3.5, random_state=0).fit(load_iris().data)
+    assert fcm.m_ == 3.5 and fcm.m == 3.5
+
+
+def test_collapse_warns_and_points_at_the_caller():
+    X, _ = collapsing_data()
+    with pytest.warns(ConvergenceWarning, match="m=2 found a degenerate") as record:
+        fcm = FuzzyCMeans(5, m=2.0, random_state=0).fit(X)
+    message = str(record[0].message)
+    assert "nearly uniform" in message and "nearly coincide" in message
+    assert "m='auto'" in message and "fuzzifier='polynomial'" in message
+    assert record[0].filename == __file__
+    assert fcm.partition_coefficient_ == pytest.approx(0.2, abs=1e-3)
+    assert fcm.center_separation_ < 1e-2
+
+
+def test_collapse_warning_points_at_the_caller_through_a_pipeline():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, _ = collapsing_data()
+    pipeline = make_pipeline(StandardScaler(), FuzzyCMeans(5, m=2.0, random_state=0))
+    with pytest.warns(ConvergenceWarning, match="degenerate") as record:
+        pipeline.fit_predict(X)
+    assert record[0].filename == __file__
+
+
+def test_auto_m_does_not_collapse_in_high_dimensions():
+    X, groups = collapsing_data()
+    fcm = FuzzyCMeans(5, random_state=0).fit(X)  # no warning: they are errors
+    assert fcm.partition_coefficient_ > 0.9
+    assert fcm.center_separation_ > 0.1
+    assert adjusted_rand_score(groups, fcm.labels_) == 1.0
+
+
+def test_well_clustered_fit_does_not_warn():
+    fcm = FuzzyCMeans(3, m=2.0, random_state=0).fit(load_iris().data)
+    assert 0.7 < fcm.partition_coefficient_ < 0.9
+    assert fcm.center_separation_ > 0.5
+
+
+def test_partition_coefficient_is_weighted():
+    X = load_iris().data
+    weights = np.random.default_rng(0).random(X.shape[0])
+    fcm = FuzzyCMeans(3, random_state=0).fit(X, sample_weight=weights)
+    expected = (weights * (fcm.memberships_**2).sum(axis=1)).sum() / weights.sum()
+    assert fcm.partition_coefficient_ == pytest.approx(expected, rel=1e-12)
+    mean = weights @ X / weights.sum()
+    spread = np.sqrt(weights @ ((X - mean) ** 2).sum(axis=1) / weights.sum())
+    gaps = euclidean_distances(fcm.cluster_centers_)
+    gaps[np.diag_indices(3)] = np.inf
+    assert fcm.center_separation_ == pytest.approx(gaps.min() / spread, rel=1e-9)
+
+
+def polynomial_reference(X, centers, beta):
+    """Polynomial memberships by the sorted-distance rule, sample by sample."""
+    sq = euclidean_distances(X, centers, squared=True)
+    memberships = np.zeros_like(sq)
+    for i, row in enumerate(sq):
+        order = np.argsort(row)
+        inverse = 1 / row[order]
+        k = max(
+            k
+            for k in range(1, len(row) + 1)
+            if (1 + beta * (k - 1)) * inverse[k - 1] > beta * inverse[:k].sum()
+        )
+        total = inverse[:k].sum()
+        memberships[i, order[:k]] = (
+            (1 + beta * (k - 1)) * inverse[:k] / total - beta
+        ) / (1 - beta)
+    return memberships
+
+
+@pytest.mark.parametrize("beta", [0.1, 0.5, 0.9])
+def test_polynomial_matches_the_sorted_distance_rule(beta):
+    X = load_iris().data
+    fcm = FuzzyCMeans(3, fuzzifier="polynomial", beta=beta, random_state=0).fit(X)
+    expected = polynomial_reference(X, fcm.cluster_centers_, beta)
+    assert_allclose(fcm.memberships_, expected, rtol=1e-9, atol=1e-12)
+    assert_allclose(
+        fcm.predict_proba(X[::7] + 0.1),
+        polynomial_reference(X[::7] + 0.1, fcm.cluster_centers_, beta),
+        rtol=1e-9,
+        atol=1e-12,
+    )
+    assert (fcm.memberships_ == 0).any()
+    assert_allclose(fcm.memberships_.sum(axis=1), 1.0)
+    assert fcm.m_ is None
+    g = (1 - beta) / (1 + beta) * expected**2 + 2 * beta / (1 + beta) * expected
+    objective = (g * euclidean_distances(X, fcm.cluster_centers_, squared=True)).sum()
+    assert fcm.objective_ == pytest.approx(objective, rel=1e-10)
+    assert fcm.score(X) == pytest.approx(-objective, rel=1e-10)
+
+
+def test_polynomial_centers_are_weighted_by_g():
+    X = load_iris().data
+    beta = 0.5
+    fcm = FuzzyCMeans(3, fuzzifier="polynomial", beta=beta, random_state=0)
+    init = X[[0, 50, 100]] + 0.05
+    fcm.set_params(max_iter=1, tol=0, init=init).fit(X)
+    u = polynomial_reference(X, init, beta)
+    g = (1 - beta) / (1 + beta) * u**2 + 2 * beta / (1 + beta) * u
+    assert_allclose(fcm.cluster_centers_, g.T @ X / g.sum(axis=0)[:, None], rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@settings(max_examples=20, deadline=None)
+@given(
+    X=arrays(
+        np.float64,
+        st.tuples(st.integers(6, 30), st.integers(1, 4)),
+        elements=st.floats(-100, 100, allow_nan=False, width=32),
+    ),
+    beta=st.floats(0.0, 0.99),
+    seed=st.integers(0, 1000),
+)
+def test_polynomial_objective_never_increases(X, beta, seed):
+    rng = np.random.default_rng(seed)
+    init = X[rng.choice(X.shape[0], 3, replace=False)] + rng.normal(
+        size=(3, X.shape[1])
+    )
+    objectives = [
+        FuzzyCMeans(
+            3, fuzzifier="polynomial", beta=beta, init=init, max_iter=n_iter, tol=0
+        )
+        .fit(X)
+        .objective_
+        for n_iter in range(1, 8)
+    ]
+    assert all(np.diff(objectives) <= 1e-9 * objectives[0] + 1e-12), objectives
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_polynomial_keeps_dtype_weights_and_jobs(blobs, dtype):
+    X = blobs[0].astype(dtype)
+    params = dict(fuzzifier="polynomial", beta=0.3, random_state=0)
+    fcm = FuzzyCMeans(3, n_init=3, **params).fit(X)
+    assert fcm.cluster_centers_.dtype == dtype
+    assert fcm.memberships_.dtype == dtype
+    assert fcm.predict_proba(X).dtype == dtype
+    parallel = FuzzyCMeans(3, n_init=3, n_jobs=2, **params).fit(X)
+    assert_array_equal(fcm.cluster_centers_, parallel.cluster_centers_)
+    # Integer weights are repeated samples, from the same initial centers.
+    weights = np.arange(X.shape[0]) % 3
+    init = fcm.cluster_centers_ + 0.5
+    weighted = FuzzyCMeans(3, init=init, **params).fit(X, sample_weight=weights)
+    repeated = FuzzyCMeans(3, init=init, **params).fit(np.repeat(X, weights, axis=0))
+    assert_allclose(weighted.cluster_centers_, repeated.cluster_centers_, rtol=1e-4)
+    assert weighted.objective_ == pytest.approx(repeated.objective_, rel=1e-4)
+
+
+@pytest.mark.parametrize("scale", [1e-30, 1e30])
+@pytest.mark.parametrize("beta", [0.0, 0.5, 1 - 1e-12])
+def test_polynomial_is_finite_at_any_scale(blobs, scale, beta):
+    fcm = FuzzyCMeans(3, fuzzifier="polynomial", beta=beta, random_state=0)
+    unscaled = clone(fcm).fit(blobs[0])
+    fcm.fit(blobs[0] * scale)
+    assert np.isfinite(fcm.cluster_centers_).all()
+    assert np.isfinite(fcm.memberships_).all()
+    assert_allclose(fcm.memberships_.sum(axis=1), 1.0)
+    assert_allclose(fcm.memberships_, unscaled.memberships_, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"fuzzifier": "gaussian"}, "'fuzzifier' parameter"),
+        ({"beta": 1.0}, "'beta' parameter"),
+        ({"beta": -0.1}, "'beta' parameter"),
+        ({"m": "automatic"}, "'m' parameter"),
+    ],
+)
+def test_bad_fuzzifier_parameters_raise(params, match):
+    X = np.random.default_rng(0).random((10, 2))
+    with pytest.raises(ValueError, match=match):
+        FuzzyCMeans(3, **params).fit(X)
+
+
+def embedding_blobs(seed):
+    X, y = make_blobs(
+        n_samples=3000, n_features=2048, centers=10, cluster_std=8.0, random_state=seed
+    )
+    return X.astype("float32"), y
+
+
+@pytest.mark.slow
+def test_high_dimensional_blobs_as_well_as_kmeans():
+    from sklearn.cluster import kmeans_plusplus
+
+    scores = {"kmeans": [], "auto": [], "polynomial": []}
+    for seed in range(5):
+        X, y = embedding_blobs(seed)
+        C = kmeans_plusplus(X, 10, random_state=seed)[0]
+        kmeans = KMeans(10, init=C, n_init=1).fit(X)
+        scores["kmeans"].append(adjusted_rand_score(y, kmeans.labels_))
+        auto = FuzzyCMeans(10, init=C).fit(X)
+        scores["auto"].append(adjusted_rand_score(y, auto.labels_))
+        poly = FuzzyCMeans(10, init=C, fuzzifier="polynomial", beta=0.5).fit(X)
+        scores["polynomial"].append(adjusted_rand_score(y, poly.labels_))
+    kmeans = np.mean(scores["kmeans"])
+    assert np.mean(scores["auto"]) >= kmeans - 0.02, scores
+    assert np.mean(scores["polynomial"]) >= kmeans - 0.05, scores

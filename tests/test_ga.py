@@ -484,3 +484,31 @@ def test_candidate_warnings_stay_silent_in_worker_processes(capfd):
         result.fit(X)
     assert "ConvergenceWarning" not in capfd.readouterr().err
     assert_array_equal(result.support_, expected.support_)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_collapsed_candidate_scores_the_worst():
+    from fuzzyprune._ga import _Fitness
+
+    # 2500 features in 5 groups: with m = 2 fuzzy c-means collapses onto the
+    # mean, yet the argmax of its near-uniform memberships still follows the
+    # groups, which a silhouette of the labels would rank highly.
+    rng = np.random.default_rng(0)
+    means = rng.normal(0, 0.5, (5, 2500))
+    X = means[np.repeat(np.arange(5), 12)] + rng.normal(size=(60, 2500))
+    everything = np.ones(X.shape[1], dtype=bool)
+
+    def fitness(estimator):
+        return _Fitness(estimator, "silhouette", np.arange(60), ~everything, None, {})(
+            X, None, everything
+        )
+
+    collapsed = FuzzyCMeans(5, m=2.0, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="degenerate"):
+        labels = clone(collapsed).fit(X).labels_
+    assert silhouette_score(X, labels) > 0  # what the labels alone would get
+    assert fitness(collapsed) == -1.0
+    assert fitness(make_pipeline(collapsed)) == -1.0
+    assert fitness(FuzzyCMeans(5, random_state=0)) == pytest.approx(
+        silhouette_score(X, FuzzyCMeans(5, random_state=0).fit(X).labels_)
+    )

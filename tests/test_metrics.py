@@ -249,3 +249,23 @@ def test_exact_silhouettes_of_singletons_sparse_and_bad_labels():
     )
     with pytest.raises(ValueError, match="Number of labels is 1"):
         silhouette_samples_exact(X, [0, 0, 0])
+
+
+def test_xie_beni_with_the_polynomial_fuzzifier_uses_the_objective():
+    from sklearn.datasets import load_iris
+
+    X = load_iris().data
+    fcm = FuzzyCMeans(3, fuzzifier="polynomial", beta=0.3, random_state=0).fit(X)
+    centers = fcm.cluster_centers_
+    gaps = ((centers[:, None] - centers[None]) ** 2).sum(axis=2)
+    separation = gaps[~np.eye(3, dtype=bool)].min()
+    expected = fcm.objective_ / (X.shape[0] * separation)
+    index = xie_beni_index(
+        X, fcm.memberships_, centers, fuzzifier="polynomial", beta=0.3
+    )
+    assert index == pytest.approx(expected, rel=1e-9)
+    assert neg_xie_beni_scorer(fcm, X) == pytest.approx(-expected, rel=1e-9)
+    power = FuzzyCMeans(3, m=1.5, random_state=0).fit(X)
+    assert neg_xie_beni_scorer(power, X) == pytest.approx(
+        -xie_beni_index(X, power.memberships_, power.cluster_centers_, m=1.5)
+    )

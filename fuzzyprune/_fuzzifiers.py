@@ -1,0 +1,224 @@
+"""Fuzzifier functions of fuzzy c-means: how distances become memberships.
+
+Fuzzy c-means minimises ``sum_ij g(u_ij) d_ij^2`` over memberships ``u`` (rows
+summing to 1) and centers. The fuzzifier function ``g`` is all that differs
+between its variants; each one here maps a chunk's squared distances to
+
+- the memberships that minimise the objective for fixed centers,
+- the log weights ``log g(u_ij)`` of the samples in the next centers, and
+- the log of each sample's share of the objective, ``log sum_j g(u_ij) d_ij^2``.
+
+The rest of the algorithm (distances, weighted sums, convergence, executors)
+never knows which function is in use.
+
+All arrays are cluster-major, one row per cluster and one column per sample:
+reductions over the clusters of a sample then run along whole rows, several
+times faster in NumPy than along the short rows of the sample-major layout.
+"""
+
+import numpy as np
+
+
+def schwaemmle_jensen_m(n_samples, n_features):
+    """Return the fuzzifier fitted by Schwämmle and Jensen for data of this shape.
+
+    ``m(D, N) = 1 + (1418 / N + 22.05) D^-2 + (12.33 / N + 0.243)
+    D^(-0.0406 ln N - 0.1134)``, the largest ``m`` for which fuzzy c-means
+    still finds no clusters in uniformly random data of ``N`` samples and
+    ``D`` features, fitted over many such data sets. It falls towards 1 as the
+    dimension grows, where larger fuzzifiers make every center collapse onto
+    the mean of the data.
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of samples ``N``, at least 1.
+    n_features : int
+        Number of features ``D``, at least 1.
+
+    Returns
+    -------
+    m : float
+        The fuzzifier, greater than 1.
+
+    References
+    ----------
+    .. [1] V. Schwämmle and O. N. Jensen, "A simple and fast method to
+       determine the parameters for fuzzy c-means cluster analysis",
+       Bioinformatics 26(22), 2841-2848, 2010 (also ``mestimate`` of the R
+       package Mfuzz).
+    """
+    n, d = float(n_samples), float(n_features)
+    return (
+        1.0
+        + (1418.0 / n + 22.05) * d**-2.0
+        + (12.33 / n + 0.243) * d ** (-0.0406 * np.log(n) - 0.1134)
+    )
+
+
+def _relative_sq_distances(sq_distances):
+    """Return each sample's smallest squared distance and ``log(min / d_ij)``.
+
+    Where a sample lies on some centers (smallest distance 0) the log ratio is
+    0 for those centers and ``-inf`` for the others, so that such a sample
+    belongs to the centers it lies on, shared equally.
+    """
+    min_sq = sq_distances.min(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ratio = np.log(sq_distances)
+        np.subtract(np.log(min_sq), log_ratio, out=log_ratio)
+    on_center = np.flatnonzero(min_sq == 0)
+    if on_center.size:
+        log_ratio[:, on_center] = np.where(
+            sq_distances[:, on_center] == 0, 0.0, -np.inf
+        )
+    return min_sq, log_ratio
+
+
+class PowerFuzzifier:
+    """``g(u) = u ** m``, Bezdek's fuzzy c-means (eqs. 1-2 of the study).
+
+    Memberships ``u_ij = 1 / sum_k (d_ij / d_ik) ** (2 / (m - 1))`` are
+    computed from each squared distance relative to its sample's smallest, in
+    log space, so no power of a distance is ever formed: this is exact for
+    every ``m > 1``, however close to 1 or large.
+
+    Parameters
+    ----------
+    m : float
+        Fuzzifier, greater than 1.
+    """
+
+    def __init__(self, m):
+        self.m = m
+
+    def describe(self):
+        """Return the setting, as the estimator's parameters spell it."""
+        return f"m={self.m:.4g}"
+
+    def terms(self, sq_distances):
+        """Return memberships, log center weights and log sample objectives.
+
+        Parameters
+        ----------
+        sq_distances : ndarray of shape (n_clusters, n_samples)
+            Squared distances of centers to samples, non-negative, float64.
+
+        Returns
+        -------
+        memberships : ndarray of shape (n_clusters, n_samples)
+            Memberships, each column summing to 1.
+        log_weights : ndarray of shape (n_clusters, n_samples)
+            ``m log u_ij``, ``-inf`` where ``u_ij`` is 0.
+        log_sample_objective : ndarray of shape (n_samples,)
+            ``log sum_j u_ij ** m d_ij``, ``-inf`` for a sample on a center.
+        """
+        m = self.m
+        min_sq, log_ratio = _relative_sq_distances(sq_distances)
+        log_ratio *= 1.0 / (m - 1.0)
+        memberships = np.exp(log_ratio)
+        normaliser = memberships.sum(axis=0)
+        log_normaliser = np.log(normaliser)
+        with np.errstate(divide="ignore"):
+            # With u_ij = r_ij ** (1 / (m - 1)) / s_i and r_ij = min_k d_ik / d_ij,
+            # sum_j u_ij ** m d_ij simplifies to min_k d_ik * s_i ** (1 - m).
+            log_sample_objective = np.log(min_sq) + (1.0 - m) * log_normaliser
+        memberships /= normaliser
+        log_weights = np.subtract(log_ratio, log_normaliser, out=log_ratio)
+        log_weights *= m
+        return memberships, log_weights, log_sample_objective
+
+    def log_weights(self, memberships):
+        """Return ``log g(u)`` of given memberships, ``-inf`` where ``u`` is 0."""
+        with np.errstate(divide="ignore"):
+            return self.m * np.log(memberships)
+
+
+class PolynomialFuzzifier:
+    """``g(u) = (1 - b) / (1 + b) u^2 + 2 b / (1 + b) u``, Klawonn and Höppner's.
+
+    Unlike ``u ** m``, this function has a positive slope at 0, so the optimal
+    memberships of a sample are exactly 0 for clusters much farther than its
+    nearest: with ``r_j = min_k d_k^2 / d_j^2`` sorted in decreasing order, the
+    ``k`` nearest clusters are those for which
+    ``(1 + b (k - 1)) r_k > b (r_1 + ... + r_k)``, and among them
+
+    ``u_j = ((1 + b (k - 1)) r_j - b S) / ((1 - b) S)``, ``S = r_1 + ... + r_k``.
+
+    ``b = 0`` is fuzzy c-means with ``m = 2``; as ``b`` tends to 1 the partition
+    becomes hard. Centers are means weighted by ``g(u)``.
+
+    Parameters
+    ----------
+    beta : float
+        In [0, 1).
+
+    References
+    ----------
+    .. [1] F. Klawonn and F. Höppner, "What is fuzzy about fuzzy clustering?
+       Understanding and improving the concept of the fuzzifier", Advances in
+       Intelligent Data Analysis V, LNCS 2810, 254-264, 2003.
+    .. [2] R. Winkler, F. Klawonn and R. Kruse, "Fuzzy c-means in high
+       dimensional spaces", International Journal of Fuzzy System
+       Applications 1(1), 1-16, 2011.
+    """
+
+    def __init__(self, beta):
+        self.beta = beta
+        self._quadratic = (1.0 - beta) / (1.0 + beta)
+        self._linear = 2.0 * beta / (1.0 + beta)
+
+    def describe(self):
+        """Return the setting, as the estimator's parameters spell it."""
+        return f"fuzzifier='polynomial', beta={self.beta:.4g}"
+
+    def terms(self, sq_distances):
+        """Return memberships, log center weights and log sample objectives.
+
+        Parameters
+        ----------
+        sq_distances : ndarray of shape (n_clusters, n_samples)
+            Squared distances of centers to samples, non-negative, float64.
+
+        Returns
+        -------
+        memberships : ndarray of shape (n_clusters, n_samples)
+            Memberships, each column summing to 1, exactly 0 for clusters
+            outside a sample's nearest ones.
+        log_weights : ndarray of shape (n_clusters, n_samples)
+            ``log g(u_ij)``, ``-inf`` where ``u_ij`` is 0.
+        log_sample_objective : ndarray of shape (n_samples,)
+            ``log sum_j g(u_ij) d_ij``, ``-inf`` for a sample on a center.
+        """
+        beta = self.beta
+        n_clusters = sq_distances.shape[0]
+        min_sq, log_ratio = _relative_sq_distances(sq_distances)
+        # Ratios in [0, 1]: no distance appears except relative to the nearest.
+        ratio = np.exp(log_ratio, out=log_ratio)
+        descending = -np.sort(-ratio, axis=0)
+        partial_sums = np.cumsum(descending, axis=0)
+        rank = np.arange(n_clusters, dtype=np.float64)[:, None]
+        # The condition holds for a prefix of the sorted clusters (ties are in
+        # or out together); the first cluster always satisfies it.
+        nearest = (1.0 + beta * rank) * descending > beta * partial_sums
+        n_nearest = nearest.sum(axis=0)
+        total = np.take_along_axis(partial_sums, n_nearest[None] - 1, axis=0)[0]
+        memberships = (1.0 + beta * (n_nearest - 1)) * ratio
+        memberships -= beta * total
+        # Clusters outside the nearest ones come out <= 0; rounding can leave
+        # the others a hair off a partition, which renormalising removes.
+        np.maximum(memberships, 0.0, out=memberships)
+        memberships /= memberships.sum(axis=0)
+        weights = memberships * (self._quadratic * memberships + self._linear)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_weights = np.log(weights)
+            relative_objective = np.divide(
+                weights, ratio, out=np.zeros_like(weights), where=weights > 0
+            ).sum(axis=0)
+            log_sample_objective = np.log(min_sq) + np.log(relative_objective)
+        return memberships, log_weights, log_sample_objective
+
+    def log_weights(self, memberships):
+        """Return ``log g(u)`` of given memberships, ``-inf`` where ``u`` is 0."""
+        with np.errstate(divide="ignore"):
+            return np.log(memberships * (self._quadratic * memberships + self._linear))
