@@ -14,6 +14,9 @@ Memory is measured two ways during one ``fit``, each relative to the size of
 process's peak resident memory over its resident memory before the fit (which
 also sees BLAS buffers and thread stacks).
 
+The polynomial fuzzifier function (``fuzzifier="polynomial"``, beta = 0.5)
+is timed beside the default power function, on the same start.
+
 Run ``python benchmarks/bench_fcm.py`` for the full size (77,516 x 2048, 11
 clusters, m = 1.7) and every peer; peers need ``pip install -e
 ".[benchmarks]"`` in an environment of their own (fuzzy-c-means requires
@@ -40,6 +43,18 @@ from fuzzyprune.datasets import make_vehicle_x
 def fit_fuzzyprune(X, centers, memberships, m, n_iter):
     fcm = FuzzyCMeans(len(centers), m=m, init=centers, max_iter=n_iter, tol=0).fit(X)
     return fcm.n_iter_
+
+
+def fit_fuzzyprune_polynomial(X, centers, memberships, m, n_iter):
+    fcm = FuzzyCMeans(
+        len(centers),
+        fuzzifier="polynomial",
+        beta=0.5,
+        init=centers,
+        max_iter=n_iter,
+        tol=0,
+    )
+    return fcm.fit(X).n_iter_
 
 
 def fit_kmeans(X, centers, memberships, m, n_iter):
@@ -69,6 +84,7 @@ def fit_fcmeans(X, centers, memberships, m, n_iter):
 
 PEERS = {
     "fuzzyprune.FuzzyCMeans": fit_fuzzyprune,
+    "fuzzyprune.FuzzyCMeans (polynomial)": fit_fuzzyprune_polynomial,
     "sklearn.KMeans (lloyd)": fit_kmeans,
     "skfuzzy.cmeans": fit_skfuzzy,
     "fcmeans.FCM": fit_fcmeans,
@@ -169,6 +185,14 @@ def print_goals(rows):
         print(
             f"- fit peak memory (X + extra) / X = {total:.2f} by {label} (goal <= 1.3)"
         )
+    if "fuzzyprune.FuzzyCMeans (polynomial)" in by_name:
+        polynomial = by_name["fuzzyprune.FuzzyCMeans (polynomial)"]
+        for kind in ("marginal", "whole"):
+            ratio = polynomial[kind] / ours[kind]
+            print(
+                f"- polynomial / power fuzzifier s/iter ({kind}) = {ratio:.2f} "
+                "(goal <= 1.3)"
+            )
     if "sklearn.KMeans (lloyd)" in by_name:
         kmeans = by_name["sklearn.KMeans (lloyd)"]
         for kind in ("marginal", "whole"):
@@ -217,7 +241,11 @@ def main():
         f"numpy {np.__version__}, Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs\n"
     )
-    fast = {"fuzzyprune.FuzzyCMeans", "sklearn.KMeans (lloyd)"}
+    fast = {
+        "fuzzyprune.FuzzyCMeans",
+        "fuzzyprune.FuzzyCMeans (polynomial)",
+        "sklearn.KMeans (lloyd)",
+    }
     names = ["fuzzyprune.FuzzyCMeans", *args.peers]
     repeats = {
         name: args.repeats if name in fast else args.slow_repeats for name in names

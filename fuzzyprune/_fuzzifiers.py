@@ -75,6 +75,51 @@ def _relative_sq_distances(sq_distances):
     return min_sq, log_ratio
 
 
+def _ratios_to_nearest(sq_distances):
+    """Return ``min_k d_ik / d_ij`` of each sample ``i`` and cluster ``j``.
+
+    The ratios are in [0, 1]; a sample lying on some centers gets 1 for those
+    and 0 for the others.
+    """
+    min_sq = sq_distances.min(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.divide(min_sq, sq_distances)
+    on_center = np.flatnonzero(min_sq == 0)
+    if on_center.size:
+        ratio[:, on_center] = sq_distances[:, on_center] == 0
+    return ratio
+
+
+def _nearest_clusters(ratio, beta):
+    """Return how many clusters have positive polynomial membership, and their sum.
+
+    Cluster ``j`` of a sample is among its ``k`` nearest with positive
+    membership when ``r_j > t = beta S / (1 + beta (k - 1))``, ``S`` the sum
+    of their ratios. Dropping a cluster at or under the threshold of a set
+    raises the threshold, never above a cluster of the answer, and the
+    answer's threshold is at least ``beta`` (that of the nearest cluster
+    alone). So, starting from the clusters with ``r_j > beta``, dropping
+    those under the threshold until none is ends at the answer, without
+    sorting, in one or two rounds in practice and at most ``n_clusters``.
+
+    Returns
+    -------
+    n_nearest : ndarray of shape (n_samples,)
+        Number of clusters of positive membership, as floats.
+    total : ndarray of shape (n_samples,)
+        Sum of their ratios.
+    """
+    nearest = np.greater(ratio, beta, out=np.empty_like(ratio))
+    while True:
+        n_nearest = nearest.sum(axis=0)
+        nearest *= ratio
+        total = nearest.sum(axis=0)
+        threshold = beta * total / (1.0 + beta * (n_nearest - 1.0))
+        np.greater(ratio, threshold, out=nearest)
+        if np.array_equal(nearest.sum(axis=0), n_nearest):
+            return n_nearest, total
+
+
 class PowerFuzzifier:
     """``g(u) = u ** m``, Bezdek's fuzzy c-means (eqs. 1-2 of the study).
 
@@ -191,18 +236,8 @@ class PolynomialFuzzifier:
             ``log sum_j g(u_ij) d_ij``, ``-inf`` for a sample on a center.
         """
         beta = self.beta
-        n_clusters = sq_distances.shape[0]
-        min_sq, log_ratio = _relative_sq_distances(sq_distances)
-        # Ratios in [0, 1]: no distance appears except relative to the nearest.
-        ratio = np.exp(log_ratio, out=log_ratio)
-        descending = -np.sort(-ratio, axis=0)
-        partial_sums = np.cumsum(descending, axis=0)
-        rank = np.arange(n_clusters, dtype=np.float64)[:, None]
-        # The condition holds for a prefix of the sorted clusters (ties are in
-        # or out together); the first cluster always satisfies it.
-        nearest = (1.0 + beta * rank) * descending > beta * partial_sums
-        n_nearest = nearest.sum(axis=0)
-        total = np.take_along_axis(partial_sums, n_nearest[None] - 1, axis=0)[0]
+        ratio = _ratios_to_nearest(sq_distances)
+        n_nearest, total = _nearest_clusters(ratio, beta)
         memberships = (1.0 + beta * (n_nearest - 1)) * ratio
         memberships -= beta * total
         # Clusters outside the nearest ones come out <= 0; rounding can leave
@@ -210,12 +245,11 @@ class PolynomialFuzzifier:
         np.maximum(memberships, 0.0, out=memberships)
         memberships /= memberships.sum(axis=0)
         weights = memberships * (self._quadratic * memberships + self._linear)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore"):
             log_weights = np.log(weights)
-            relative_objective = np.divide(
-                weights, ratio, out=np.zeros_like(weights), where=weights > 0
-            ).sum(axis=0)
-            log_sample_objective = np.log(min_sq) + np.log(relative_objective)
+            # g is linear in the squared distances (no power of one is
+            # formed), so the objective is summed directly.
+            log_sample_objective = np.log(np.einsum("ij,ij->j", weights, sq_distances))
         return memberships, log_weights, log_sample_objective
 
     def log_weights(self, memberships):

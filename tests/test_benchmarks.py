@@ -25,15 +25,18 @@ def test_bench_fcm_prints_side_by_side_table_and_goals():
         "3",
         "--repeats=1",
         "--peers",
+        "fuzzyprune.FuzzyCMeans (polynomial)",
         "sklearn.KMeans (lloyd)",
     )
     assert [row.split("|")[1].strip() for row in rows[1:]] == [
         "fuzzyprune.FuzzyCMeans",
+        "fuzzyprune.FuzzyCMeans (polynomial)",
         "sklearn.KMeans (lloyd)",
     ]
     ours = rows[1].split("|")
     assert ours[2].strip() == "3" and ours[5].strip() == "1.00x"
     assert "fuzzyprune / KMeans s/iter (marginal)" in output
+    assert "polynomial / power fuzzifier s/iter (marginal)" in output
     assert "by peak RSS (goal <= 1.3)" in output
 
 
