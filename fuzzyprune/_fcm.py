@@ -6,8 +6,10 @@ import sys
 import warnings
 from numbers import Integral, Real
 
+import joblib
 import numpy as np
 import scipy.sparse as sp
+import sklearn
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import (
     BaseEstimator,
@@ -503,15 +505,13 @@ def _center_separation(data, centers, sample_weight):
 def _external_stacklevel():
     """Return the ``stacklevel`` of the first caller outside this library.
 
-    Frames of fuzzyprune and scikit-learn (``fit``'s validation wrapper, a
-    pipeline, a search) are skipped, so a warning points at the user's line
-    however the estimator was reached.
+    Frames of fuzzyprune, scikit-learn and joblib (``fit``'s validation
+    wrapper, a pipeline, a search) are skipped, so a warning points at the
+    user's line however the estimator was reached in this thread.
     """
-    import sklearn
-
     internal = tuple(
         os.path.dirname(module.__file__) + os.sep
-        for module in (sys.modules[__package__], sklearn)
+        for module in (sys.modules[__package__], sklearn, joblib)
     )
     frame, level = sys._getframe(1), 1
     while frame is not None and frame.f_code.co_filename.startswith(internal):
@@ -666,10 +666,11 @@ class FuzzyCMeans(
     .. math:: m(D, N) = 1 + \left(\frac{1418}{N} + 22.05\right) D^{-2}
               + \left(\frac{12.33}{N} + 0.243\right) D^{-0.0406 \ln N - 0.1134}
 
-    as the largest fuzzifier for which fuzzy c-means finds no structure in
-    random data of ``N`` samples and ``D`` features; larger values make
-    centers merge onto the grand mean, which in high dimensions happens to
-    every ``m`` of common use [4]_. The value is capped at 2.
+    as the smallest fuzzifier at which fuzzy c-means no longer finds
+    clusters in randomised data of ``N`` samples and ``D`` features: large
+    enough to ignore noise, small enough to keep real structure. Much larger
+    values make centers merge onto the grand mean, which in high dimensions
+    happens to every ``m`` of common use [4]_. The value is capped at 2.
 
     ``predict`` assigns each sample to its nearest center, ``predict_proba``
     returns memberships of new samples and ``transform`` their distances to

@@ -23,11 +23,12 @@ def schwaemmle_jensen_m(n_samples, n_features):
     """Return the fuzzifier fitted by Schwämmle and Jensen for data of this shape.
 
     ``m(D, N) = 1 + (1418 / N + 22.05) D^-2 + (12.33 / N + 0.243)
-    D^(-0.0406 ln N - 0.1134)``, the largest ``m`` for which fuzzy c-means
-    still finds no clusters in uniformly random data of ``N`` samples and
-    ``D`` features, fitted over many such data sets. It falls towards 1 as the
-    dimension grows, where larger fuzzifiers make every center collapse onto
-    the mean of the data.
+    D^(-0.0406 ln N - 0.1134)``, the smallest ``m`` at which fuzzy c-means
+    no longer finds clusters in randomised data of ``N`` samples and ``D``
+    features, fitted over many such data sets: real structure still shows at
+    that fuzzifier, while noise alone does not. It falls towards 1 as the
+    dimension grows, where the fuzzifiers of common use make every center
+    collapse onto the mean of the data.
 
     Parameters
     ----------

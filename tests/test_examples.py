@@ -25,6 +25,7 @@ def test_every_example_is_tested():
     tested = {
         "plot_fuzzy_cmeans_validity.py",
         "plot_ga_feature_selection.py",
+        "plot_high_dimensional_fuzzy_cmeans.py",
         "plot_pruning_schedules.py",
     }
     assert {path.name for path in EXAMPLES.glob("plot_*.py")} == tested
@@ -57,6 +58,49 @@ def test_ga_feature_selection_example(monkeypatch, capsys):
     output = capsys.readouterr().out
     assert "0 of them noise" in output
     assert "m=2 found a degenerate partition" in output
+
+
+def test_high_dimensional_example(monkeypatch, capsys):
+    namespace, n_figures = run_example(
+        "plot_high_dimensional_fuzzy_cmeans.py", monkeypatch
+    )
+    assert n_figures == 2
+    # The text claims distances concentrate and m = 2 is fuzzy at the truth.
+    assert np.median(namespace["nearest_over_farthest"]) > 1 / 1.5
+    assert namespace["own_membership"].mean() == pytest.approx(0.2, abs=0.05)
+    models, warned, ari = namespace["models"], namespace["warned"], namespace["ari"]
+    two, auto = models["m=2.0"], models['m="auto"']
+    polynomial, larger_beta = models["polynomial"], models["polynomial, beta=0.7"]
+    output = capsys.readouterr().out
+    # The text claims m = 2 collapses and warns; m="auto" matches k-means.
+    assert warned["m=2.0"] and "m=2.0: FuzzyCMeans with m=2 found a degen" in output
+    assert two.memberships_.max() < 0.11 and ari["m=2.0"] < ari["KMeans"] - 0.05
+    assert not warned['m="auto"'] and auto.m_ < 1.01
+    assert auto.partition_coefficient_ > 0.99
+    assert ari['m="auto"'] == pytest.approx(ari["KMeans"], abs=0.02)
+    assert namespace["agreement"] == 1.0
+    # The text claims beta=0.5 is fuzzy but pulls two centers together, and
+    # its warning asks for a larger beta, with which none is pulled in.
+    assert warned["polynomial"] and "try a larger beta" in output
+    assert polynomial.partition_coefficient_ < 0.8
+    assert polynomial.center_separation_ < 0.01
+    assert not warned["polynomial, beta=0.7"]
+    assert larger_beta.partition_coefficient_ > 0.99
+    to_mean = namespace["distances_to_mean"]
+    blobs = to_mean(namespace["blob_means"]).min()
+    assert to_mean(two.cluster_centers_).max() < 0.1 * blobs
+    assert to_mean(auto.cluster_centers_).min() > 0.95 * blobs
+    assert to_mean(larger_beta.cluster_centers_).min() > 0.95 * blobs
+    assert 2 <= np.sum(to_mean(polynomial.cluster_centers_) < 0.9 * blobs) <= 3
+    # The text claims that from m = 1.2 on, and only there, every fit warns
+    # with uniform memberships and coinciding centers, and m="auto" is below.
+    fuzzifiers = np.array(namespace["fuzzifiers"])
+    collapsed = fuzzifiers >= 1.2
+    assert np.array_equal(namespace["sweep_warned"], collapsed)
+    assert np.all(namespace["coefficients"][collapsed] < 0.1 + 1e-3)
+    assert np.all(namespace["separations"][collapsed] < 0.01)
+    assert np.all(namespace["coefficients"][fuzzifiers < 1.03] > 0.99)
+    assert namespace["m_auto"] < 1.03
 
 
 def test_pruning_schedules_example(monkeypatch, capsys):

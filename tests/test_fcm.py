@@ -481,6 +481,16 @@ def test_collapse_warning_points_at_the_caller_through_a_pipeline():
     assert record[0].filename == __file__
 
 
+def test_collapse_warning_points_at_the_caller_through_a_search():
+    from sklearn.model_selection import GridSearchCV
+
+    X, _ = collapsing_data()
+    search = GridSearchCV(FuzzyCMeans(5, random_state=0), {"m": [2.0]}, cv=2)
+    with pytest.warns(ConvergenceWarning, match="degenerate") as record:
+        search.fit(X)
+    assert {warning.filename for warning in record} == {__file__}
+
+
 def test_auto_m_does_not_collapse_in_high_dimensions():
     X, groups = collapsing_data()
     fcm = FuzzyCMeans(5, random_state=0).fit(X)  # no warning: they are errors
