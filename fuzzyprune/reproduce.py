@@ -31,6 +31,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.metrics import silhouette_score as _silhouette_score
@@ -70,6 +71,9 @@ class Settings:
         (population size, generations) of each genetic search.
     silhouette_sample_size : int, default=2000
         Rows on which the reported silhouettes are computed.
+    well_trained_lr : float, default=0.001
+        Learning rate of Table 4's extra rows, at which the dense network
+        trains well, so that pruning is compared with a network that does.
     """
 
     name: str
@@ -81,6 +85,7 @@ class Settings:
     fuzzifiers: tuple
     ga_settings: tuple
     silhouette_sample_size: int = 2000
+    well_trained_lr: float = 0.001
 
 
 QUICK = Settings(
@@ -102,6 +107,13 @@ N_CLUSTERS = 11
 PAPER_M = 1.7
 PAPER_FCM_ITERATIONS = 5
 GA_FCM_ITERATIONS = 10
+PAPER_LR = 0.01
+PAPER_AMOUNT = 0.2
+# The library's fuzzifiers for high-dimensional data, beside the study's m.
+LIBRARY_FUZZIFIERS = {
+    "m=auto": {"m": "auto"},
+    "polynomial beta=0.5": {"fuzzifier": "polynomial", "beta": 0.5},
+}
 
 
 @dataclasses.dataclass
@@ -233,17 +245,36 @@ def _pruned_table(data, settings, seed, progress):
     table = _Table(
         "table4_pruned",
         "Table 4. Accuracy of the pruned network model (vehicle identities)",
-        ["(epochs , amount)", "Training", "Validation", "Test", "schedule"]
+        ["(epochs , amount)", "Training", "Validation", "Test", "schedule", "lr"]
         + ["sparsity", "seconds"],
     )
     epochs = settings.pruned_epochs
-    runs = [("per_epoch", amount) for amount in settings.amounts]
-    runs.append(("gradual", max(settings.amounts)))
-    for schedule, amount in runs:
-        progress.set_description(f"Table 4: pruned, {schedule} {amount}")
-        row = _mlp_row(data, seed, epochs, amount=amount, schedule=schedule)
+    runs = [("per_epoch", amount, PAPER_LR) for amount in settings.amounts]
+    runs.append(("gradual", max(settings.amounts), PAPER_LR))
+    # The dense network and the study's proposal at a rate where it trains well.
+    runs += [
+        ("per_epoch", 0.0, settings.well_trained_lr),
+        ("per_epoch", PAPER_AMOUNT, settings.well_trained_lr),
+    ]
+    for schedule, amount, lr in runs:
+        progress.set_description(f"Table 4: pruned, {schedule} {amount}, lr {lr}")
+        # As in the study: train an epoch, then prune.
+        row = _mlp_row(
+            data,
+            seed,
+            epochs,
+            amount=amount,
+            schedule=schedule,
+            prune_on="epoch_end",
+            lr=lr,
+        )
         table.rows.append(
-            {"(epochs , amount)": f"({epochs}, {amount})", "schedule": schedule, **row}
+            {
+                "(epochs , amount)": f"({epochs}, {amount})",
+                "schedule": schedule,
+                "lr": lr,
+                **row,
+            }
         )
         progress.update()
     return table
@@ -265,79 +296,123 @@ def _clustering_metrics(X, types, labels, sample_size, seed):
     }
 
 
-def _fcm(max_iter, m, seed, init="random"):
+def _fcm(max_iter, seed, init="random", **fuzzifier):
     # The study's FCM: random initial memberships, a fixed iteration count.
     return FuzzyCMeans(
-        N_CLUSTERS, m=m, max_iter=max_iter, tol=0, init=init, random_state=seed
+        N_CLUSTERS, max_iter=max_iter, tol=0, init=init, random_state=seed, **fuzzifier
     )
+
+
+def _fuzzifier_name(fitted):
+    if fitted.fuzzifier == "polynomial":
+        return f"polynomial beta={fitted.beta}"
+    if fitted.m == "auto":
+        return f"m=auto ({fitted.m_:.4g})"
+    return f"m={fitted.m_:.4g}"
+
+
+def _collapsed(fitted):
+    """Whether the fit's partition is degenerate (the reason it would warn)."""
+    return "yes" if fitted._partition_problems() else "no"
+
+
+def _fcm_runs(settings):
+    """Return (table, key value, iterations, fuzzifier, init) of each FCM run."""
+    study = {"m": PAPER_M}
+    last = max(settings.fcm_iterations)
+    runs = [("5", it, it, study, "random") for it in settings.fcm_iterations]
+    runs += [
+        ("5", it, it, fuzzifier, "random")
+        for fuzzifier in LIBRARY_FUZZIFIERS.values()
+        for it in settings.fcm_iterations
+    ]
+    # The library's default start, for comparison with the study's random one.
+    runs.append(("5", last, last, study, "k-means++"))
+    runs += [
+        ("6", m, PAPER_FCM_ITERATIONS, {"m": m}, "random") for m in settings.fuzzifiers
+    ]
+    runs += [
+        ("6", name, PAPER_FCM_ITERATIONS, fuzzifier, "random")
+        for name, fuzzifier in LIBRARY_FUZZIFIERS.items()
+    ]
+    runs.append(("6", PAPER_M, PAPER_FCM_ITERATIONS, study, "k-means++"))
+    return runs
 
 
 def _fcm_tables(data, settings, seed, progress):
     X, types = data.X("train"), data.types("train")
-    added = ["init", "ARI", "NMI", "silhouette", "clusters found", "seconds"]
-    by_iterations = _Table(
-        "table5_fcm_iterations",
-        f"Table 5. Accuracy for different iterations on the training data with "
-        f"m={PAPER_M} and cluster={N_CLUSTERS}",
-        ["Iterations", "Accuracy", *added],
-    )
-    by_fuzzifier = _Table(
-        "table6_fcm_fuzzifier",
-        f"Table 6. Accuracy for different m on the training data with "
-        f"Iterations={PAPER_FCM_ITERATIONS} and cluster={N_CLUSTERS}",
-        ["m", "Accuracy", *added],
-    )
+    added = ["fuzzifier", "init", "ARI", "NMI", "silhouette", "clusters found"]
+    added += ["partition coefficient", "collapsed", "seconds"]
+    tables = {
+        "5": _Table(
+            "table5_fcm_iterations",
+            f"Table 5. Accuracy for different iterations on the training data with "
+            f"m={PAPER_M} and cluster={N_CLUSTERS}",
+            ["Iterations", "Accuracy", *added],
+        ),
+        "6": _Table(
+            "table6_fcm_fuzzifier",
+            f"Table 6. Accuracy for different m on the training data with "
+            f"Iterations={PAPER_FCM_ITERATIONS} and cluster={N_CLUSTERS}",
+            ["m", "Accuracy", *added],
+        ),
+    }
     labels_by_iterations = {}
-    runs = [
-        (by_iterations, "Iterations", iterations, PAPER_M, "random")
-        for iterations in settings.fcm_iterations
-    ]
-    runs += [
-        (by_fuzzifier, "m", PAPER_FCM_ITERATIONS, m, "random")
-        for m in settings.fuzzifiers
-    ]
-    # The library's default start, for comparison with the study's random one.
-    last = max(settings.fcm_iterations)
-    runs += [
-        (by_iterations, "Iterations", last, PAPER_M, "k-means++"),
-        (by_fuzzifier, "m", PAPER_FCM_ITERATIONS, PAPER_M, "k-means++"),
-    ]
-    for table, key, iterations, m, init in runs:
-        progress.set_description(f"Tables 5-6: FCM, {iterations} iterations, m={m}")
+    for table, value, iterations, fuzzifier, init in _fcm_runs(settings):
+        progress.set_description(f"Tables 5-6: FCM, {iterations} iterations, {value}")
         start = time.perf_counter()
-        labels = _fcm(iterations, m, seed, init).fit(X).labels_
+        fitted = _fcm(iterations, seed, init, **fuzzifier).fit(X)
         seconds = time.perf_counter() - start
         metrics = _clustering_metrics(
-            X, types, labels, settings.silhouette_sample_size, seed
+            X, types, fitted.labels_, settings.silhouette_sample_size, seed
         )
-        value = iterations if key == "Iterations" else m
-        table.rows.append(
-            {key: value, "init": init, **metrics, "seconds": round(seconds, 2)}
+        key = tables[table].columns[0]
+        tables[table].rows.append(
+            {
+                key: value,
+                **metrics,
+                "fuzzifier": _fuzzifier_name(fitted),
+                "init": init,
+                "partition coefficient": fitted.partition_coefficient_,
+                "collapsed": _collapsed(fitted),
+                "seconds": round(seconds, 2),
+            }
         )
-        if table is by_iterations and init == "random":
-            labels_by_iterations[iterations] = labels
+        if table == "5" and init == "random" and fuzzifier.get("m") == PAPER_M:
+            labels_by_iterations[iterations] = fitted.labels_
         progress.update()
-    return by_iterations, by_fuzzifier, labels_by_iterations
+    return tables["5"], tables["6"], labels_by_iterations
+
+
+def _ga_runs(settings):
+    """Return (population, generations, fuzzifier parameters) of each search."""
+    runs = [(*setting, {"m": PAPER_M}) for setting in settings.ga_settings]
+    # The library's fuzzifiers with the study's search.
+    runs += [
+        (*settings.ga_settings[0], fuzzifier)
+        for fuzzifier in LIBRARY_FUZZIFIERS.values()
+    ]
+    return runs
 
 
 def _ga_table(data, settings, seed, progress):
     X, types = data.X("train"), data.types("train")
     table = _Table(
         "table_ga_fcm",
-        f"GA feature selection, then FCM (cluster={N_CLUSTERS}, m={PAPER_M}, "
+        f"GA feature selection, then FCM (cluster={N_CLUSTERS}, "
         f"Iterations={GA_FCM_ITERATIONS}) on the selected features",
         ["(population, generations)", "Accuracy", "features selected"]
-        + ["fitness (silhouette)", "ARI", "NMI", "silhouette", "clusters found"]
-        + ["seconds"],
+        + ["fitness (silhouette)", "fuzzifier", "ARI", "NMI", "silhouette"]
+        + ["clusters found", "collapsed", "seconds"],
     )
     selectors = {}
-    for population, generations in settings.ga_settings:
+    for population, generations, fuzzifier in _ga_runs(settings):
         progress.set_description(f"GA + FCM: population {population} x {generations}")
         start = time.perf_counter()
-        # Fitness and result come from the same clusterer: the study's FCM,
-        # refitted on the selected features as ``estimator_``.
+        # Fitness and result come from the same clusterer, refitted on the
+        # selected features as ``estimator_``.
         selector = GAFeatureSelector(
-            _fcm(GA_FCM_ITERATIONS, PAPER_M, seed),
+            _fcm(GA_FCM_ITERATIONS, seed, **fuzzifier),
             population_size=population,
             n_generations=generations,
             random_state=seed,
@@ -353,11 +428,14 @@ def _ga_table(data, settings, seed, progress):
                 "(population, generations)": f"({population}, {generations})",
                 "features selected": int(selector.support_.sum()),
                 "fitness (silhouette)": float(selector.best_score_),
+                "fuzzifier": _fuzzifier_name(selector.estimator_),
                 **metrics,
+                "collapsed": _collapsed(selector.estimator_),
                 "seconds": round(seconds, 2),
             }
         )
-        selectors[(population, generations)] = selector
+        if fuzzifier.get("m") == PAPER_M:
+            selectors[(population, generations)] = selector
         progress.update()
     return table, selectors
 
@@ -375,27 +453,28 @@ def _figures(folder, data, labels_by_iterations, selector):
     from .plotting import plot_ga_history
 
     bunch = data.bunch
+    type_names = list(bunch.type_names)
     all_rows = np.concatenate(list(data.rows.values()))
-    type_bins = np.arange(N_CLUSTERS + 1) - 0.5
     figure = Figure(figsize=(11, 4))
     axes = figure.subplots(1, 2)
     identities = bunch.vehicle_id[all_rows]
     axes[0].hist(identities, bins=min(100, np.unique(identities).size))
     axes[0].set(title="Vehicle identities", xlabel="vehicle id", ylabel="images")
-    axes[1].hist(bunch.type[all_rows], bins=type_bins, rwidth=0.8)
-    axes[1].set(title="Vehicle types", xlabel="type id", ylabel="images")
+    _type_bars(axes[1], bunch.type[all_rows], type_names)
+    axes[1].set(title="Vehicle types", ylabel="images")
     names = [_save(figure, folder, "fig1_histograms.png")]
 
-    figure = Figure(figsize=(10, 7))
+    figure = Figure(figsize=(10, 8))
     axes = figure.subplots(2, 2, sharex=True)
-    panels = [("actual type labels", data.types("train"))]
+    types = data.types("train")
+    panels = [("actual type labels", types)]
     panels += [
-        (f"FCM, {iterations} iterations", labels)
+        (f"FCM, {iterations} iterations (clusters matched to types)", labels)
         for iterations, labels in labels_by_iterations.items()
     ]
     for ax, (title, labels) in zip(axes.ravel(), panels, strict=False):
-        ax.hist(labels, bins=type_bins, rwidth=0.8)
-        ax.set(title=title, xlabel="label", ylabel="training images")
+        _type_bars(ax, _matched_to_types(types, labels, len(type_names)), type_names)
+        ax.set(title=title, ylabel="training images")
     names.append(_save(figure, folder, "fig3_cluster_histograms.png"))
 
     figure = Figure(figsize=(6, 4))
@@ -405,10 +484,156 @@ def _figures(folder, data, labels_by_iterations, selector):
     return names
 
 
+def _matched_to_types(types, labels, n_types):
+    """Relabel clusters by the type each is matched to (Hungarian matching)."""
+    n = max(n_types, int(labels.max()) + 1)
+    counts = np.zeros((n, n))
+    np.add.at(counts, (labels, types), 1)
+    clusters, matched = linear_sum_assignment(counts, maximize=True)
+    mapping = np.empty(n, dtype=int)
+    mapping[clusters] = matched
+    return mapping[labels]
+
+
+def _type_bars(ax, types, type_names):
+    counts = np.bincount(types, minlength=len(type_names))[: len(type_names)]
+    ax.bar(np.arange(len(type_names)), counts)
+    ax.set_xticks(np.arange(len(type_names)), type_names, rotation=45, ha="right")
+
+
 def _save(figure, folder, name):
     figure.tight_layout()
     figure.savefig(folder / name, dpi=100)
     return name
+
+
+def _rows(table, **match):
+    return [row for row in table if all(row[k] == v for k, v in match.items())]
+
+
+def _percent_value(text):
+    return float(text.rstrip("%"))
+
+
+def _clustering_finding(row):
+    collapsed = ", collapsed" if row["collapsed"] == "yes" else ""
+    return (
+        f"{row['Accuracy']} accuracy, ARI {row['ARI']:.3f}, "
+        f"{row['clusters found']} of {N_CLUSTERS} clusters found{collapsed}"
+    )
+
+
+def _data_finding(data, settings, seed):
+    X, types = data.X("train"), data.types("train")
+    size = min(settings.silhouette_sample_size, len(X))
+    silhouette = _silhouette_score(X, types, sample_size=size, random_state=seed)
+    shape = (
+        "the types barely differ in feature space"
+        if abs(silhouette) < 0.05
+        else "the types form clusters"
+    )
+    return (
+        f"- Data: the silhouette of the {N_CLUSTERS} vehicle types on the "
+        f"training features is {silhouette:.3f}, so {shape} (the study's "
+        "clusterings: -0.026 to -0.012, its Table 2)."
+    )
+
+
+def _network_findings(tables, settings):
+    lines = []
+    for row in tables["table3_baseline"]:
+        gap = _percent_value(row["Training"]) - _percent_value(row["Test"])
+        verdict = "memorises the training images" if gap > 30 else "generalises"
+        lines.append(
+            f"- Baseline, {row['(epochs)']} epochs: {row['Training']} training and "
+            f"{row['Test']} test accuracy on identities: the network {verdict} "
+            "(the study: 95.30% and 5.29% after 500 epochs, 78.60% and 4.11% "
+            "after 100)."
+        )
+    epochs = settings.pruned_epochs
+    dense = _rows(tables["table3_baseline"], **{"(epochs)": epochs})
+    pruned = tables["table4_pruned"]
+    paper = _rows(pruned, schedule="per_epoch", lr=PAPER_LR)
+    best = max(paper, key=lambda row: _percent_value(row["Test"]))
+    versus = f", against {dense[0]['Test']} unpruned" if dense else ""
+    lines.append(
+        f"- Pruning after each epoch at lr {PAPER_LR} for {epochs} epochs: the "
+        f"best test accuracy is {best['Test']} at amount "
+        f"{best['(epochs , amount)']} (sparsity {best['sparsity']:.2f}){versus}; "
+        "the amounts leave "
+        + ", ".join(
+            f"{row['sparsity']:.2f} ({row['(epochs , amount)']})" for row in paper
+        )
+        + " of the weights zero."
+    )
+    good_dense, good_pruned = _rows(
+        pruned, schedule="per_epoch", lr=settings.well_trained_lr
+    )
+    difference = _percent_value(good_pruned["Test"]) - _percent_value(
+        good_dense["Test"]
+    )
+    if difference > 0.5:
+        verdict = "so pruning helps even a well-trained network"
+    elif difference < -0.5:
+        verdict = (
+            "so pruning costs accuracy once the network trains well, and its "
+            "gains at the study's rate only compensate a rate too high"
+        )
+    else:
+        verdict = "so pruning neither helps nor hurts a well-trained network"
+    lines.append(
+        f"- At lr {settings.well_trained_lr} the unpruned network reaches "
+        f"{good_dense['Test']} test accuracy and the study's pruning "
+        f"({PAPER_AMOUNT} per epoch) {good_pruned['Test']}, {verdict}."
+    )
+    return lines
+
+
+def _clustering_findings(tables, settings):
+    # Table 5: each fuzzifier after the most iterations; Table 6: every m.
+    longest = {}
+    for row in _rows(tables["table5_fcm_iterations"], init="random"):
+        longest[row["fuzzifier"]] = row
+    lines = [
+        f"- Table 5, after {max(settings.fcm_iterations)} iterations from random "
+        "memberships: "
+        + "; ".join(
+            f"{name}: {_clustering_finding(row)}" for name, row in longest.items()
+        )
+        + ".",
+        f"- Table 6, {PAPER_FCM_ITERATIONS} iterations: "
+        + "; ".join(
+            f"{row['fuzzifier']}: {_clustering_finding(row)}"
+            for row in _rows(tables["table6_fcm_fuzzifier"], init="random")
+        )
+        + ". A collapsed partition has nearly uniform memberships (partition "
+        f"coefficient near 1/{N_CLUSTERS} = {1 / N_CLUSTERS:.3f}) or merged "
+        "centers: fuzzy c-means found no cluster structure, and its accuracy "
+        "is what guessing the labels of near-uniform memberships gives.",
+    ]
+    for row in tables["table_ga_fcm"]:
+        if row["fitness (silhouette)"] == -1:
+            search = (
+                "every subset evaluated collapsed and scored -1, so the search "
+                "had nothing to select on and kept the first subset"
+            )
+        else:
+            search = f"best silhouette {row['fitness (silhouette)']:.3f}"
+        lines.append(
+            f"- GA {row['(population, generations)']} with FCM "
+            f"{row['fuzzifier']}: {row['features selected']} features selected, "
+            f"{search}; FCM on them: {_clustering_finding(row)}."
+        )
+    return lines
+
+
+def _findings(tables, data, settings, seed):
+    """Return one sentence, with its numbers, for each experiment."""
+    return [
+        _data_finding(data, settings, seed),
+        *_network_findings(tables, settings),
+        *_clustering_findings(tables, settings),
+    ]
 
 
 def _report(folder, data, settings, seed, tables, figures, seconds):
@@ -430,11 +655,21 @@ def _report(folder, data, settings, seed, tables, figures, seconds):
         f"{settings.silhouette_sample_size} sampled rows; 'clusters found' counts "
         "distinct labels (fuzzy c-means merges clusters when m is large for the "
         "dimension); init 'random' is the study's start from random memberships, "
-        "'k-means++' the library's default. In Table 4, schedule 'per_epoch' "
-        "prunes the given amount of "
-        "the remaining weights after every epoch, as in the study, so the final "
-        "sparsity compounds to 1 - (1 - amount)^epochs; 'gradual' reaches the "
-        "amount by the end of training.",
+        "'k-means++' the library's default; fuzzifier 'm=auto' is the "
+        "library's default fuzzifier chosen from the shape of the data, "
+        "'polynomial' its polynomial fuzzifier function; 'partition "
+        "coefficient' runs from 1/11 (uniform memberships) to 1 (crisp), and "
+        "'collapsed' says whether the partition is degenerate (memberships "
+        "nearly uniform, centers merged, or fewer clusters than asked for), "
+        "which FuzzyCMeans warns about. In Table 4, schedule "
+        "'per_epoch' prunes the given amount of the remaining weights after "
+        "every epoch's training, as in the study, so the final sparsity "
+        "compounds to 1 - (1 - amount)^epochs; 'gradual' reaches the amount by "
+        "the end of training.",
+        "",
+        "## Findings",
+        "",
+        *_findings({table.name: table.rows for table in tables}, data, settings, seed),
         "",
     ]
     for table in tables:
@@ -500,11 +735,9 @@ def reproduce(out, *, data=None, settings=QUICK, seed=0, n_samples=None, progres
     n_steps = (
         len(settings.baseline_epochs)
         + len(settings.amounts)
-        + 1
-        + len(settings.fcm_iterations)
-        + len(settings.fuzzifiers)
-        + 2
-        + len(settings.ga_settings)
+        + 3
+        + len(_fcm_runs(settings))
+        + len(_ga_runs(settings))
     )
     bar = tqdm(total=n_steps, disable=not progress, unit="experiment")
     with bar, warnings.catch_warnings():

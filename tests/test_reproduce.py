@@ -10,11 +10,18 @@ TABLES = {
     "table3_baseline": ("(epochs)", ["10", "4"]),
     "table4_pruned": (
         "(epochs , amount)",
-        ["(4, 0.2)", "(4, 0.3)", "(4, 0.4)", "(4, 0.5)", "(4, 0.5)"],
+        ["(4, 0.2)", "(4, 0.3)", "(4, 0.4)", "(4, 0.5)", "(4, 0.5)"]
+        + ["(4, 0.0)", "(4, 0.2)"],
     ),
-    "table5_fcm_iterations": ("Iterations", ["5", "10", "15", "15"]),
-    "table6_fcm_fuzzifier": ("m", ["1.7", "2.5", "3.5", "4.5", "5.5", "1.7"]),
-    "table_ga_fcm": ("(population, generations)", ["(10, 2)", "(20, 5)"]),
+    "table5_fcm_iterations": ("Iterations", ["5", "10", "15"] * 3 + ["15"]),
+    "table6_fcm_fuzzifier": (
+        "m",
+        ["1.7", "2.5", "3.5", "4.5", "5.5", "m=auto", "polynomial beta=0.5", "1.7"],
+    ),
+    "table_ga_fcm": (
+        "(population, generations)",
+        ["(10, 2)", "(20, 5)", "(10, 2)", "(10, 2)"],
+    ),
 }
 FIGURES = ["fig1_histograms.png", "fig3_cluster_histograms.png", "ga_fitness.png"]
 
@@ -55,10 +62,34 @@ def test_tables_have_the_study_rows_and_columns(quick_run, name):
 def test_pruned_table_reports_the_schedules_sparsity(quick_run):
     table = read_csv(quick_run / "table4_pruned.csv")
     per_epoch = [row for row in table if row["schedule"] == "per_epoch"]
-    for row, amount in zip(per_epoch, (0.2, 0.3, 0.4, 0.5), strict=True):
+    amounts = (0.2, 0.3, 0.4, 0.5, 0.0, 0.2)
+    for row, amount in zip(per_epoch, amounts, strict=True):
         assert float(row["sparsity"]) == pytest.approx(1 - (1 - amount) ** 4, abs=1e-4)
     gradual = [row for row in table if row["schedule"] == "gradual"]
     assert float(gradual[0]["sparsity"]) == pytest.approx(0.5, abs=1e-4)
+    # The study's rate, then one at which the unpruned network trains well.
+    assert [row["lr"] for row in table] == ["0.01"] * 5 + ["0.001"] * 2
+
+
+def test_clustering_tables_name_the_fuzzifier_and_collapse(quick_run):
+    table = read_csv(quick_run / "table6_fcm_fuzzifier.csv")
+    fuzzifiers = [row["fuzzifier"] for row in table]
+    assert fuzzifiers[:5] == ["m=1.7", "m=2.5", "m=3.5", "m=4.5", "m=5.5"]
+    assert fuzzifiers[5].startswith("m=auto (1.0")
+    assert fuzzifiers[6] == "polynomial beta=0.5"
+    for row in table:
+        coefficient = float(row["partition coefficient"])
+        assert 1 / 11 - 1e-9 <= coefficient <= 1 + 1e-9
+        assert row["collapsed"] in ("yes", "no")
+        if int(row["clusters found"]) < 11:
+            assert row["collapsed"] == "yes"
+    ga = read_csv(quick_run / "table_ga_fcm.csv")
+    assert [row["fuzzifier"].split(" (")[0] for row in ga] == [
+        "m=1.7",
+        "m=1.7",
+        "m=auto",
+        "polynomial beta=0.5",
+    ]
 
 
 def test_clustering_tables_add_honest_metrics(quick_run):
@@ -80,6 +111,11 @@ def test_figures_and_report(quick_run):
     for name in TABLES:
         assert f"`{name}.csv`" in report
     assert "Hungarian" in report and "synthetic" in report
+    findings = report.split("## Findings")[1].split("**Table 3")[0]
+    # One sentence per experiment, each with its numbers.
+    assert findings.count("\n- ") >= 9
+    assert "silhouette of the 11 vehicle types" in findings
+    assert "At lr 0.001 the unpruned network reaches" in findings
 
 
 def test_reproduce_reads_vehicle_x_folders(tmp_path):
