@@ -467,11 +467,14 @@ def _check_centers_shape(centers, n_clusters, n_features):
 # A partition is degenerate when its memberships are this close to uniform
 # (modified partition coefficient, 0 for uniform memberships, 1 for a hard
 # partition) or its closest two centers are this close relative to the
-# spread of the data. Collapsed fits are orders of magnitude below both
-# (about 1e-7 and 1e-4 on 2500-dimensional data with m = 2), while even very
-# fuzzy fits of real structure stay well above (iris with m = 5: 0.09, 0.5).
+# radius of the clusters. Collapsed fits are orders of magnitude below both
+# (about 1e-7 and 3e-4 on 2500-dimensional data with m = 2), while even very
+# fuzzy fits of real structure stay well above (iris with m = 5: 0.11, 1.8;
+# m = 10: 0.02, 1.4).
 _UNIFORM_MEMBERSHIPS = 1e-2
 _COINCIDENT_CENTERS = 1e-2
+# Samples on which the radius of the clusters is estimated.
+_RADIUS_SAMPLES = 1024
 
 
 def _partition_coefficient(memberships, sample_weight):
@@ -480,11 +483,17 @@ def _partition_coefficient(memberships, sample_weight):
     return float(np.average(squares, weights=sample_weight))
 
 
-def _center_separation(data, centers, sample_weight):
-    """Distance of the closest two centers over the RMS distance to the mean.
+def _center_separation(X, centers, sample_weight):
+    """Distance of the closest two centers over the radius of the clusters.
 
-    ``inf`` for a single center; 0 if two centers coincide, even when all
-    samples do.
+    The radius is the root-mean-square distance of samples to their nearest
+    center, estimated on up to ``_RADIUS_SAMPLES`` evenly spaced rows: the
+    spread of the data when the centers have merged, the clusters' own
+    spread when they are apart. A far group of samples widens only its own
+    cluster, not the yardstick of the others, and no weighting by the
+    fuzzifier lets samples lying on a center dominate. ``inf`` for a single
+    center, or when the sampled rows all lie on centers; 0 if two centers
+    coincide.
     """
     if centers.shape[0] < 2:
         return np.inf
@@ -493,13 +502,13 @@ def _center_separation(data, centers, sample_weight):
     )
     if gaps.min() == 0:
         return 0.0
-    mean_sq_norm = np.average(data.shifted_sq_norms, weights=sample_weight)
-    if sample_weight is None:
-        mean = np.asarray(data.X.mean(axis=0)).ravel()
-    else:
-        mean = np.asarray(sample_weight @ data.X).ravel() / sample_weight.sum()
-    spread = mean_sq_norm - np.sum((mean - data.shift) ** 2)
-    return float(np.sqrt(gaps.min() / spread)) if spread > 0 else np.inf
+    rows = np.unique(np.linspace(0, X.shape[0] - 1, _RADIUS_SAMPLES).astype(int))
+    nearest = sq_distances(X[rows], centers).min(axis=1)
+    weights = None if sample_weight is None else sample_weight[rows]
+    if weights is not None and not weights.any():
+        weights = None
+    sq_radius = np.average(nearest, weights=weights)
+    return float(np.sqrt(gaps.min() / sq_radius)) if sq_radius > 0 else np.inf
 
 
 def _external_stacklevel():
@@ -539,8 +548,8 @@ class FuzzyCMeans(
 
     In high dimensions the usual ``m = 2`` makes every center collapse onto
     the mean of the data; the default ``m="auto"`` chooses a fuzzifier from
-    the shape of the data that avoids it, and a degenerate result always
-    raises a :class:`~sklearn.exceptions.ConvergenceWarning`.
+    the shape of the data that avoids it, and a collapsed result raises a
+    :class:`~sklearn.exceptions.ConvergenceWarning`.
 
     Each iteration makes one pass over ``X`` in cache-sized chunks of rows,
     split over threads; no copy of ``X`` is made.
@@ -567,8 +576,8 @@ class FuzzyCMeans(
 
     beta : float, default=0.5
         Parameter of ``fuzzifier="polynomial"``, in [0, 1): 0 is fuzzy
-        c-means with ``m = 2``, values close to 1 approach k-means. Ignored
-        by the power function.
+        c-means with ``m = 2``, values close to 1 approach k-means. Checked
+        but unused by the power function.
 
     max_iter : int, default=300
         Maximum number of iterations of one run.
@@ -629,9 +638,11 @@ class FuzzyCMeans(
         ``1 / n_clusters`` for uniform memberships to 1 for a hard partition.
 
     center_separation_ : float
-        Distance between the closest two centers divided by the
-        root-mean-square distance of the training samples to their mean;
-        ``inf`` for one cluster. Close to 0 when centers coincide.
+        Distance between the closest two centers divided by the radius of
+        the clusters: the root-mean-square distance of training samples to
+        their nearest center (sample-weighted, estimated on up to 1,024
+        evenly spaced samples). Well above 1 for separated clusters, close to
+        0 when centers coincide; ``inf`` for one cluster.
 
     n_features_in_ : int
         Number of features seen during ``fit``.
@@ -646,7 +657,9 @@ class FuzzyCMeans(
         When the fitted partition is degenerate: memberships nearly uniform
         (modified partition coefficient ``(c PC - 1) / (c - 1)`` below 0.01),
         centers nearly coinciding (``center_separation_`` below 0.01), or
-        fewer distinct labels than clusters.
+        fewer distinct labels than clusters. A partial collapse, where a few
+        centers are pulled towards the mean of the data but stay apart, can
+        pass these tests.
 
     See Also
     --------
@@ -851,7 +864,7 @@ class FuzzyCMeans(
         self.objective_ = float(np.exp(log_objective))
         self.n_iter_ = n_iter
         self.partition_coefficient_ = _partition_coefficient(memberships, sample_weight)
-        self.center_separation_ = _center_separation(data, centers, sample_weight)
+        self.center_separation_ = _center_separation(X, centers, sample_weight)
         self._fitted_fuzzifier = fuzzifier
         self._n_features_out = self.n_clusters
         self._warn_if_degenerate(X.shape)
@@ -878,7 +891,8 @@ class FuzzyCMeans(
         if self.center_separation_ < _COINCIDENT_CENTERS:
             problems.append(
                 f"centers nearly coincide (the closest two are "
-                f"{self.center_separation_:.2g} times the spread of the data apart)"
+                f"{self.center_separation_:.2g} times the radius of the clusters "
+                "apart)"
             )
         n_distinct = np.unique(self.labels_).size
         if n_distinct < n_clusters:
@@ -887,23 +901,40 @@ class FuzzyCMeans(
             )
         return problems
 
+    def _setting(self):
+        """Return the fuzzifier setting of the fit, as the parameters spell it."""
+        if self.fuzzifier == "power" and self.m == "auto":
+            return f"m='auto' (m={self.m_:.4g})"
+        return self._fitted_fuzzifier.describe()
+
+    def _remedies(self, n_features):
+        """Return what to try against a degenerate partition of this fit."""
+        remedies = []
+        if self.fuzzifier == "polynomial":
+            remedies.append("a larger beta")
+        elif self.m_ > self._auto_m(self.memberships_.shape[0], n_features):
+            auto = self._auto_m(self.memberships_.shape[0], n_features)
+            remedies.append(f"m='auto' (m={auto:.4g} here) or a smaller m")
+        remedies += [
+            "n_init > 1 or another init",
+            f"fewer clusters than n_clusters={self.n_clusters}",
+        ]
+        if self.fuzzifier == "power":
+            remedies.append("fuzzifier='polynomial'")
+        return remedies
+
     def _warn_if_degenerate(self, shape):
         problems = self._partition_problems()
         if not problems:
             return
-        if self.fuzzifier == "polynomial":
-            remedy = "a larger beta"
-        else:
-            auto = self._auto_m(*shape)
-            remedy = (
-                f"m='auto' (m={auto:.4g} here), a smaller m, or fuzzifier='polynomial'"
-            )
+        remedies = self._remedies(shape[1])
         warnings.warn(
-            f"FuzzyCMeans with {self._fitted_fuzzifier.describe()} found a "
-            f"degenerate partition: {'; '.join(problems)}. A fuzzifier too large "
-            f"for the dimension of the data (n_features={shape[1]}) makes "
-            "memberships uniform and centers merge, and duplicate samples can "
-            f"leave clusters empty; try {remedy}.",
+            f"FuzzyCMeans with {self._setting()} found a "
+            f"degenerate partition: {'; '.join(problems)}. In high dimensions a "
+            "fuzzifier too large for the data makes memberships uniform and "
+            "centers merge; data without n_clusters groups, duplicate samples or "
+            f"a poor start do too. Try {', '.join(remedies[:-1])} or "
+            f"{remedies[-1]}.",
             ConvergenceWarning,
             stacklevel=_external_stacklevel(),
         )

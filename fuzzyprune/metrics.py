@@ -587,24 +587,16 @@ neg_partition_entropy_scorer = _scorer(
 )
 
 
-def _fuzzifier_of(clusterer):
-    """Return the fuzzifier function a fitted clusterer used, as keyword arguments."""
-    if getattr(clusterer, "fuzzifier", "power") == "polynomial":
-        return {"fuzzifier": "polynomial", "beta": clusterer.beta}
-    return {"m": getattr(clusterer, "m_", None) or getattr(clusterer, "m", 2.0)}
-
-
+# The index with Xie and Beni's weights u ** 2 whatever the clusterer's
+# fuzzifier: weighted by u ** m, the compactness shrinks towards 0 as m grows,
+# and a search over m would always choose the largest.
 neg_xie_beni_scorer = _scorer(
     lambda clusterer, X, y: (
-        -xie_beni_index(
-            X,
-            clusterer.predict_proba(X),
-            clusterer.cluster_centers_,
-            **_fuzzifier_of(clusterer),
-        )
+        -xie_beni_index(X, clusterer.predict_proba(X), clusterer.cluster_centers_)
     ),
     "neg_xie_beni_scorer",
-    "Opposite of the Xie-Beni index of the estimator's partition of X.",
+    "Opposite of the Xie-Beni index (weights u ** 2) of the estimator's "
+    "partition of X.",
 )
 fuzzy_silhouette_scorer = _scorer(
     lambda clusterer, X, y: fuzzy_silhouette_score(X, clusterer.predict_proba(X)),

@@ -511,11 +511,35 @@ def test_partition_coefficient_is_weighted():
     fcm = FuzzyCMeans(3, random_state=0).fit(X, sample_weight=weights)
     expected = (weights * (fcm.memberships_**2).sum(axis=1)).sum() / weights.sum()
     assert fcm.partition_coefficient_ == pytest.approx(expected, rel=1e-12)
-    mean = weights @ X / weights.sum()
-    spread = np.sqrt(weights @ ((X - mean) ** 2).sum(axis=1) / weights.sum())
+    # The radius: RMS distance of the samples to their nearest center.
+    nearest = euclidean_distances(X, fcm.cluster_centers_, squared=True).min(axis=1)
+    radius = np.sqrt(weights @ nearest / weights.sum())
     gaps = euclidean_distances(fcm.cluster_centers_)
     gaps[np.diag_indices(3)] = np.inf
-    assert fcm.center_separation_ == pytest.approx(gaps.min() / spread, rel=1e-9)
+    assert fcm.center_separation_ == pytest.approx(gaps.min() / radius, rel=1e-9)
+
+
+def test_far_samples_do_not_make_near_clusters_look_merged():
+    # A missing-value code in a few rows makes a far cluster; the others are
+    # as separate as without it, and no warning is raised (they are errors).
+    X = load_iris().data.copy()
+    X[[5, 70, 140], 0] = -9999.0
+    fcm = FuzzyCMeans(4, random_state=0).fit(X)
+    assert fcm.center_separation_ > 1
+
+
+def test_warning_suggests_only_what_can_help():
+    X = np.random.default_rng(0).normal(size=(500, 10))  # no groups at all
+    with pytest.warns(ConvergenceWarning, match="m='auto' \\(m=1.364\\)") as record:
+        FuzzyCMeans(4, random_state=0).fit(X)
+    message = str(record[0].message)
+    assert "try m='auto'" not in message.lower()
+    assert "fewer clusters than n_clusters=4" in message
+    poly = FuzzyCMeans(5, fuzzifier="polynomial", random_state=0)
+    with pytest.warns(ConvergenceWarning, match="larger beta") as record:
+        poly.fit(collapsing_data()[0])
+    assert "fuzzifier='polynomial'" in str(record[0].message)  # the setting only
+    assert "m='auto'" not in str(record[0].message)
 
 
 def polynomial_reference(X, centers, beta):
