@@ -1,6 +1,10 @@
+import hashlib
+
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
+from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 from fuzzyprune.datasets import (
     VEHICLE_TYPE_NAMES,
@@ -13,6 +17,19 @@ from fuzzyprune.datasets import (
 @pytest.fixture(scope="module")
 def vehicle_x():
     return make_vehicle_x(4000, n_vehicles=120, n_features=32, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def separated_vehicle_x():
+    return make_vehicle_x(
+        4000, n_vehicles=120, n_features=32, random_state=0, structure="separated"
+    )
+
+
+@pytest.fixture(scope="module")
+def study_sized_vehicle_x():
+    # The study's numbers of vehicles and types; fewer features keep it fast.
+    return make_vehicle_x(3000, n_features=512, random_state=0)
 
 
 def test_shapes_and_ranges(vehicle_x):
@@ -37,8 +54,8 @@ def test_vehicle_one_and_sedans_are_most_frequent(vehicle_x):
     assert type_counts.argmax() == 0 and type_counts[0] > 2 * np.median(type_counts)
 
 
-def test_types_are_closer_within_than_between(vehicle_x):
-    X, types = vehicle_x.data.astype(np.float64), vehicle_x.type
+def test_separated_types_are_closer_within_than_between(separated_vehicle_x):
+    X, types = separated_vehicle_x.data.astype(np.float64), separated_vehicle_x.type
     means = np.array([X[types == t].mean(axis=0) for t in range(11)])
     within = np.mean(
         [((X[types == t] - means[t]) ** 2).sum(axis=1).mean() for t in range(11)]
@@ -47,6 +64,64 @@ def test_types_are_closer_within_than_between(vehicle_x):
         ((means[:, None] - means[None]) ** 2).sum(axis=2)[np.triu_indices(11, 1)].mean()
     )
     assert between > 0.5 * within
+
+
+def test_separated_types_are_found_by_kmeans():
+    vx = make_vehicle_x(2000, n_features=256, random_state=0, structure="separated")
+    X, types = vx.data, vx.type
+    labels = KMeans(11, n_init=10, random_state=0).fit_predict(X)
+    assert adjusted_rand_score(types, labels) > 0.9
+    assert silhouette_score(X, types) > 0.2
+
+
+def test_separated_output_is_unchanged():
+    # The benchmarks were measured on this generator: its output must not move.
+    vx = make_vehicle_x(5000, n_features=64, random_state=7, structure="separated")
+    digest = hashlib.sha256(vx.data.tobytes())
+    for key in ("vehicle_id", "camera_id", "type"):
+        digest.update(vx[key].astype(np.int64).tobytes())
+    digest.update(",".join(vx.split).encode())
+    assert (
+        digest.hexdigest()
+        == "3017f0f816b68a0ff086bc3466a24bfd23f4b3e7d19d9ec2f9b304f91dee1400"
+    )
+
+
+def test_default_types_form_no_clusters(study_sized_vehicle_x):
+    # As in the study: silhouettes about 0, and k-means blind to the types.
+    X, types = study_sized_vehicle_x.data, study_sized_vehicle_x.type
+    assert -0.05 <= silhouette_score(X, types) <= 0.05
+    labels = KMeans(11, n_init=1, random_state=0).fit_predict(X)
+    assert adjusted_rand_score(types, labels) <= 0.1
+
+
+def test_default_frequencies_follow_the_study(study_sized_vehicle_x):
+    # The study's Fig. 1: one tall bar for vehicle 1, Sedans the most common.
+    vehicle_counts = np.bincount(study_sized_vehicle_x.vehicle_id)
+    assert vehicle_counts[1] > 3 * vehicle_counts[2:].max()
+    type_counts = np.bincount(study_sized_vehicle_x.type)
+    assert type_counts[0] > 1.5 * type_counts[1:].max()
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:The number of unique classes is greater")
+@pytest.mark.parametrize("epochs", [10, 4])
+def test_default_baseline_lands_in_the_study_regime(epochs):
+    # The baseline of `fuzzyprune reproduce --quick` (Table 3); the study's
+    # network reached 79-95 % training and 4.1-5.3 % test accuracy.
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from fuzzyprune import PrunedMLPClassifier
+
+    vx = make_vehicle_x(6000, random_state=0)
+    train, test = vx.split == "train", vx.split == "test"
+    model = make_pipeline(
+        StandardScaler(),
+        PrunedMLPClassifier(max_epochs=epochs, random_state=0, amount=0.0),
+    ).fit(vx.data[train], vx.vehicle_id[train])
+    assert model.score(vx.data[train], vx.vehicle_id[train]) >= 0.6
+    assert 0.02 <= model.score(vx.data[test], vx.vehicle_id[test]) <= 0.1
 
 
 def test_reproducible():
@@ -63,6 +138,7 @@ def test_reproducible():
         ({"n_types": 12}, "'n_types' parameter"),
         ({"n_vehicles": 0}, "'n_vehicles' parameter"),
         ({"n_features": 0}, "'n_features' parameter"),
+        ({"structure": "clustered"}, "'structure' parameter"),
     ],
 )
 def test_bad_parameters_raise(params, match):
