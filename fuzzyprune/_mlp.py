@@ -19,6 +19,24 @@ from torch.utils.data import Subset
 from ._pruning import METHODS, PRUNE_ON, SCHEDULES, PruningCallback, compact_module
 
 
+@contextlib.contextmanager
+def _denormals_flushed():
+    """Treat denormal floats as zero on the CPU while training.
+
+    At the study's learning rate (0.01) training drives many values below
+    float32's normal range, where CPUs compute tens of times slower: an epoch
+    took 2.6 x as long. Flushing them to zero changes results only in values
+    under 1.2e-38. torch offers no way to read the setting, so it is set back
+    to torch's default, off, afterwards.
+    """
+    flushed = torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        if flushed:
+            torch.set_flush_denormal(False)
+
+
 def fast_adam(params, **kwargs):
     """Adam, with its update fused into one kernel where torch offers one."""
     params = list(params)
@@ -523,6 +541,9 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
             yield
 
     def _train(self, X, y, epochs):
-        with self._seeded_torch(offset=len(self.net_.history)):
+        with (
+            self._seeded_torch(offset=len(self.net_.history)),
+            _denormals_flushed(),
+        ):
             self.net_.partial_fit(X, y, epochs=epochs)
         return self

@@ -335,3 +335,23 @@ def test_prune_on_changes_with_warm_start_and_partial_fit():
     trained = dict(clf.net_.callbacks_)["trained"].weights_
     zeros = [float((trained[epoch] == 0).float().mean()) for epoch in (1, 2, 3)]
     assert zeros == pytest.approx([0.5, 0.5, 0.75], abs=1 / 90)
+
+
+def _denormal_survives():
+    return (torch.tensor([1e-39]) * 1.0).item() != 0
+
+
+class DenormalRecorder(Callback):
+    def on_epoch_begin(self, net, **kwargs):
+        self.flushed_ = not _denormal_survives()
+
+
+def test_training_flushes_denormals_and_restores_the_default(digits):
+    X, y = digits[0][:200], digits[2][:200]
+    recorder = DenormalRecorder()
+    clf = PrunedMLPClassifier(
+        hidden_size=8, max_epochs=1, callbacks=[("denormals", recorder)]
+    ).fit(X, y)
+    flushed = [cb.flushed_ for name, cb in clf.net_.callbacks_ if name == "denormals"]
+    assert flushed == [True]
+    assert _denormal_survives()
