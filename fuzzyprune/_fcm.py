@@ -474,7 +474,7 @@ def _check_centers_shape(centers, n_clusters, n_features):
 _UNIFORM_MEMBERSHIPS = 1e-2
 _COINCIDENT_CENTERS = 1e-2
 # Samples on which the radius of the clusters is estimated.
-_RADIUS_SAMPLES = 1024
+_RADIUS_SAMPLES = 256
 
 
 def _partition_coefficient(memberships, sample_weight):
@@ -640,7 +640,7 @@ class FuzzyCMeans(
     center_separation_ : float
         Distance between the closest two centers divided by the radius of
         the clusters: the root-mean-square distance of training samples to
-        their nearest center (sample-weighted, estimated on up to 1,024
+        their nearest center (sample-weighted, estimated on up to 256
         evenly spaced samples). Well above 1 for separated clusters, close to
         0 when centers coincide; ``inf`` for one cluster.
 
