@@ -91,7 +91,7 @@ print(f"{'KMeans':22} {ari['KMeans']:6.3f}")
 # -----------------------------------
 # The partition coefficient is 1 for crisp memberships and ``1 / 10`` for
 # uniform ones; the center separation is the distance between the closest two
-# centers over the spread of the data. From ``m = 1.2`` on, well below 2, the
+# centers over the radius of the clusters. From ``m = 1.2`` on, well below 2, the
 # first is ``1 / 10`` and the second nearly 0, and every fit warns (crosses).
 # ``m="auto"`` (dashed) sits close to 1, where the memberships are crisp and
 # the labels are those of k-means.

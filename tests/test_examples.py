@@ -81,7 +81,7 @@ def test_high_dimensional_example(monkeypatch, capsys):
     assert namespace["agreement"] == 1.0
     # The text claims beta=0.5 is fuzzy but pulls two centers together, and
     # its warning asks for a larger beta, with which none is pulled in.
-    assert warned["polynomial"] and "try a larger beta" in output
+    assert warned["polynomial"] and "Try a larger beta" in output
     assert polynomial.partition_coefficient_ < 0.8
     assert polynomial.center_separation_ < 0.01
     assert not warned["polynomial, beta=0.7"]
