@@ -121,7 +121,26 @@ def _nearest_clusters(ratio, beta):
             return n_nearest, total
 
 
-class PowerFuzzifier:
+class FuzzifierFunction:
+    """A fuzzifier function ``g``: the interface the rest of the algorithm sees.
+
+    ``terms(sq_distances)`` takes a chunk's squared distances, an ndarray of
+    shape (n_clusters, n_samples), non-negative, in float64, and returns
+
+    - ``memberships``, of the same shape: the optimal memberships for fixed
+      centers, each column summing to 1;
+    - ``log_weights``, of the same shape: ``log g(u_ij)``, the log weight of
+      each sample in the next centers, ``-inf`` where ``g(u_ij)`` is 0;
+    - ``log_sample_objective``, of shape (n_samples,): ``log sum_j g(u_ij)
+      d_ij``, ``-inf`` for a sample lying on a center.
+
+    ``log_weights(memberships)`` returns ``log g(u)`` of any memberships (the
+    centers of random memberships need it), and ``describe()`` the setting as
+    the estimator's parameters spell it, for messages.
+    """
+
+
+class PowerFuzzifier(FuzzifierFunction):
     """``g(u) = u ** m``, Bezdek's fuzzy c-means (eqs. 1-2 of the study).
 
     Memberships ``u_ij = 1 / sum_k (d_ij / d_ik) ** (2 / (m - 1))`` are
@@ -143,22 +162,7 @@ class PowerFuzzifier:
         return f"m={self.m:.4g}"
 
     def terms(self, sq_distances):
-        """Return memberships, log center weights and log sample objectives.
-
-        Parameters
-        ----------
-        sq_distances : ndarray of shape (n_clusters, n_samples)
-            Squared distances of centers to samples, non-negative, float64.
-
-        Returns
-        -------
-        memberships : ndarray of shape (n_clusters, n_samples)
-            Memberships, each column summing to 1.
-        log_weights : ndarray of shape (n_clusters, n_samples)
-            ``m log u_ij``, ``-inf`` where ``u_ij`` is 0.
-        log_sample_objective : ndarray of shape (n_samples,)
-            ``log sum_j u_ij ** m d_ij``, ``-inf`` for a sample on a center.
-        """
+        """Return memberships, ``m log u`` and log sample objectives."""
         m = self.m
         min_sq, log_ratio = _relative_sq_distances(sq_distances)
         log_ratio *= 1.0 / (m - 1.0)
@@ -180,7 +184,7 @@ class PowerFuzzifier:
             return self.m * np.log(memberships)
 
 
-class PolynomialFuzzifier:
+class PolynomialFuzzifier(FuzzifierFunction):
     """``g(u) = (1 - b) / (1 + b) u^2 + 2 b / (1 + b) u``, Klawonn and Höppner's.
 
     Unlike ``u ** m``, this function has a positive slope at 0, so the optimal
@@ -219,23 +223,7 @@ class PolynomialFuzzifier:
         return f"fuzzifier='polynomial', beta={self.beta:.4g}"
 
     def terms(self, sq_distances):
-        """Return memberships, log center weights and log sample objectives.
-
-        Parameters
-        ----------
-        sq_distances : ndarray of shape (n_clusters, n_samples)
-            Squared distances of centers to samples, non-negative, float64.
-
-        Returns
-        -------
-        memberships : ndarray of shape (n_clusters, n_samples)
-            Memberships, each column summing to 1, exactly 0 for clusters
-            outside a sample's nearest ones.
-        log_weights : ndarray of shape (n_clusters, n_samples)
-            ``log g(u_ij)``, ``-inf`` where ``u_ij`` is 0.
-        log_sample_objective : ndarray of shape (n_samples,)
-            ``log sum_j g(u_ij) d_ij``, ``-inf`` for a sample on a center.
-        """
+        """Return memberships (0 outside the nearest), ``log g(u)``, objectives."""
         beta = self.beta
         ratio = _ratios_to_nearest(sq_distances)
         n_nearest, total = _nearest_clusters(ratio, beta)
