@@ -653,6 +653,7 @@ def embedding_blobs(seed):
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_high_dimensional_blobs_as_well_as_kmeans():
     from sklearn.cluster import kmeans_plusplus
 
