@@ -111,8 +111,8 @@ def make_vehicle_x(
     camera. Features are non-negative and in [0, 1] like pooled ResNet
     features; a sample is its type's prototype plus its vehicle's, its
     camera's and its own variation, clipped to [0, 1], so vehicle identities
-    nest in types. Vehicle 1 and type 0 (Sedan) are the most frequent, as in
-    Vehicle-X.
+    nest in types. With the default numbers of vehicles and types, vehicle
+    1 and type 0 (Sedan) are the most frequent, as in Vehicle-X.
 
     By default the features behave as the Vehicle-X features did in the
     original study: what an image shows besides its vehicle (viewpoint,

@@ -111,8 +111,8 @@ PAPER_LR = 0.01
 PAPER_AMOUNT = 0.2
 # The library's fuzzifiers for high-dimensional data, beside the study's m.
 LIBRARY_FUZZIFIERS = {
-    "m=auto": {"m": "auto"},
-    "polynomial beta=0.5": {"fuzzifier": "polynomial", "beta": 0.5},
+    "auto": {"m": "auto"},
+    "polynomial": {"fuzzifier": "polynomial", "beta": 0.5},
 }
 
 
@@ -271,7 +271,7 @@ def _pruned_table(data, settings, seed, progress):
         table.rows.append(
             {
                 "(epochs , amount)": f"({epochs}, {amount})",
-                "schedule": schedule,
+                "schedule": schedule if amount else "none",
                 "lr": lr,
                 **row,
             }
@@ -347,7 +347,7 @@ def _fcm_tables(data, settings, seed, progress):
         "5": _Table(
             "table5_fcm_iterations",
             f"Table 5. Accuracy for different iterations on the training data with "
-            f"m={PAPER_M} and cluster={N_CLUSTERS}",
+            f"m={PAPER_M} (and the library's fuzzifiers) and cluster={N_CLUSTERS}",
             ["Iterations", "Accuracy", *added],
         ),
         "6": _Table(
@@ -459,7 +459,11 @@ def _figures(folder, data, labels_by_iterations, selector):
     axes = figure.subplots(1, 2)
     identities = bunch.vehicle_id[all_rows]
     axes[0].hist(identities, bins=min(100, np.unique(identities).size))
-    axes[0].set(title="Vehicle identities", xlabel="vehicle id", ylabel="images")
+    axes[0].set(
+        title="Vehicle identities",
+        xlabel="vehicle id",
+        ylabel="images per bin of vehicle ids",
+    )
     _type_bars(axes[1], bunch.type[all_rows], type_names)
     axes[1].set(title="Vehicle types", ylabel="images")
     names = [_save(figure, folder, "fig1_histograms.png")]
@@ -469,7 +473,7 @@ def _figures(folder, data, labels_by_iterations, selector):
     types = data.types("train")
     panels = [("actual type labels", types)]
     panels += [
-        (f"FCM, {iterations} iterations (clusters matched to types)", labels)
+        (f"FCM m={PAPER_M}, {iterations} iterations, clusters matched to types", labels)
         for iterations, labels in labels_by_iterations.items()
     ]
     for ax, (title, labels) in zip(axes.ravel(), panels, strict=False):
@@ -479,7 +483,10 @@ def _figures(folder, data, labels_by_iterations, selector):
 
     figure = Figure(figsize=(6, 4))
     ax = plot_ga_history(selector, ax=figure.subplots())
-    ax.set_title("GA feature selection: silhouette by generation")
+    population, generations = selector.population_size, selector.n_generations
+    ax.set_title(
+        f"GA ({population} x {generations}), FCM m={PAPER_M}: silhouette by generation"
+    )
     names.append(_save(figure, folder, "ga_fitness.png"))
     return names
 
@@ -539,52 +546,78 @@ def _data_finding(data, settings, seed):
     )
 
 
-def _network_findings(tables, settings):
-    lines = []
-    for row in tables["table3_baseline"]:
-        gap = _percent_value(row["Training"]) - _percent_value(row["Test"])
-        verdict = "memorises the training images" if gap > 30 else "generalises"
-        lines.append(
-            f"- Baseline, {row['(epochs)']} epochs: {row['Training']} training and "
-            f"{row['Test']} test accuracy on identities: the network {verdict} "
-            "(the study: 95.30% and 5.29% after 500 epochs, 78.60% and 4.11% "
-            "after 100)."
-        )
+def _fit_verdict(row):
+    training, test = _percent_value(row["Training"]), _percent_value(row["Test"])
+    if training < 50:
+        return "does not fit its training images"
+    if training - test > 30:
+        return "memorises its training images"
+    return "generalises"
+
+
+def _amount(row):
+    return row["(epochs , amount)"].strip("()").split(", ")[1]
+
+
+def _compare(first, second, n_test):
+    """Say how two test accuracies (in %) compare, given the test set's size."""
+    mean = (first + second) / 200
+    # Twice the standard error of the difference of two accuracies.
+    noise = 200 * np.sqrt(2 * mean * (1 - mean) / max(n_test, 1))
+    if abs(first - second) <= noise:
+        return f"within noise ({noise:.2f} points on {n_test} test images)"
+    return "higher" if first > second else "lower"
+
+
+def _network_findings(tables, data, settings):
+    lines = [
+        f"- Baseline, {row['(epochs)']} epochs: {row['Training']} training and "
+        f"{row['Test']} test accuracy on identities: the network "
+        f"{_fit_verdict(row)} (the study: 95.30% and 5.29% after 500 epochs, "
+        "78.60% and 4.11% after 100)."
+        for row in tables["table3_baseline"]
+    ]
+    n_test = len(data.rows["test"])
     epochs = settings.pruned_epochs
     dense = _rows(tables["table3_baseline"], **{"(epochs)": epochs})
     pruned = tables["table4_pruned"]
     paper = _rows(pruned, schedule="per_epoch", lr=PAPER_LR)
-    best = max(paper, key=lambda row: _percent_value(row["Test"]))
-    versus = f", against {dense[0]['Test']} unpruned" if dense else ""
-    lines.append(
-        f"- Pruning after each epoch at lr {PAPER_LR} for {epochs} epochs: the "
-        f"best test accuracy is {best['Test']} at amount "
-        f"{best['(epochs , amount)']} (sparsity {best['sparsity']:.2f}){versus}; "
-        "the amounts leave "
-        + ", ".join(
-            f"{row['sparsity']:.2f} ({row['(epochs , amount)']})" for row in paper
+    results = ", ".join(
+        f"{row['Test']} at amount {_amount(row)} (sparsity {row['sparsity']:.2f})"
+        for row in paper
+    )
+    line = (
+        f"- Pruning after each epoch at lr {PAPER_LR} for {epochs} epochs: test "
+        f"accuracy {results}"
+    )
+    if dense:
+        best = max(_percent_value(row["Test"]) for row in paper)
+        comparison = _compare(best, _percent_value(dense[0]["Test"]), n_test)
+        line += (
+            f"; the best of them is {comparison} against {dense[0]['Test']} unpruned"
         )
-        + " of the weights zero."
+    gradual = _rows(pruned, schedule="gradual")[0]
+    lines.append(
+        line + f". The gradual schedule reaches {gradual['Test']} at sparsity "
+        f"{gradual['sparsity']:.2f}."
     )
-    good_dense, good_pruned = _rows(
-        pruned, schedule="per_epoch", lr=settings.well_trained_lr
-    )
-    difference = _percent_value(good_pruned["Test"]) - _percent_value(
-        good_dense["Test"]
-    )
-    if difference > 0.5:
-        verdict = "so pruning helps even a well-trained network"
-    elif difference < -0.5:
+    good_dense, good_pruned = _rows(pruned, lr=settings.well_trained_lr)
+    if _percent_value(good_dense["Training"]) < 50:
         verdict = (
-            "so pruning costs accuracy once the network trains well, and its "
-            "gains at the study's rate only compensate a rate too high"
+            f"but the network fits only {good_dense['Training']} of its training "
+            "images at this rate, so the comparison says little"
         )
     else:
-        verdict = "so pruning neither helps nor hurts a well-trained network"
+        comparison = _compare(
+            _percent_value(good_pruned["Test"]),
+            _percent_value(good_dense["Test"]),
+            n_test,
+        )
+        verdict = f"the pruned network is {comparison}"
     lines.append(
         f"- At lr {settings.well_trained_lr} the unpruned network reaches "
         f"{good_dense['Test']} test accuracy and the study's pruning "
-        f"({PAPER_AMOUNT} per epoch) {good_pruned['Test']}, {verdict}."
+        f"({PAPER_AMOUNT} per epoch) {good_pruned['Test']}: {verdict}."
     )
     return lines
 
@@ -631,7 +664,7 @@ def _findings(tables, data, settings, seed):
     """Return one sentence, with its numbers, for each experiment."""
     return [
         _data_finding(data, settings, seed),
-        *_network_findings(tables, settings),
+        *_network_findings(tables, data, settings),
         *_clustering_findings(tables, settings),
     ]
 
@@ -652,7 +685,10 @@ def _report(folder, data, settings, seed, tables, figures, seconds):
         "vehicle types; unlike mapping clusters to their majority type, it cannot "
         "credit two clusters with one type. ARI and NMI compare the clusters "
         "with the types without any matching; the silhouette is computed on "
-        f"{settings.silhouette_sample_size} sampled rows; 'clusters found' counts "
+        f"{settings.silhouette_sample_size} sampled rows (nan when one cluster "
+        "is found); 'fitness (silhouette)' is the best fitness of the genetic "
+        "search, -1 when every subset it evaluated collapsed; 'clusters found' "
+        "counts "
         "distinct labels (fuzzy c-means merges clusters when m is large for the "
         "dimension); init 'random' is the study's start from random memberships, "
         "'k-means++' the library's default; fuzzifier 'm=auto' is the "
@@ -665,7 +701,9 @@ def _report(folder, data, settings, seed, tables, figures, seconds):
         "'per_epoch' prunes the given amount of the remaining weights after "
         "every epoch's training, as in the study, so the final sparsity "
         "compounds to 1 - (1 - amount)^epochs; 'gradual' reaches the amount by "
-        "the end of training.",
+        "the end of training; 'none' is the unpruned network. 'sparsity' is the "
+        "fraction of the weights that are zero at the end of training, "
+        "'seconds' the wall time of each experiment.",
         "",
         "## Findings",
         "",
@@ -731,6 +769,8 @@ def reproduce(out, *, data=None, settings=QUICK, seed=0, n_samples=None, progres
     start = time.perf_counter()
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
+    if n_samples is not None:
+        settings = dataclasses.replace(settings, max_samples=n_samples)
     loaded = _load(data, settings, n_samples, seed)
     n_steps = (
         len(settings.baseline_epochs)
