@@ -565,7 +565,8 @@ class FuzzyCMeans(
         ``m(D, N)`` Schwämmle and Jensen's fuzzifier for ``N = n_samples``
         and ``D = n_features`` (see Notes): 2, the textbook value, for
         low-dimensional data (iris), and close to 1 for embeddings (1.003
-        for 77,516 samples of 2048 features). The value used is ``m_``.
+        for 77,516 samples of 2048 features). ``N`` counts rows whatever
+        their ``sample_weight``. The value used is ``m_``.
 
     fuzzifier : {"power", "polynomial"}, default="power"
         Fuzzifier function ``g``: ``"power"`` is ``u ** m`` (Bezdek);
