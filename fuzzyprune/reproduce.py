@@ -596,6 +596,11 @@ def _network_findings(tables, data, settings):
         line += (
             f"; the best of them is {comparison} against {dense[0]['Test']} unpruned"
         )
+    if any(row["sparsity"] > 0.999 for row in paper):
+        line += (
+            "; at sparsity 1.00 every weight is zero and the network gives the "
+            "same answer for every image"
+        )
     gradual = _rows(pruned, schedule="gradual")[0]
     lines.append(
         line + f". The gradual schedule reaches {gradual['Test']} at sparsity "
