@@ -36,7 +36,7 @@ from ._chunks import (
     row_threading,
     thread_pool,
 )
-from ._fuzzifiers import PolynomialFuzzifier, PowerFuzzifier, schwaemmle_jensen_m
+from ._fuzzifiers import fuzzifier_function, schwaemmle_jensen_m
 from ._products import rows_times, stack_rows, weighted_sums
 
 # Squared distances are computed as |x - s|^2 - 2 x.(c - s) + |c - s|^2 + 2 s.(c - s)
@@ -770,10 +770,9 @@ class FuzzyCMeans(
 
     def _fuzzifier_function(self, n_samples, n_features):
         """Return the fuzzifier function of the parameters and the ``m`` used."""
-        if self.fuzzifier == "polynomial":
-            return PolynomialFuzzifier(float(self.beta)), None
         m = self._auto_m(n_samples, n_features) if self.m == "auto" else self.m
-        return PowerFuzzifier(float(m)), float(m)
+        function = fuzzifier_function(self.fuzzifier, m, self.beta)
+        return function, (float(m) if self.fuzzifier == "power" else None)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
@@ -908,13 +907,13 @@ class FuzzyCMeans(
             return f"m='auto' (m={self.m_:.4g})"
         return self._fitted_fuzzifier.describe()
 
-    def _remedies(self, n_features):
+    def _remedies(self, shape):
         """Return what to try against a degenerate partition of this fit."""
         remedies = []
+        auto = self._auto_m(*shape)
         if self.fuzzifier == "polynomial":
             remedies.append("a larger beta")
-        elif self.m_ > self._auto_m(self.memberships_.shape[0], n_features):
-            auto = self._auto_m(self.memberships_.shape[0], n_features)
+        elif self.m_ > auto:
             remedies.append(f"m='auto' (m={auto:.4g} here) or a smaller m")
         remedies += [
             "n_init > 1 or another init",
@@ -928,7 +927,7 @@ class FuzzyCMeans(
         problems = self._partition_problems()
         if not problems:
             return
-        remedies = self._remedies(shape[1])
+        remedies = self._remedies(shape)
         warnings.warn(
             f"FuzzyCMeans with {self._setting()} found a "
             f"degenerate partition: {'; '.join(problems)}. In high dimensions a "

@@ -245,3 +245,24 @@ class PolynomialFuzzifier(FuzzifierFunction):
         """Return ``log g(u)`` of given memberships, ``-inf`` where ``u`` is 0."""
         with np.errstate(divide="ignore"):
             return np.log(memberships * (self._quadratic * memberships + self._linear))
+
+
+def fuzzifier_function(fuzzifier, m, beta):
+    """Return the function named by the estimator's parameters.
+
+    Parameters
+    ----------
+    fuzzifier : {"power", "polynomial"}
+        Which function.
+    m : float
+        Fuzzifier of the power function, greater than 1.
+    beta : float
+        Parameter of the polynomial function, in [0, 1).
+
+    Returns
+    -------
+    function : FuzzifierFunction
+    """
+    if fuzzifier == "polynomial":
+        return PolynomialFuzzifier(float(beta))
+    return PowerFuzzifier(float(m))

@@ -23,7 +23,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import check_array, check_consistent_length
 
 from ._fcm import sq_distances
-from ._fuzzifiers import PolynomialFuzzifier, PowerFuzzifier
+from ._fuzzifiers import fuzzifier_function
 
 __all__ = [
     "cluster_accuracy",
@@ -223,9 +223,7 @@ def xie_beni_index(X, memberships, centers, *, m=2.0, fuzzifier="power", beta=0.
     X, memberships, centers = _check_fuzzy_partition(X, memberships, centers)
     if centers.shape[0] < 2:
         raise ValueError("xie_beni_index needs at least 2 clusters.")
-    function = (
-        PolynomialFuzzifier(beta) if fuzzifier == "polynomial" else PowerFuzzifier(m)
-    )
+    function = fuzzifier_function(fuzzifier, m, beta)
     weights = np.exp(function.log_weights(memberships.astype(np.float64)))
     compactness = np.einsum("ij,ij->", weights, sq_distances(X, centers))
     center_gaps = sq_distances(centers, centers)

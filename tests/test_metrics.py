@@ -284,3 +284,16 @@ def test_xie_beni_search_over_m_does_not_pick_the_largest():
         scoring=get_scorer("neg_xie_beni"),
     ).fit(load_iris().data)
     assert search.best_params_["m"] == 1.5
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"fuzzifier": "gaussian"}, "'fuzzifier' parameter"),
+        ({"fuzzifier": "polynomial", "beta": 1.0}, "'beta' parameter"),
+        ({"beta": -0.5}, "'beta' parameter"),
+    ],
+)
+def test_xie_beni_fuzzifier_parameters_are_checked(params, match):
+    with pytest.raises(ValueError, match=match):
+        xie_beni_index([[0.0], [1.0]], [[1, 0], [0, 1]], [[0.0], [1.0]], **params)
