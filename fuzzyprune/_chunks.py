@@ -3,7 +3,7 @@
 import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
 import joblib
 import numpy as np
@@ -79,38 +79,44 @@ def available_threads():
     return max(1, joblib.cpu_count())
 
 
+@contextmanager
 def single_threaded_blas():
-    """Return a context limiting BLAS to one thread while parallel tasks run.
+    """Limit BLAS to one thread while parallel tasks run, within a ``with``.
 
     BLAS limits are process-wide and cannot be set safely from several Python
     threads at once, so only the main thread sets one; elsewhere the context
-    changes nothing.
+    changes nothing. The limit is set on entering the context, never before,
+    so an exception between making the context and entering it cannot leave
+    BLAS limited for the rest of the process.
     """
     if threading.current_thread() is not threading.main_thread():
-        return nullcontext()
-    return _controller().limit(limits=1, user_api="blas")
+        yield
+        return
+    with _controller().limit(limits=1, user_api="blas"):
+        yield
 
 
+@contextmanager
 def row_threading(n_parallel_tasks=1):
-    """Plan how a kernel spreads rows over threads.
+    """Plan how a kernel spreads rows over threads, within a ``with``.
 
     On the main thread, each of ``n_parallel_tasks`` tasks splits its rows over
     its share of the threads BLAS may use, with BLAS limited to one thread
-    meanwhile. A kernel called from any other thread (a threaded grid search,
-    say) runs its rows in that thread and leaves the threading to BLAS,
-    changing no limit.
+    while the context is open. A kernel called from any other thread (a
+    threaded grid search, say) runs its rows in that thread and leaves the
+    threading to BLAS, changing no limit.
 
-    Returns
-    -------
+    Yields
+    ------
     threads_per_task : int
         Threads each task may use for its rows.
-    context : context manager
-        Holds the BLAS limit, if any, while the tasks run.
     """
     threads = available_threads()
     if threading.current_thread() is not threading.main_thread() or threads == 1:
-        return 1, nullcontext()
-    return max(1, threads // n_parallel_tasks), single_threaded_blas()
+        yield 1
+        return
+    with single_threaded_blas():
+        yield max(1, threads // n_parallel_tasks)
 
 
 def thread_pool(n_threads):

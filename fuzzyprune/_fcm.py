@@ -835,10 +835,8 @@ class FuzzyCMeans(
         random_state = check_random_state(self.random_state)
         seeds = random_state.randint(np.iinfo(np.int32).max, size=n_init)
         n_parallel_runs = min(effective_n_jobs(self.n_jobs), n_init)
-        n_threads, blas_limit = row_threading(n_parallel_runs)
-        data = _PreparedData(X, sample_weight, n_threads)
 
-        def run(seed):
+        def run(data, seed):
             centers = _initial_centers(
                 data,
                 init,
@@ -851,9 +849,10 @@ class FuzzyCMeans(
                 data, centers, fuzzifier, self.max_iter, self.tol, self.verbose
             )
 
-        with blas_limit:
+        with row_threading(n_parallel_runs) as n_threads:
+            data = _PreparedData(X, sample_weight, n_threads)
             runs = Parallel(n_jobs=n_parallel_runs, prefer="threads")(
-                delayed(run)(seed) for seed in seeds
+                delayed(run)(data, seed) for seed in seeds
             )
         # The first run of lowest objective wins, whatever the number of jobs.
         centers, memberships, log_objective, n_iter = min(runs, key=lambda run: run[2])
@@ -954,13 +953,13 @@ class FuzzyCMeans(
     def _evaluate(self, X, sample_weight=None):
         """Memberships of ``X`` to the fitted centers, and ``log J``."""
         centers = self.cluster_centers_.astype(X.dtype, copy=False)
-        n_threads, blas_limit = row_threading()
-        data = _PreparedData(X, sample_weight, n_threads)
         memberships = np.empty((X.shape[0], self.n_clusters), dtype=X.dtype)
-        with blas_limit, thread_pool(data.n_threads) as executor:
-            sums = _fcm_pass(
-                data, centers, self._fitted_fuzzifier, memberships, executor, False
-            )
+        with row_threading() as n_threads:
+            data = _PreparedData(X, sample_weight, n_threads)
+            with thread_pool(data.n_threads) as executor:
+                sums = _fcm_pass(
+                    data, centers, self._fitted_fuzzifier, memberships, executor, False
+                )
         return memberships, sums.log_objective
 
     def fit_predict(self, X, y=None, sample_weight=None):

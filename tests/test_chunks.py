@@ -63,17 +63,48 @@ def test_many_chunks_make_an_even_number_of_blocks(n_chunks):
 
 def test_row_threading_uses_own_threads_only_on_the_main_thread():
     from concurrent.futures import ThreadPoolExecutor
-    from contextlib import nullcontext
 
     from fuzzyprune._chunks import row_threading
 
     with threadpool_limits(2, user_api="blas"):
-        threads, limit = row_threading()
-        assert threads == 2 and not isinstance(limit, nullcontext)
-        with limit:
+        with row_threading() as threads:
+            assert threads == 2
             assert available_threads() == 1
         assert available_threads() == 2
-        assert row_threading(n_parallel_tasks=2)[0] == 1
+        with row_threading(n_parallel_tasks=2) as threads:
+            assert threads == 1
+
+        def in_worker():
+            with row_threading() as threads:
+                return threads, available_threads()
+
         with ThreadPoolExecutor(1) as executor:
-            threads, limit = executor.submit(row_threading).result()
-        assert threads == 1 and isinstance(limit, nullcontext)
+            assert executor.submit(in_worker).result() == (1, 2)
+
+
+def test_blas_limits_are_set_on_entering_only():
+    """Making a limit and failing before its ``with`` leaves BLAS alone."""
+    from fuzzyprune._chunks import row_threading, single_threaded_blas
+
+    with threadpool_limits(2, user_api="blas"):
+        made = [row_threading(), single_threaded_blas()]
+        assert available_threads() == 2
+        with pytest.raises(MemoryError):
+            with row_threading():
+                raise MemoryError
+        assert available_threads() == 2
+        del made
+
+
+def test_fit_interrupted_while_preparing_data_restores_blas(monkeypatch):
+    from fuzzyprune import FuzzyCMeans, _fcm
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    X = np.random.RandomState(0).rand(50, 3)
+    monkeypatch.setattr(_fcm, "_PreparedData", interrupted)
+    with threadpool_limits(2, user_api="blas"):
+        with pytest.raises(KeyboardInterrupt):
+            FuzzyCMeans(2).fit(X)
+        assert available_threads() == 2
