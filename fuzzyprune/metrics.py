@@ -7,20 +7,33 @@ or :func:`~sklearn.model_selection.cross_validate`. Each scorer also works on a
 :class:`~sklearn.pipeline.Pipeline` ending in a fuzzy clusterer, evaluating the
 last step on ``X`` transformed by the steps before it. Every scorer follows
 scikit-learn's rule that greater is better: indices where smaller is better are
-negated and named ``neg_*``.
+negated and named ``neg_*``. Where an index is undefined for a fold (fewer than
+2 clusters among its samples), its scorer warns and returns ``nan``.
 """
 
+import copy
+import warnings
+from inspect import signature
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment
+from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import get_scorer as _sklearn_get_scorer
 from sklearn.metrics import silhouette_samples
-from sklearn.metrics.cluster import contingency_matrix
+from sklearn.metrics._scorer import _BaseScorer
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
-from sklearn.utils.validation import check_array, check_consistent_length
+from sklearn.utils.metadata_routing import _raise_for_params
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+)
 
 from ._fcm import sq_distances
 from ._fuzzifiers import fuzzifier_function
@@ -45,15 +58,132 @@ __all__ = [
 ]
 
 
+# Rows of memberships must sum to 1 within float32 rounding, so memberships
+# computed in float32 and stored in float64 are accepted.
+_ROW_SUM_TOLERANCE = float(np.sqrt(np.finfo(np.float32).eps))
+
+
+class _UndefinedIndexError(ValueError):
+    """An index undefined for the number of clusters of the partition.
+
+    Scorers turn it into ``nan`` and a warning, as a search over folds expects.
+    """
+
+
 def _check_memberships(memberships):
-    memberships = check_array(memberships, dtype=[np.float64, np.float32])
+    """Check that ``memberships`` is a fuzzy partition: rows in [0, 1] summing to 1."""
+    memberships = check_array(
+        memberships, dtype=[np.float64, np.float32], input_name="memberships"
+    )
     if memberships.min() < 0 or memberships.max() > 1:
         raise ValueError("memberships must lie in [0, 1].")
+    sums = memberships.sum(axis=1, dtype=np.float64)
+    worst = np.abs(sums - 1).argmax()
+    if abs(sums[worst] - 1) > _ROW_SUM_TOLERANCE:
+        raise ValueError(
+            f"Each row of memberships must sum to 1; row {worst} sums to "
+            f"{sums[worst]:.6g}."
+        )
     return memberships
 
 
-@validate_params({"memberships": ["array-like"]}, prefer_skip_nested_validation=True)
-def partition_coefficient(memberships):
+def _check_n_clusters(n_clusters, function, minimum=2):
+    if n_clusters < minimum:
+        raise _UndefinedIndexError(
+            f"{function} needs at least {minimum} clusters, got {n_clusters}."
+        )
+
+
+def _check_weights(sample_weight, X):
+    """Check non-negative sample weights, not all zero, one per sample of ``X``."""
+    return _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+    )
+
+
+def _weighted_mean(values, sample_weight):
+    """Mean of per-sample ``values`` with checked ``sample_weight``."""
+    return float(np.average(values, weights=_check_weights(sample_weight, values)))
+
+
+def _check_labels(labels, n_samples, name="labels"):
+    """Return discrete labels as a 1-D array of ``n_samples`` values.
+
+    A column vector is accepted with scikit-learn's DataConversionWarning.
+    """
+    # check_array rejects NaN and infinity before type_of_target casts them.
+    labels = check_array(labels, ensure_2d=False, dtype=None, input_name=name)
+    if labels.ndim == 2 and labels.shape[1] != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {labels.shape}.")
+    labels = column_or_1d(labels, warn=True, input_name=name)
+    if labels.shape[0] != n_samples:
+        raise ValueError(
+            f"{name} must have one value per sample: {n_samples} samples, got "
+            f"{labels.shape[0]} {name}."
+        )
+    kind = type_of_target(labels, input_name=name)
+    if kind not in ("binary", "multiclass"):
+        raise ValueError(f"{name} must be discrete cluster labels, got {kind} values.")
+    return labels
+
+
+def _check_cluster_indices(labels, n_clusters):
+    """Check that labels index ``n_clusters`` centers: integers in [0, n_clusters)."""
+    if not (
+        np.issubdtype(labels.dtype, np.number)
+        and np.all(labels == np.round(labels))
+        and labels.min() >= 0
+        and labels.max() < n_clusters
+    ):
+        raise ValueError(
+            f"labels must be integers in [0, {n_clusters - 1}] to index the "
+            f"{n_clusters} centers, got values from {labels.min()} to "
+            f"{labels.max()}."
+        )
+    return labels.astype(np.intp)
+
+
+def _check_centers(centers, X):
+    """Check ``centers``: finite, in ``X``'s dtype, one column per feature."""
+    centers = check_array(centers, dtype=X.dtype, input_name="centers")
+    if centers.shape[1] != X.shape[1]:
+        raise ValueError(
+            f"centers must have shape (n_clusters, n_features) with n_features = "
+            f"{X.shape[1]}, got {centers.shape}."
+        )
+    return centers
+
+
+def _check_samples(X):
+    return check_array(
+        X, accept_sparse="csr", dtype=[np.float64, np.float32], input_name="X"
+    )
+
+
+def _to_unit_scale(X, *arrays):
+    """Divide ``X`` and ``arrays`` by a power of two, their largest value to [0.5, 1).
+
+    Ratios of distances are unchanged, exactly, and squared distances of the
+    result neither overflow nor underflow, whatever the scale of the data
+    (squares of float32 values beyond 1.8e19 or below 1e-19 would). The
+    dtypes are kept.
+    """
+    values = X.data if sp.issparse(X) else X
+    largest = max(max(a.max(initial=0), -a.min(initial=0)) for a in (values, *arrays))
+    exponent = -np.frexp(largest)[1]
+    if sp.issparse(X):
+        X = X.copy()
+        X.data = np.ldexp(X.data, exponent)
+    else:
+        X = np.ldexp(X, exponent)
+    return (X, *(np.ldexp(a, exponent) for a in arrays))
+
+
+@validate_params(
+    {"memberships": ["array-like"], "sample_weight": ["array-like", None]},
+    prefer_skip_nested_validation=True,
+)
+def partition_coefficient(memberships, *, sample_weight=None):
     """Partition coefficient of Bezdek: the mean of squared memberships.
 
     Ranges from ``1 / n_clusters`` (every membership equal) to 1 (a crisp
@@ -64,10 +194,21 @@ def partition_coefficient(memberships):
     memberships : array-like of shape (n_samples, n_clusters)
         Memberships, each row summing to 1.
 
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weights of the samples; ``None`` weighs them equally.
+
     Returns
     -------
     score : float
-        ``sum_ij u_ij ** 2 / n_samples``.
+        ``sum_ij u_ij ** 2 / n_samples``, or with weights
+        ``sum_ij w_i u_ij ** 2 / sum_i w_i``.
+
+    Raises
+    ------
+    ValueError
+        If ``memberships`` is not a fuzzy partition (values outside [0, 1],
+        NaN, or a row not summing to 1), or ``sample_weight`` is negative or
+        of the wrong length.
 
     See Also
     --------
@@ -80,11 +221,15 @@ def partition_coefficient(memberships):
     0.75
     """
     memberships = _check_memberships(memberships)
-    return float(np.einsum("ij,ij->", memberships, memberships) / memberships.shape[0])
+    squares = np.einsum("ij,ij->i", memberships, memberships, dtype=np.float64)
+    return _weighted_mean(squares, sample_weight)
 
 
-@validate_params({"memberships": ["array-like"]}, prefer_skip_nested_validation=True)
-def modified_partition_coefficient(memberships):
+@validate_params(
+    {"memberships": ["array-like"], "sample_weight": ["array-like", None]},
+    prefer_skip_nested_validation=True,
+)
+def modified_partition_coefficient(memberships, *, sample_weight=None):
     """Partition coefficient rescaled to [0, 1] (Dave, 1996).
 
     ``1 - c / (c - 1) * (1 - PC)``: 0 for equal memberships, 1 for a crisp
@@ -95,10 +240,19 @@ def modified_partition_coefficient(memberships):
     memberships : array-like of shape (n_samples, n_clusters)
         Memberships, each row summing to 1, with at least 2 clusters.
 
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weights of the samples; ``None`` weighs them equally.
+
     Returns
     -------
     score : float
         The modified partition coefficient.
+
+    Raises
+    ------
+    ValueError
+        If ``memberships`` is not a fuzzy partition or has fewer than 2
+        clusters, or ``sample_weight`` is invalid.
 
     See Also
     --------
@@ -112,16 +266,16 @@ def modified_partition_coefficient(memberships):
     """
     memberships = _check_memberships(memberships)
     n_clusters = memberships.shape[1]
-    if n_clusters < 2:
-        raise ValueError(
-            f"memberships must have at least 2 clusters, got {n_clusters}."
-        )
-    coefficient = partition_coefficient(memberships)
+    _check_n_clusters(n_clusters, "modified_partition_coefficient")
+    coefficient = partition_coefficient(memberships, sample_weight=sample_weight)
     return 1.0 - n_clusters / (n_clusters - 1) * (1.0 - coefficient)
 
 
-@validate_params({"memberships": ["array-like"]}, prefer_skip_nested_validation=True)
-def partition_entropy(memberships):
+@validate_params(
+    {"memberships": ["array-like"], "sample_weight": ["array-like", None]},
+    prefer_skip_nested_validation=True,
+)
+def partition_entropy(memberships, *, sample_weight=None):
     """Partition entropy of Bezdek: the mean entropy of memberships.
 
     Ranges from 0 (a crisp partition) to ``log(n_clusters)``; smaller is
@@ -132,10 +286,20 @@ def partition_entropy(memberships):
     memberships : array-like of shape (n_samples, n_clusters)
         Memberships, each row summing to 1.
 
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weights of the samples; ``None`` weighs them equally.
+
     Returns
     -------
     entropy : float
-        ``-sum_ij u_ij log u_ij / n_samples``, with ``0 log 0 = 0``.
+        ``-sum_ij u_ij log u_ij / n_samples``, with ``0 log 0 = 0``; with
+        weights, the weighted mean of the samples' entropies.
+
+    Raises
+    ------
+    ValueError
+        If ``memberships`` is not a fuzzy partition, or ``sample_weight`` is
+        invalid.
 
     Examples
     --------
@@ -143,20 +307,29 @@ def partition_entropy(memberships):
     >>> round(partition_entropy([[1.0, 0.0], [0.5, 0.5]]), 4)
     0.3466
     """
-    memberships = _check_memberships(memberships)
-    positive = memberships[memberships > 0]
-    return float(-(positive * np.log(positive)).sum() / memberships.shape[0])
+    memberships = _check_memberships(memberships).astype(np.float64)
+    terms = memberships * np.log(
+        memberships, where=memberships > 0, out=np.zeros_like(memberships)
+    )
+    return _weighted_mean(-terms.sum(axis=1), sample_weight)
 
 
-def _check_fuzzy_partition(X, memberships, centers):
-    X = check_array(X, accept_sparse="csr", dtype=[np.float64, np.float32])
+def _check_fuzzy_partition(X, memberships, centers=None):
+    """Check samples, their memberships and, if given, the centers together."""
+    X = _check_samples(X)
     memberships = _check_memberships(memberships)
-    centers = check_array(centers, dtype=X.dtype)
-    check_consistent_length(X, memberships)
-    if centers.shape != (memberships.shape[1], X.shape[1]):
+    if memberships.shape[0] != X.shape[0]:
         raise ValueError(
-            f"centers must have shape (n_clusters, n_features) = "
-            f"({memberships.shape[1]}, {X.shape[1]}), got {centers.shape}."
+            f"memberships must have one row per sample: X has {X.shape[0]} "
+            f"samples, memberships {memberships.shape[0]} rows."
+        )
+    if centers is None:
+        return X, memberships
+    centers = _check_centers(centers, X)
+    if centers.shape[0] != memberships.shape[1]:
+        raise ValueError(
+            f"centers must have one row per column of memberships: "
+            f"{memberships.shape[1]} clusters, got {centers.shape[0]} centers."
         )
     return X, memberships, centers
 
@@ -169,10 +342,13 @@ def _check_fuzzy_partition(X, memberships, centers):
         "m": [Interval(Real, 1, None, closed="neither")],
         "fuzzifier": [StrOptions({"power", "polynomial"})],
         "beta": [Interval(Real, 0, 1, closed="left")],
+        "sample_weight": ["array-like", None],
     },
     prefer_skip_nested_validation=True,
 )
-def xie_beni_index(X, memberships, centers, *, m=2.0, fuzzifier="power", beta=0.5):
+def xie_beni_index(
+    X, memberships, centers, *, m=2.0, fuzzifier="power", beta=0.5, sample_weight=None
+):
     """Xie-Beni index: compactness over separation of a fuzzy partition.
 
     The objective ``J = sum_ij g(u_ij) |x_i - c_j|^2`` divided by
@@ -201,11 +377,26 @@ def xie_beni_index(X, memberships, centers, *, m=2.0, fuzzifier="power", beta=0.
         Parameter of the polynomial function, in [0, 1); ignored by the
         power function.
 
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weights of the samples, as in
+        :meth:`FuzzyCMeans.fit <fuzzyprune.FuzzyCMeans.fit>`: they weigh the
+        objective, and ``n_samples`` becomes their sum.
+
     Returns
     -------
     index : float
         ``sum_ij g(u_ij) |x_i - c_j|^2 / (n_samples min_{j != k} |c_j - c_k|^2)``;
-        ``inf`` if two centers coincide.
+        ``inf`` if two centers coincide. Computed at a scale where squared
+        distances neither overflow nor underflow, so the value does not depend
+        on the scale of the data.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` or ``centers`` hold NaN or infinity, ``memberships`` is not a
+        fuzzy partition of the samples (see :func:`partition_coefficient`),
+        the shapes disagree, there are fewer than 2 centers, or
+        ``sample_weight`` is invalid.
 
     References
     ----------
@@ -221,17 +412,20 @@ def xie_beni_index(X, memberships, centers, *, m=2.0, fuzzifier="power", beta=0.
     0.003086...
     """
     X, memberships, centers = _check_fuzzy_partition(X, memberships, centers)
-    if centers.shape[0] < 2:
-        raise ValueError("xie_beni_index needs at least 2 clusters.")
+    _check_n_clusters(centers.shape[0], "xie_beni_index")
+    sample_weight = _check_weights(sample_weight, X)
+    X, centers = _to_unit_scale(X, centers)
     function = fuzzifier_function(fuzzifier, m, beta)
     weights = np.exp(function.log_weights(memberships.astype(np.float64)))
-    compactness = np.einsum("ij,ij->", weights, sq_distances(X, centers))
+    compactness = np.einsum(
+        "i,ij,ij->", sample_weight, weights, sq_distances(X, centers)
+    )
     center_gaps = sq_distances(centers, centers)
     np.fill_diagonal(center_gaps, np.inf)
     separation = center_gaps.min()
     if separation == 0:
         return np.inf
-    return float(compactness / (X.shape[0] * separation))
+    return float(compactness / (sample_weight.sum() * separation))
 
 
 @validate_params(
@@ -278,6 +472,14 @@ def fuzzy_silhouette_score(
         The fuzzy silhouette. When every sample's two largest memberships
         are equal the weights vanish and the plain mean silhouette is returned.
 
+    Raises
+    ------
+    ValueError
+        If ``X`` holds NaN or infinity, ``memberships`` is not a fuzzy
+        partition of the samples (see :func:`partition_coefficient`), it has
+        fewer than 2 clusters, or the samples' largest memberships do not
+        form between 2 and ``n_samples - 1`` clusters.
+
     See Also
     --------
     simplified_silhouette_score : A linear-time silhouette using centers.
@@ -297,11 +499,8 @@ def fuzzy_silhouette_score(
     >>> round(fuzzy_silhouette_score(X, memberships), 4)
     0.8894
     """
-    X = check_array(X, accept_sparse="csr", dtype=[np.float64, np.float32])
-    memberships = _check_memberships(memberships)
-    check_consistent_length(X, memberships)
-    if memberships.shape[1] < 2:
-        raise ValueError("fuzzy_silhouette_score needs at least 2 clusters.")
+    X, memberships = _check_fuzzy_partition(X, memberships)
+    _check_n_clusters(memberships.shape[1], "fuzzy_silhouette_score")
     if sample_size is not None and sample_size < X.shape[0]:
         rows = check_random_state(random_state).choice(
             X.shape[0], sample_size, replace=False
@@ -341,7 +540,16 @@ def silhouette_samples_exact(X, labels):
     -------
     silhouettes : ndarray of shape (n_samples,)
         Silhouette of each sample, in float64; 0 for a sample alone in its
-        cluster.
+        cluster. Distances are computed at a scale where their squares neither
+        overflow nor underflow, so the values do not depend on the scale of
+        the data.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` holds NaN or infinity, ``labels`` are not discrete, hold NaN,
+        are not one per sample, or form fewer than 2 or more than
+        ``n_samples - 1`` clusters.
 
     See Also
     --------
@@ -355,17 +563,18 @@ def silhouette_samples_exact(X, labels):
     >>> silhouette_samples_exact(X, [0, 0, 1, 1]).round(3)
     array([0.98 , 0.98 , 0.96 , 0.961])
     """
-    X = check_array(X, accept_sparse="csr", dtype=[np.float64, np.float32])
-    if sp.issparse(X):
-        return silhouette_samples(X, labels)
+    X = _check_samples(X)
+    labels = _check_labels(labels, X.shape[0])
     labels = np.unique(labels, return_inverse=True)[1]
-    check_consistent_length(X, labels)
     n_samples, n_clusters = X.shape[0], labels.max() + 1
     if not 2 <= n_clusters < n_samples:
-        raise ValueError(
+        raise _UndefinedIndexError(
             f"Number of labels is {n_clusters}. Valid values are 2 to "
             f"n_samples - 1 (inclusive)."
         )
+    (X,) = _to_unit_scale(X)
+    if sp.issparse(X):
+        return silhouette_samples(X, labels)
     mean = X.mean(axis=0, dtype=np.float64).astype(X.dtype)
     indicator = np.zeros((n_samples, n_clusters), dtype=X.dtype)
     indicator[np.arange(n_samples), labels] = 1
@@ -425,16 +634,17 @@ def _silhouettes_from_sums(sums, labels):
     return np.nan_to_num(silhouettes)
 
 
-def _cluster_means(X, labels):
-    """Mean of each cluster's rows, as one product with the cluster indicator."""
+def _cluster_means(X, labels, sample_weight):
+    """Weighted mean of each cluster's rows, one product with the cluster indicator."""
     n_clusters = labels.max() + 1
     indicator = sp.csr_array(
-        (np.ones(labels.size), (labels, np.arange(labels.size))),
+        (sample_weight, (labels, np.arange(labels.size))),
         shape=(n_clusters, labels.size),
     )
     sums = indicator @ X
     sums = sums.toarray() if sp.issparse(sums) else np.asarray(sums)
-    return sums / np.bincount(labels, minlength=n_clusters)[:, None]
+    weights = np.bincount(labels, weights=sample_weight, minlength=n_clusters)
+    return sums / weights[:, None]
 
 
 @validate_params(
@@ -442,10 +652,11 @@ def _cluster_means(X, labels):
         "X": ["array-like", "sparse matrix"],
         "labels": ["array-like"],
         "centers": ["array-like", None],
+        "sample_weight": ["array-like", None],
     },
     prefer_skip_nested_validation=True,
 )
-def simplified_silhouette_score(X, labels, centers=None):
+def simplified_silhouette_score(X, labels, centers=None, *, sample_weight=None):
     """Simplified (centroid) silhouette: the silhouette with centers for clusters.
 
     For each sample, ``a`` is its distance to its own cluster's center and
@@ -460,16 +671,31 @@ def simplified_silhouette_score(X, labels, centers=None):
         Samples.
 
     labels : array-like of shape (n_samples,)
-        Cluster index of each sample, in ``0 .. n_clusters - 1`` when
-        ``centers`` is given.
+        Cluster of each sample: any discrete values, or, when ``centers`` is
+        given, the index of its center, an integer in ``0 .. n_clusters - 1``.
 
     centers : array-like of shape (n_clusters, n_features), default=None
         Cluster centers; ``None`` uses the mean of each cluster's samples.
 
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weights of the samples, in the mean of their silhouettes
+        and, when ``centers`` is ``None``, in the means of the clusters;
+        ``None`` weighs them equally.
+
     Returns
     -------
     score : float
-        The simplified silhouette.
+        The simplified silhouette. Distances are computed at a scale where
+        their squares neither overflow nor underflow, so the value does not
+        depend on the scale of the data.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` or ``centers`` hold NaN or infinity, ``labels`` are not
+        discrete, hold NaN or are not one per sample, a label does not index
+        a center, the samples fall in fewer than 2 clusters, or
+        ``sample_weight`` is invalid.
 
     See Also
     --------
@@ -488,15 +714,21 @@ def simplified_silhouette_score(X, labels, centers=None):
     >>> simplified_silhouette_score(X, [0, 0, 1, 1])
     0.9442...
     """
-    X = check_array(X, accept_sparse="csr", dtype=[np.float64, np.float32])
-    labels = np.asarray(labels)
-    check_consistent_length(X, labels)
+    X = _check_samples(X)
+    labels = _check_labels(labels, X.shape[0])
+    sample_weight = _check_weights(sample_weight, X)
     if centers is None:
+        # Samples of weight 0 count as absent: a cluster of only such samples
+        # has no center.
+        counted = sample_weight > 0
+        X, labels, sample_weight = X[counted], labels[counted], sample_weight[counted]
         labels = np.unique(labels, return_inverse=True)[1]
-        centers = _cluster_means(X, labels)
-    centers = np.asarray(centers)
-    if np.unique(labels).size < 2 or centers.shape[0] < 2:
-        raise ValueError("simplified_silhouette_score needs at least 2 clusters.")
+        centers = _cluster_means(X, labels, sample_weight).astype(X.dtype)
+    else:
+        centers = _check_centers(centers, X)
+        labels = _check_cluster_indices(labels, centers.shape[0])
+    _check_n_clusters(np.unique(labels).size, "simplified_silhouette_score")
+    X, centers = _to_unit_scale(X, centers)
     distances = np.sqrt(sq_distances(X, centers))
     rows = np.arange(X.shape[0])
     own = distances[rows, labels]
@@ -505,14 +737,18 @@ def simplified_silhouette_score(X, labels, centers=None):
     largest = np.maximum(own, nearest_other)
     with np.errstate(invalid="ignore", divide="ignore"):
         silhouettes = np.where(largest > 0, (nearest_other - own) / largest, 0.0)
-    return float(silhouettes.mean())
+    return float(np.average(silhouettes, weights=sample_weight))
 
 
 @validate_params(
-    {"y_true": ["array-like"], "y_pred": ["array-like"]},
+    {
+        "y_true": ["array-like"],
+        "y_pred": ["array-like"],
+        "sample_weight": ["array-like", None],
+    },
     prefer_skip_nested_validation=True,
 )
-def cluster_accuracy(y_true, y_pred):
+def cluster_accuracy(y_true, y_pred, *, sample_weight=None):
     """Accuracy of clusters after the best one-to-one matching to classes.
 
     Clusters are matched to classes by the Hungarian algorithm to maximise
@@ -528,10 +764,20 @@ def cluster_accuracy(y_true, y_pred):
     y_pred : array-like of shape (n_samples,)
         Cluster labels; their values need not match the classes'.
 
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weights of the samples; ``None`` weighs them equally.
+
     Returns
     -------
     accuracy : float
-        Fraction of samples in a cluster matched to their class, in [0, 1].
+        Fraction of samples (or of their total weight) in a cluster matched
+        to their class, in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If there are no samples, the labels are not discrete, hold NaN or
+        differ in length, or ``sample_weight`` is invalid.
 
     Examples
     --------
@@ -539,8 +785,20 @@ def cluster_accuracy(y_true, y_pred):
     >>> cluster_accuracy([0, 0, 1, 1, 2], [1, 1, 0, 0, 0])
     0.8
     """
-    check_consistent_length(y_true, y_pred)
-    contingency = contingency_matrix(y_true, y_pred)
+    check_consistent_length(y_true, y_pred, sample_weight)
+    n_samples = len(y_true)
+    classes = _check_labels(y_true, n_samples, name="y_true")
+    clusters = _check_labels(y_pred, n_samples, name="y_pred")
+    sample_weight = _check_weights(sample_weight, classes)
+    contingency = sp.coo_array(
+        (
+            sample_weight,
+            (
+                np.unique(classes, return_inverse=True)[1],
+                np.unique(clusters, return_inverse=True)[1],
+            ),
+        )
+    ).toarray()
     rows, cols = linear_sum_assignment(contingency, maximize=True)
     return float(contingency[rows, cols].sum() / contingency.sum())
 
@@ -552,74 +810,191 @@ def _last_step(estimator, X):
     return estimator, X
 
 
-def _scorer(score, name, doc):
-    def scorer(estimator, X, y=None):
-        return score(*_last_step(estimator, X), y)
+class _ClusteringScorer(_BaseScorer):
+    """A scorer of the partition a fitted clusterer makes of ``X``.
 
-    scorer.__name__ = name
-    scorer.__doc__ = (
-        f"{doc}\n\nParameters\n----------\nestimator : estimator\n"
-        "    A fitted fuzzy clusterer, or a pipeline ending in one.\n"
-        "X : array-like of shape (n_samples, n_features)\n    Samples.\n"
-        "y : array-like of shape (n_samples,), default=None\n"
-        "    Class labels, used only by label-based scorers.\n\n"
-        "Returns\n-------\nscore : float\n    Greater is better.\n"
+    Called as scikit-learn calls scorers, ``scorer(estimator, X, y=None)``,
+    on a fitted clusterer or a pipeline ending in one. Picklable (its score
+    function is a module-level function), printed by its name, and it takes
+    the metadata its score function does (``sample_weight``) through
+    ``set_score_request``. Where the index is undefined for the partition
+    (fewer than 2 clusters among the samples), it warns and returns ``nan``,
+    as a search over folds expects of a fold that fails.
+
+    Parameters
+    ----------
+    score_func : callable
+        ``score_func(clusterer, X, y, **metadata) -> float``, module-level.
+    sign : {1, -1}
+        -1 for indices where smaller is better.
+    name : str
+        The scorer's public name.
+    requires : tuple of str
+        Methods and fitted attributes the clusterer must have.
+    """
+
+    def __init__(self, score_func, sign, name, requires):
+        super().__init__(score_func, sign, {}, response_method=requires[0])
+        self.__name__ = name
+        self._requires = requires
+
+    def __repr__(self):
+        return self.__name__
+
+    def __call__(self, estimator, X, y_true=None, *, sample_weight=None, **kwargs):
+        """Score the partition that ``estimator`` makes of ``X``.
+
+        Parameters
+        ----------
+        estimator : estimator
+            A fitted clusterer, or a pipeline ending in one.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+        y_true : array-like of shape (n_samples,), default=None
+            Class labels, used only by label-based scorers.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples, for scorers whose index takes them.
+        **kwargs : dict
+            Other metadata, with metadata routing enabled.
+
+        Returns
+        -------
+        score : float
+            Greater is better; ``nan`` where the index is undefined.
+        """
+        _raise_for_params(kwargs, self, None)
+        if sample_weight is not None:
+            kwargs["sample_weight"] = sample_weight
+        return self._score(None, estimator, X, y_true, **kwargs)
+
+    def _score(self, method_caller, estimator, X, y_true=None, **kwargs):
+        clusterer, X = _last_step(estimator, X)
+        self._check_clusterer(clusterer)
+        try:
+            return self._sign * self._score_func(clusterer, X, y_true, **kwargs)
+        except _UndefinedIndexError as error:
+            warnings.warn(
+                f"{self.__name__} is undefined on this partition, returning nan: "
+                f"{error}",
+                UndefinedMetricWarning,
+                stacklevel=2,
+            )
+            return np.nan
+
+    def _check_clusterer(self, clusterer):
+        check_is_fitted(clusterer)
+        missing = [name for name in self._requires if not hasattr(clusterer, name)]
+        if missing:
+            raise TypeError(
+                f"{self.__name__} needs a fitted clusterer with "
+                f"{' and '.join(self._requires)}, such as "
+                f"fuzzyprune.FuzzyCMeans; {type(clusterer).__name__} has no "
+                f"{' or '.join(missing)}."
+            )
+
+    def set_score_request(self, **kwargs):
+        """Request metadata passed to the score function.
+
+        Parameters
+        ----------
+        **kwargs : dict
+            ``param_name=alias`` for the metadata the index takes
+            (``sample_weight`` where it does), alias one of ``True``,
+            ``False``, ``None`` or a str.
+
+        Returns
+        -------
+        self : object
+            The scorer.
+
+        Raises
+        ------
+        TypeError
+            If the index takes no such metadata.
+        """
+        accepted = list(signature(self._score_func).parameters)[3:]
+        unknown = sorted(set(kwargs) - set(accepted))
+        if unknown:
+            raise TypeError(
+                f"{self.__name__} takes no metadata {unknown}; it takes "
+                f"{accepted or 'none'}."
+            )
+        return super().set_score_request(**kwargs)
+
+
+def _partition_coefficient_of(clusterer, X, y, sample_weight=None):
+    return partition_coefficient(
+        clusterer.predict_proba(X), sample_weight=sample_weight
     )
-    return scorer
 
 
-partition_coefficient_scorer = _scorer(
-    lambda clusterer, X, y: partition_coefficient(clusterer.predict_proba(X)),
-    "partition_coefficient_scorer",
-    "Partition coefficient of the estimator's memberships of X.",
-)
-modified_partition_coefficient_scorer = _scorer(
-    lambda clusterer, X, y: modified_partition_coefficient(clusterer.predict_proba(X)),
-    "modified_partition_coefficient_scorer",
-    "Modified partition coefficient of the estimator's memberships of X.",
-)
-neg_partition_entropy_scorer = _scorer(
-    lambda clusterer, X, y: -partition_entropy(clusterer.predict_proba(X)),
-    "neg_partition_entropy_scorer",
-    "Opposite of the partition entropy of the estimator's memberships of X.",
-)
+def _modified_partition_coefficient_of(clusterer, X, y, sample_weight=None):
+    return modified_partition_coefficient(
+        clusterer.predict_proba(X), sample_weight=sample_weight
+    )
+
+
+def _partition_entropy_of(clusterer, X, y, sample_weight=None):
+    return partition_entropy(clusterer.predict_proba(X), sample_weight=sample_weight)
 
 
 # The index with Xie and Beni's weights u ** 2 whatever the clusterer's
 # fuzzifier: weighted by u ** m, the compactness shrinks towards 0 as m grows,
 # and a search over m would always choose the largest.
-neg_xie_beni_scorer = _scorer(
-    lambda clusterer, X, y: (
-        -xie_beni_index(X, clusterer.predict_proba(X), clusterer.cluster_centers_)
-    ),
-    "neg_xie_beni_scorer",
-    "Opposite of the Xie-Beni index (weights u ** 2) of the estimator's "
-    "partition of X.",
-)
-fuzzy_silhouette_scorer = _scorer(
-    lambda clusterer, X, y: fuzzy_silhouette_score(X, clusterer.predict_proba(X)),
-    "fuzzy_silhouette_scorer",
-    "Fuzzy silhouette of the estimator's memberships of X.",
-)
-simplified_silhouette_scorer = _scorer(
-    lambda clusterer, X, y: simplified_silhouette_score(
-        X, clusterer.predict(X), clusterer.cluster_centers_
-    ),
-    "simplified_silhouette_scorer",
-    "Simplified silhouette of the estimator's clusters of X, using its centers.",
-)
+def _xie_beni_of(clusterer, X, y, sample_weight=None):
+    return xie_beni_index(
+        X,
+        clusterer.predict_proba(X),
+        clusterer.cluster_centers_,
+        sample_weight=sample_weight,
+    )
 
 
-def _cluster_accuracy_of(clusterer, X, y):
+def _fuzzy_silhouette_of(clusterer, X, y):
+    return fuzzy_silhouette_score(X, clusterer.predict_proba(X))
+
+
+def _simplified_silhouette_of(clusterer, X, y, sample_weight=None):
+    return simplified_silhouette_score(
+        X, clusterer.predict(X), clusterer.cluster_centers_, sample_weight=sample_weight
+    )
+
+
+def _cluster_accuracy_of(clusterer, X, y, sample_weight=None):
     if y is None:
         raise ValueError("cluster_accuracy_scorer needs class labels y.")
-    return cluster_accuracy(y, clusterer.predict(X))
+    return cluster_accuracy(y, clusterer.predict(X), sample_weight=sample_weight)
 
 
-cluster_accuracy_scorer = _scorer(
-    _cluster_accuracy_of,
-    "cluster_accuracy_scorer",
-    "Hungarian-matched accuracy of the estimator's clusters of X against y.",
+_MEMBERSHIPS = ("predict_proba",)
+_MEMBERSHIPS_AND_CENTERS = ("predict_proba", "cluster_centers_")
+
+partition_coefficient_scorer = _ClusteringScorer(
+    _partition_coefficient_of, 1, "partition_coefficient_scorer", _MEMBERSHIPS
+)
+modified_partition_coefficient_scorer = _ClusteringScorer(
+    _modified_partition_coefficient_of,
+    1,
+    "modified_partition_coefficient_scorer",
+    _MEMBERSHIPS,
+)
+neg_partition_entropy_scorer = _ClusteringScorer(
+    _partition_entropy_of, -1, "neg_partition_entropy_scorer", _MEMBERSHIPS
+)
+neg_xie_beni_scorer = _ClusteringScorer(
+    _xie_beni_of, -1, "neg_xie_beni_scorer", _MEMBERSHIPS_AND_CENTERS
+)
+fuzzy_silhouette_scorer = _ClusteringScorer(
+    _fuzzy_silhouette_of, 1, "fuzzy_silhouette_scorer", _MEMBERSHIPS
+)
+simplified_silhouette_scorer = _ClusteringScorer(
+    _simplified_silhouette_of,
+    1,
+    "simplified_silhouette_scorer",
+    ("predict", "cluster_centers_"),
+)
+cluster_accuracy_scorer = _ClusteringScorer(
+    _cluster_accuracy_of, 1, "cluster_accuracy_scorer", ("predict",)
 )
 
 _SCORERS = {
@@ -652,16 +1027,18 @@ def get_scorer(scoring):
     Returns
     -------
     scorer : callable
-        ``scorer(estimator, X, y=None) -> float``, greater is better.
+        ``scorer(estimator, X, y=None) -> float``, greater is better. A
+        named scorer is a fresh copy, as scikit-learn's are, so that its
+        ``set_score_request`` leaves the module's scorer as it was.
 
     Examples
     --------
     >>> from fuzzyprune.metrics import get_scorer
-    >>> get_scorer("neg_xie_beni").__name__
-    'neg_xie_beni_scorer'
+    >>> get_scorer("neg_xie_beni")
+    neg_xie_beni_scorer
     """
     if callable(scoring):
         return scoring
     if scoring in _SCORERS:
-        return _SCORERS[scoring]
+        return copy.deepcopy(_SCORERS[scoring])
     return _sklearn_get_scorer(scoring)

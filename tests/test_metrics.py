@@ -1,13 +1,19 @@
+import pickle
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import sklearn
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from scipy.spatial.distance import cdist
+from sklearn.cluster import KMeans
 from sklearn.datasets import load_iris, make_blobs
+from sklearn.exceptions import DataConversionWarning, UndefinedMetricWarning
 from sklearn.metrics import silhouette_samples, silhouette_score
-from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -16,6 +22,7 @@ from fuzzyprune.metrics import (
     cluster_accuracy,
     cluster_accuracy_scorer,
     fuzzy_silhouette_score,
+    fuzzy_silhouette_scorer,
     get_scorer,
     modified_partition_coefficient,
     neg_xie_beni_scorer,
@@ -40,12 +47,19 @@ ALL_SCORERS = [
 @given(
     n_samples=st.integers(1, 20), n_clusters=st.integers(2, 6), seed=st.integers(0, 99)
 )
-def test_partition_indices_bounds(n_samples, n_clusters, seed):
+def test_partition_indices_formulas(n_samples, n_clusters, seed):
     memberships = np.random.default_rng(seed).random((n_samples, n_clusters))
     memberships /= memberships.sum(axis=1, keepdims=True)
-    assert 1 / n_clusters - 1e-12 <= partition_coefficient(memberships) <= 1
-    assert -1e-12 <= modified_partition_coefficient(memberships) <= 1
-    assert 0 <= partition_entropy(memberships) <= np.log(n_clusters) + 1e-12
+    coefficient = (memberships**2).sum() / n_samples
+    assert partition_coefficient(memberships) == pytest.approx(coefficient)
+    assert modified_partition_coefficient(memberships) == pytest.approx(
+        1 - n_clusters / (n_clusters - 1) * (1 - coefficient)
+    )
+    entropy = -(memberships * np.log(memberships)).sum() / n_samples
+    assert partition_entropy(memberships) == pytest.approx(entropy)
+    # Bezdek's bounds, reached only by uniform memberships.
+    assert 1 / n_clusters - 1e-12 <= coefficient
+    assert entropy <= np.log(n_clusters) + 1e-12
 
 
 @pytest.mark.parametrize("n_clusters", [2, 3, 7])
@@ -94,7 +108,8 @@ def test_fuzzy_silhouette_sample_size_is_reproducible():
     memberships = np.eye(3)[labels] * 0.8 + 0.2 / 3
     first = fuzzy_silhouette_score(X, memberships, sample_size=100, random_state=1)
     again = fuzzy_silhouette_score(X, memberships, sample_size=100, random_state=1)
-    assert first == again
+    other = fuzzy_silhouette_score(X, memberships, sample_size=100, random_state=2)
+    assert first == again != other
     assert first == pytest.approx(fuzzy_silhouette_score(X, memberships), abs=0.05)
 
 
@@ -161,7 +176,29 @@ def test_scorers_in_grid_search_without_labels(scoring):
         cv=3,
     ).fit(X)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
-    assert search.best_params_["m"] in (1.5, 2.0, 3.0)
+    # Each split's score is the index of the fit on the other folds, computed
+    # on the held-out fold with the fitted clusterer's own outputs.
+    train, test = next(KFold(3).split(X))
+    fitted = FuzzyCMeans(3, m=1.5, random_state=0).fit(X[train])
+    assert search.cv_results_["split0_test_score"][0] == pytest.approx(
+        _direct_score(scoring, fitted, X[test])
+    )
+
+
+def _direct_score(scoring, fitted, X):
+    memberships, centers = fitted.predict_proba(X), fitted.cluster_centers_
+    return {
+        "partition_coefficient": lambda: partition_coefficient(memberships),
+        "modified_partition_coefficient": lambda: modified_partition_coefficient(
+            memberships
+        ),
+        "neg_partition_entropy": lambda: -partition_entropy(memberships),
+        "neg_xie_beni": lambda: -xie_beni_index(X, memberships, centers),
+        "fuzzy_silhouette": lambda: fuzzy_silhouette_score(X, memberships),
+        "simplified_silhouette": lambda: simplified_silhouette_score(
+            X, fitted.predict(X), centers
+        ),
+    }[scoring]()
 
 
 def test_partition_scorers_prefer_crisper_partitions():
@@ -200,7 +237,8 @@ def test_get_scorer_falls_back_to_scikit_learn():
     X, y = make_blobs(n_samples=60, centers=3, random_state=42)
     fcm = FuzzyCMeans(3, random_state=0).fit(X)
     assert get_scorer("adjusted_rand_score")(fcm, X, y) == pytest.approx(1.0)
-    assert_allclose(get_scorer(cluster_accuracy_scorer)(fcm, X, y), 1.0)
+    assert get_scorer(cluster_accuracy_scorer) is cluster_accuracy_scorer
+    assert_allclose(cluster_accuracy_scorer(fcm, X, y), 1.0)
 
 
 @settings(max_examples=60, deadline=None)
@@ -297,3 +335,272 @@ def test_xie_beni_search_over_m_does_not_pick_the_largest():
 def test_xie_beni_fuzzifier_parameters_are_checked(params, match):
     with pytest.raises(ValueError, match=match):
         xie_beni_index([[0.0], [1.0]], [[1, 0], [0, 1]], [[0.0], [1.0]], **params)
+
+
+X_4 = [[0.0], [1.0], [9.0], [10.0]]
+CRISP_4 = [[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]]
+CENTERS_2 = [[0.5], [9.5]]
+
+
+@pytest.mark.parametrize(
+    "function, args, kwargs, error, match",
+    [
+        # Labels index the centers: no wrap-around, no IndexError.
+        (simplified_silhouette_score, (X_4, [0, 0, 1, 5], CENTERS_2), {},
+         ValueError, r"labels must be integers in \[0, 1\]"),
+        (simplified_silhouette_score, (X_4, [0, 0, 1, -1], CENTERS_2), {},
+         ValueError, r"labels must be integers in \[0, 1\]"),
+        (simplified_silhouette_score, (X_4, [0, 0, 1, 0.5], CENTERS_2), {},
+         ValueError, "labels must be discrete"),
+        (simplified_silhouette_score, (X_4, [0, 0, 1, 1], [[np.nan], [9.5]]), {},
+         ValueError, "Input centers contains NaN"),
+        (simplified_silhouette_score, (X_4, [0, 0, 1, 1], [[np.inf], [9.5]]), {},
+         ValueError, "Input centers contains infinity"),
+        (simplified_silhouette_score, (X_4, [0, 0, 1, 1], [[0.5, 0], [9.5, 0]]), {},
+         ValueError, "centers must have shape"),
+        (simplified_silhouette_score, (X_4, [0, 0, 1, np.nan]), {},
+         ValueError, "Input labels contains NaN"),
+        (simplified_silhouette_score, (X_4, [[0, 0], [1, 1]]), {},
+         ValueError, r"labels must be 1-D, got shape \(2, 2\)"),
+        (simplified_silhouette_score, (X_4, [0, 1, 1]), {},
+         ValueError, "labels must have one value per sample"),
+        (simplified_silhouette_score, ([[0.0], [np.nan], [9.0]], [0, 0, 1]), {},
+         ValueError, "Input X contains NaN"),
+        (simplified_silhouette_score, (X_4, [0, 0, 1, 1]), {"sample_weight": [1, 1]},
+         ValueError, "sample_weight"),
+        (silhouette_samples_exact, (X_4, [0, 0, 1, np.nan]), {},
+         ValueError, "Input labels contains NaN"),
+        (silhouette_samples_exact, (X_4, [[0, 0, 1, 1]]), {},
+         ValueError, r"labels must be 1-D, got shape \(1, 4\)"),
+        (silhouette_samples_exact, ([[0.0], [np.inf], [9.0]], [0, 0, 1]), {},
+         ValueError, "Input X contains infinity"),
+        (cluster_accuracy, ([0, 1, np.nan], [0, 1, 1]), {},
+         ValueError, "Input y_true contains NaN"),
+        (cluster_accuracy, ([0, 1, 1], [0, np.nan, 1]), {},
+         ValueError, "Input y_pred contains NaN"),
+        (cluster_accuracy, ([], []), {}, ValueError, "0 sample"),
+        (cluster_accuracy, ([0, 1], [0, 1, 1]), {},
+         ValueError, "inconsistent numbers of samples"),
+        (cluster_accuracy, ([0.5, 1.5], [0, 1]), {},
+         ValueError, "y_true must be discrete"),
+        (cluster_accuracy, ([0, 1], [0, 1]), {"sample_weight": [1, -1]},
+         ValueError, "Negative values"),
+        (cluster_accuracy, ([0, 1], [0, 1]), {"sample_weight": [0, 0]},
+         ValueError, "at least one non-zero"),
+        (partition_coefficient, ([[0.5, 0.4]],), {},
+         ValueError, "row 0 sums to 0.9"),
+        (partition_coefficient, ([[1.2, -0.2]],), {},
+         ValueError, r"memberships must lie in \[0, 1\]"),
+        (partition_coefficient, ([[np.nan, 1.0]],), {},
+         ValueError, "Input memberships contains NaN"),
+        (partition_coefficient, ([0.5, 0.5],), {}, ValueError, "Expected 2D array"),
+        (partition_coefficient, (3,), {}, TypeError, "'memberships' parameter"),
+        (partition_coefficient, (sp.csr_array(np.eye(2)),), {},
+         TypeError, "'memberships' parameter"),
+        (modified_partition_coefficient, ([[0.3, 0.3]],), {},
+         ValueError, "sums to 0.6"),
+        (modified_partition_coefficient, ([[1.0], [1.0]],), {},
+         ValueError, "at least 2 clusters, got 1"),
+        (partition_entropy, ([[0.7, 0.7]],), {}, ValueError, "sums to 1.4"),
+        (partition_entropy, ([[0.5, 0.5]],), {"sample_weight": [-1]},
+         ValueError, "Negative values"),
+        (xie_beni_index, (X_4, CRISP_4[:3], CENTERS_2), {},
+         ValueError, "memberships must have one row per sample"),
+        (xie_beni_index, (X_4, CRISP_4, [[0.5], [9.5], [5.0]]), {},
+         ValueError, "one row per column of memberships: 2 clusters, got 3"),
+        (xie_beni_index, (X_4, [[0.6, 0.6]] * 4, CENTERS_2), {},
+         ValueError, "sums to 1.2"),
+        (xie_beni_index, (X_4, CRISP_4, [[np.nan], [9.5]]), {},
+         ValueError, "Input centers contains NaN"),
+        (xie_beni_index, ([[0.0], [1.0], [np.inf], [10.0]], CRISP_4, CENTERS_2), {},
+         ValueError, "Input X contains infinity"),
+        (xie_beni_index, (X_4, [[1.0]] * 4, [[5.0]]), {},
+         ValueError, "at least 2 clusters, got 1"),
+        (fuzzy_silhouette_score, (X_4, [[0.5, 0.6]] * 4), {},
+         ValueError, "sums to 1.1"),
+        (fuzzy_silhouette_score, (X_4, CRISP_4[:2]), {},
+         ValueError, "memberships must have one row per sample"),
+        (fuzzy_silhouette_score, ([[np.nan]] * 4, CRISP_4), {},
+         ValueError, "Input X contains NaN"),
+    ],
+)  # fmt: skip
+def test_bad_inputs_are_refused_naming_the_problem(
+    function, args, kwargs, error, match
+):
+    with pytest.raises(error, match=match):
+        function(*args, **kwargs)
+
+
+def test_column_vector_labels_are_accepted_with_a_warning():
+    X, labels = make_blobs(n_samples=30, centers=3, random_state=0)
+    expected = simplified_silhouette_score(X, labels)
+    with pytest.warns(DataConversionWarning, match="column-vector"):
+        assert simplified_silhouette_score(X, labels[:, None]) == expected
+
+
+def test_memberships_rows_summing_to_one_in_float32_are_accepted():
+    rng = np.random.default_rng(0)
+    memberships = rng.random((50, 7)).astype(np.float32)
+    memberships /= memberships.sum(axis=1, keepdims=True)
+    coefficient = partition_coefficient(memberships.astype(np.float64))
+    assert coefficient == pytest.approx((memberships.astype(float) ** 2).mean() * 7)
+
+
+def _blob_partition():
+    X, _ = make_blobs(n_samples=60, centers=3, random_state=0)
+    fcm = FuzzyCMeans(3, random_state=0).fit(X)
+    return X, fcm.predict_proba(X), fcm.cluster_centers_, fcm.predict(X)
+
+
+def _scale_dependent_scores(X, memberships, centers, labels):
+    return np.array(
+        [
+            xie_beni_index(X, memberships, centers),
+            simplified_silhouette_score(X, labels, centers),
+            simplified_silhouette_score(X, labels),
+            fuzzy_silhouette_score(X, memberships),
+            silhouette_samples_exact(X, labels).mean(),
+            silhouette_samples_exact(sp.csr_array(X), labels).mean(),
+        ]
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    precision=st.sampled_from([(np.float32, 30, 1e-4), (np.float64, 200, 1e-9)]),
+    exponent_fraction=st.floats(-1, 1),
+)
+def test_scores_do_not_depend_on_the_scale_of_the_data(precision, exponent_fraction):
+    # Squares of float32 values beyond 1.8e19 overflow and below 1e-19
+    # underflow (float64: 1.3e154 and 1e-154), so the scales reach past both.
+    dtype, largest_exponent, rtol = precision
+    X, memberships, centers, labels = _blob_partition()
+    expected = _scale_dependent_scores(X, memberships, centers, labels)
+    scale = 10.0 ** round(exponent_fraction * largest_exponent)
+    scores = _scale_dependent_scores(
+        (X * scale).astype(dtype), memberships, (centers * scale).astype(dtype), labels
+    )
+    assert_allclose(scores, expected, rtol=rtol)
+
+
+@pytest.mark.parametrize(
+    "function, args",
+    [
+        (partition_coefficient, ("U",)),
+        (modified_partition_coefficient, ("U",)),
+        (partition_entropy, ("U",)),
+        (xie_beni_index, ("X", "U", "C")),
+        (simplified_silhouette_score, ("X", "L", "C")),
+        (simplified_silhouette_score, ("X", "L")),
+        (cluster_accuracy, ("Y", "L")),
+    ],
+)
+def test_integer_sample_weights_count_as_repeated_samples(function, args):
+    X, memberships, centers, labels = _blob_partition()
+    classes = np.arange(60) % 3
+    arrays = {"X": X, "U": memberships, "L": labels, "Y": classes}
+    weights = np.random.default_rng(0).integers(0, 4, size=60)
+    repeated = [
+        np.repeat(arrays[a], weights, axis=0) if a != "C" else centers for a in args
+    ]
+    weighted = [arrays[a] if a != "C" else centers for a in args]
+    expected = function(*repeated)
+    assert function(*weighted, sample_weight=weights) == pytest.approx(
+        expected, rel=1e-12
+    )
+    assert function(*weighted) != pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("scoring", [*ALL_SCORERS, "cluster_accuracy"])
+def test_scorers_pickle_and_print_their_names(scoring):
+    X, y = make_blobs(n_samples=60, centers=3, random_state=0)
+    scorer = get_scorer(scoring)
+    assert repr(scorer) == f"{scoring}_scorer"
+    search = GridSearchCV(FuzzyCMeans(3), {"m": [1.5, 2]}, scoring=scorer, cv=2)
+    search.fit(X, y)
+    restored = pickle.loads(pickle.dumps(search))
+    assert restored.score(X, y) == search.score(X, y)
+    assert repr(restored.scorer_) == f"{scoring}_scorer"
+
+
+def test_named_scorers_are_copies_routing_sample_weight_on_request():
+    X, _ = make_blobs(n_samples=90, centers=3, random_state=0)
+    weights = np.random.default_rng(0).integers(0, 3, size=90)
+    fcm = FuzzyCMeans(3, random_state=0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        scorer = get_scorer("neg_xie_beni").set_score_request(sample_weight=True)
+        assert neg_xie_beni_scorer.get_metadata_routing().score.requests == {
+            "sample_weight": None
+        }
+        results = cross_validate(
+            fcm.set_fit_request(sample_weight=False),
+            X,
+            scoring={
+                "xb": scorer,
+                "pc": get_scorer("partition_coefficient").set_score_request(
+                    sample_weight=False
+                ),
+            },
+            params={"sample_weight": weights},
+            cv=KFold(3),
+            return_estimator=True,
+        )
+        with pytest.raises(TypeError, match="fuzzy_silhouette_scorer takes no meta"):
+            get_scorer("fuzzy_silhouette").set_score_request(sample_weight=True)
+    _, test = list(KFold(3).split(X))[-1]
+    fitted = results["estimator"][-1]
+    arguments = (X[test], fitted.predict_proba(X[test]), fitted.cluster_centers_)
+    assert results["test_xb"][-1] == pytest.approx(
+        -xie_beni_index(*arguments, sample_weight=weights[test])
+    )
+    # Refused: the partition coefficient weighs the samples equally.
+    assert results["test_pc"][-1] == pytest.approx(partition_coefficient(arguments[1]))
+
+
+def test_one_cluster_test_fold_scores_nan_with_one_warning():
+    X, _ = make_blobs(
+        n_samples=60, centers=[[0, 0], [20, 20]], cluster_std=0.5, random_state=0
+    )
+    one_blob = np.flatnonzero(X[:, 0] > 10)[:10]
+    cv = [(np.arange(0, 60, 2), np.arange(1, 60, 2)), (np.arange(60), one_blob)]
+    for scoring in ("simplified_silhouette", "fuzzy_silhouette"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            search = GridSearchCV(
+                FuzzyCMeans(2, random_state=0),
+                {"m": [2.0]},
+                scoring=get_scorer(scoring),
+                cv=cv,
+                refit=False,
+            ).fit(X)
+        assert np.isfinite(search.cv_results_["split0_test_score"]).all()
+        assert np.isnan(search.cv_results_["split1_test_score"]).all()
+        undefined = [w for w in caught if w.category is UndefinedMetricWarning]
+        assert len(undefined) == 1
+        assert f"{scoring}_scorer is undefined" in str(undefined[0].message)
+        assert not [w for w in caught if "Scoring failed" in str(w.message)]
+
+
+def test_scorers_say_what_the_clusterer_lacks():
+    X, y = make_blobs(n_samples=30, centers=3, random_state=0)
+    kmeans = KMeans(3, n_init=1, random_state=0).fit(X)
+    with pytest.raises(TypeError, match="neg_xie_beni_scorer needs .* predict_proba"):
+        neg_xie_beni_scorer(kmeans, X)
+    with pytest.raises(TypeError, match="KMeans has no predict_proba"):
+        fuzzy_silhouette_scorer(kmeans, X, None)
+    # Crisp scorers need only labels (and centers).
+    assert get_scorer("simplified_silhouette")(kmeans, X) == pytest.approx(
+        simplified_silhouette_score(X, kmeans.labels_, kmeans.cluster_centers_)
+    )
+    assert cluster_accuracy_scorer(kmeans, X, y) == cluster_accuracy(y, kmeans.labels_)
+
+
+def test_several_scorers_without_labels_share_a_cross_validation():
+    X, _ = make_blobs(n_samples=60, centers=3, random_state=0)
+    results = cross_validate(
+        FuzzyCMeans(3, random_state=0),
+        X,
+        scoring={name: get_scorer(name) for name in ALL_SCORERS},
+        cv=2,
+    )
+    assert all(np.isfinite(results[f"test_{name}"]).all() for name in ALL_SCORERS)
