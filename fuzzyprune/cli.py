@@ -1,12 +1,20 @@
 """Command-line entry point: ``fuzzyprune`` or ``python -m fuzzyprune``."""
 
 import argparse
+import math
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from sklearn import datasets
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import (
+    HasMethods,
+    StrOptions,
+    validate_parameter_constraints,
+    validate_params,
+)
 
 from . import __version__
 from ._fcm import FuzzyCMeans
@@ -19,6 +27,7 @@ from .metrics import (
     simplified_silhouette_score,
     xie_beni_index,
 )
+from .reproduce import MIN_SAMPLES, _output_folder_problem
 
 _DATASETS = {
     "iris": datasets.load_iris,
@@ -35,7 +44,7 @@ def _validity_row(X, y, fcm):
         "PC": partition_coefficient(memberships),
         "MPC": modified_partition_coefficient(memberships),
         "PE": partition_entropy(memberships),
-        "XB": xie_beni_index(X, memberships, fcm.cluster_centers_, m=fcm.m),
+        "XB": xie_beni_index(X, memberships, fcm.cluster_centers_, m=fcm.m_),
         "fuzzy silhouette": fuzzy_silhouette_score(X, memberships),
         "simplified silhouette": simplified_silhouette_score(
             X, fcm.labels_, fcm.cluster_centers_
@@ -62,6 +71,15 @@ def _print_table(rows, out):
         )
 
 
+@validate_params(
+    {
+        "dataset": [StrOptions(set(_DATASETS))],
+        "fuzzifiers": [tuple, list],
+        "seed": FuzzyCMeans._parameter_constraints["random_state"],
+        "out": [HasMethods(["write"]), None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def demo(dataset="iris", fuzzifiers=(1.5, 2.0, 3.0), seed=0, out=None):
     """Cluster a bundled data set and print memberships and validity indices.
 
@@ -70,10 +88,11 @@ def demo(dataset="iris", fuzzifiers=(1.5, 2.0, 3.0), seed=0, out=None):
     dataset : {"iris", "wine", "breast_cancer", "digits"}, default="iris"
         scikit-learn's bundled data set to cluster, standardised.
 
-    fuzzifiers : sequence of float, default=(1.5, 2.0, 3.0)
-        Values of ``m`` to compare.
+    fuzzifiers : tuple or list of float or "auto", default=(1.5, 2.0, 3.0)
+        Values of ``m`` to compare, each greater than 1 or ``"auto"``; at
+        least one.
 
-    seed : int, default=0
+    seed : int, RandomState instance or None, default=0
         Random state of the clusterings.
 
     out : file-like, default=None
@@ -83,7 +102,16 @@ def demo(dataset="iris", fuzzifiers=(1.5, 2.0, 3.0), seed=0, out=None):
     -------
     rows : list of dict
         The validity indices for each fuzzifier, as printed.
+
+    Raises
+    ------
+    ValueError or TypeError
+        Naming the parameter, if ``dataset`` is not one of the above,
+        ``fuzzifiers`` is empty or holds a value that is neither greater than
+        1 nor ``"auto"``, ``seed`` is not a random state, or ``out`` has no
+        ``write`` method; before anything is printed.
     """
+    _check_fuzzifiers(fuzzifiers)
     out = sys.stdout if out is None else out
     bunch = _DATASETS[dataset]()
     X = StandardScaler().fit_transform(bunch.data)
@@ -98,10 +126,10 @@ def demo(dataset="iris", fuzzifiers=(1.5, 2.0, 3.0), seed=0, out=None):
         fcm = FuzzyCMeans(n_clusters, m=m, n_init=5, random_state=seed).fit(X)
         row = _validity_row(X, bunch.target, fcm)
         row["seconds"] = time.perf_counter() - start
-        rows.append(row)
-        if m == fuzzifiers[0]:
+        if not rows:
             out.write(f"Memberships of the first 5 samples (m={m}):\n")
             out.write(np.array2string(fcm.memberships_[:5], precision=3) + "\n\n")
+        rows.append(row)
     out.write(
         "Validity indices (PC, MPC, silhouettes, accuracy: larger is better; "
         "PE, XB: smaller is better):\n"
@@ -110,8 +138,79 @@ def demo(dataset="iris", fuzzifiers=(1.5, 2.0, 3.0), seed=0, out=None):
     return rows
 
 
+def _check_fuzzifiers(fuzzifiers):
+    if not fuzzifiers:
+        raise ValueError("The 'fuzzifiers' parameter of demo must not be empty.")
+    validate_parameter_constraints(
+        {
+            f"fuzzifiers[{index}]": FuzzyCMeans._parameter_constraints["m"]
+            for index in range(len(fuzzifiers))
+        },
+        {f"fuzzifiers[{index}]": m for index, m in enumerate(fuzzifiers)},
+        caller_name="demo",
+    )
+
+
+def _fuzzifier(text):
+    """Read a value of ``--m``: a finite number greater than 1, or "auto"."""
+    if text == "auto":
+        return text
+    try:
+        m = float(text)
+    except ValueError:
+        m = math.nan
+    if not 1 < m < math.inf:
+        raise argparse.ArgumentTypeError(
+            f"must be a finite number greater than 1, or 'auto'; got {text!r}"
+        )
+    return m
+
+
+def _integer_at_least(low, high=None):
+    """Return an argparse type: an integer ``low <= value < high``."""
+    allowed = f"at least {low}" if high is None else f"from {low} to {high - 1}"
+
+    def convert(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low or (high is not None and value >= high):
+            raise argparse.ArgumentTypeError(
+                f"must be an integer {allowed}; got {text!r}"
+            )
+        return value
+
+    return convert
+
+
+# What every seed reaches: NumPy's legacy RandomState takes 32-bit seeds.
+_seed = _integer_at_least(0, 2**32)
+
+
+def _output_folder(text):
+    """Read ``--out``: a folder that exists or can be created, writable."""
+    problem = _output_folder_problem(Path(text))
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"cannot write results to {text!r}: {problem}")
+    return text
+
+
 def main(argv=None):
-    """Run the ``fuzzyprune`` command."""
+    """Run the ``fuzzyprune`` command.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The arguments; ``None`` reads them from the command line.
+
+    Returns
+    -------
+    status : int
+        0 on success. A usage error (a bad argument, or a ``--data`` folder
+        that cannot be read) exits with status 2 and one line on standard
+        error, before anything is written.
+    """
     parser = argparse.ArgumentParser(prog="fuzzyprune", description=__doc__)
     parser.add_argument("--version", action="version", version=__version__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -121,18 +220,18 @@ def main(argv=None):
     demo_parser.add_argument("--dataset", choices=sorted(_DATASETS), default="iris")
     demo_parser.add_argument(
         "--m",
-        type=float,
+        type=_fuzzifier,
         nargs="+",
         default=[1.5, 2.0, 3.0],
-        help="fuzzifiers to compare",
+        help="fuzzifiers to compare: numbers greater than 1, or 'auto'",
     )
-    demo_parser.add_argument("--seed", type=int, default=0)
-    _add_reproduce_parser(commands)
+    demo_parser.add_argument(
+        "--seed", type=_seed, default=0, help="from 0 to 2**32 - 1 (default 0)"
+    )
+    reproduce_parser = _add_reproduce_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "reproduce":
-        return _run_reproduce(args, parser)
-    if any(m <= 1 for m in args.m):
-        parser.error("--m: every fuzzifier must be greater than 1")
+        return _run_reproduce(args, reproduce_parser)
     demo(args.dataset, tuple(args.m), args.seed)
     return 0
 
@@ -166,37 +265,47 @@ def _add_reproduce_parser(commands):
         const="full",
         help="the study's settings on all samples: hours on a CPU",
     )
-    parser.add_argument("--out", default="fuzzyprune-results", help="output folder")
+    parser.add_argument(
+        "--out",
+        type=_output_folder,
+        default="fuzzyprune-results",
+        help="output folder, created if needed",
+    )
     parser.add_argument(
         "--seed",
-        type=int,
+        type=_seed,
         default=0,
-        help="seeds the data, the sampling and every estimator (default 0)",
+        help="seeds the data, the sampling and every estimator; from 0 to "
+        "2**32 - 1 (default 0)",
     )
     parser.add_argument(
-        "--n-samples", type=int, help="samples to use (synthetic: to generate)"
+        "--n-samples",
+        type=_integer_at_least(MIN_SAMPLES),
+        help=f"samples to use (synthetic: to generate), at least {MIN_SAMPLES}",
     )
+    return parser
 
 
 def _run_reproduce(args, parser):
+    """Check the inputs as usage errors, then run the experiments."""
     from . import reproduce
     from .datasets import load_vehicle_x
 
-    if args.n_samples is not None and args.n_samples < 30:
-        parser.error("--n-samples must be at least 30")
+    start = time.perf_counter()
     data = None
     if args.data is not None:
         try:
             data = load_vehicle_x(args.data)
-        except (FileNotFoundError, ValueError) as error:
-            parser.error(f"--data: {error}")
+        except (OSError, ValueError) as error:
+            parser.error(f"argument --data: {error}")
     settings = reproduce.FULL if args.settings == "full" else reproduce.QUICK
-    reproduce.reproduce(
-        args.out,
-        data=data,
-        settings=settings,
-        seed=args.seed,
-        n_samples=args.n_samples,
-    )
+    try:
+        prepared = reproduce._prepare(
+            args.out, data, settings, args.seed, args.n_samples
+        )
+    except (OSError, ValueError) as error:
+        parser.error(str(error))
+    # Errors from here on are not the user's: they keep their traceback.
+    reproduce._run(*prepared, args.seed, progress=True, start=start)
     print(f"Tables, figures and report.md written to {args.out}")
     return 0

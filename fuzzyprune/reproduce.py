@@ -25,9 +25,11 @@ is installed.
 
 import csv
 import dataclasses
+import os
 import platform
 import time
 import warnings
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +37,13 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.metrics import silhouette_score as _silhouette_score
-from sklearn.utils import Bunch
+from sklearn.utils import Bunch, check_random_state
+from sklearn.utils._param_validation import (
+    Interval,
+    validate_parameter_constraints,
+    validate_params,
+)
+from sklearn.utils.validation import check_array, check_consistent_length, column_or_1d
 from tqdm.auto import tqdm
 
 from . import __version__
@@ -45,6 +53,12 @@ from .datasets import load_vehicle_x, make_vehicle_x
 from .metrics import cluster_accuracy
 
 __all__ = ["FULL", "QUICK", "Settings", "reproduce"]
+
+N_CLUSTERS = 11
+# The clusterings need a training sample per cluster, and the networks one
+# validation and one test sample.
+MIN_SAMPLES = N_CLUSTERS + 2
+SPLITS = ("train", "val", "test")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +88,17 @@ class Settings:
     well_trained_lr : float, default=0.001
         Learning rate of Table 4's extra rows, at which the dense network
         trains well, so that pruning is compared with a network that does.
+
+    Raises
+    ------
+    ValueError or TypeError
+        Naming the field and its allowed values, if ``max_samples`` is below
+        :data:`MIN_SAMPLES`, a tuple is empty or not a tuple, an epoch or
+        iteration count is below 1, an amount is outside [0, 1), a fuzzifier
+        is not above 1, a population is below 3 or a number of generations
+        below 0 (or an entry of ``ga_settings`` is not such a pair),
+        ``silhouette_sample_size`` is below 2 or ``well_trained_lr`` is not a
+        positive finite number.
     """
 
     name: str
@@ -86,6 +111,87 @@ class Settings:
     ga_settings: tuple
     silhouette_sample_size: int = 2000
     well_trained_lr: float = 0.001
+
+    def __post_init__(self):
+        """Refuse a field out of its range (see Raises)."""
+        _check_settings(self)
+
+
+_AT_LEAST_ONE = Interval(Integral, 1, None, closed="left")
+_SETTINGS_CONSTRAINTS = {
+    "name": [str],
+    "max_samples": [Interval(Integral, MIN_SAMPLES, None, closed="left"), None],
+    "pruned_epochs": [_AT_LEAST_ONE],
+    "silhouette_sample_size": [Interval(Integral, 2, None, closed="left")],
+    "well_trained_lr": [Interval(Real, 0, None, closed="neither")],
+}
+# The fields that are tuples, with the constraints on each of their entries.
+_SETTINGS_ENTRY_CONSTRAINTS = {
+    "baseline_epochs": [_AT_LEAST_ONE],
+    "amounts": [Interval(Real, 0, 1, closed="left")],
+    "fcm_iterations": [_AT_LEAST_ONE],
+    "fuzzifiers": [Interval(Real, 1, None, closed="neither")],
+    "ga_settings": [tuple],
+}
+# (population size, generations), as GAFeatureSelector takes them with its
+# default tournament size and elites, which the population must exceed.
+_GA_DEFAULTS = GAFeatureSelector(None).get_params()
+_GA_SETTING_CONSTRAINTS = (
+    [
+        Interval(
+            Integral,
+            max(_GA_DEFAULTS["tournament_size"], _GA_DEFAULTS["n_elites"] + 1),
+            None,
+            closed="left",
+        )
+    ],
+    [Interval(Integral, 0, None, closed="left")],
+)
+
+
+def _check_settings(settings):
+    """Refuse a field of ``settings`` out of its range, naming the field."""
+    fields = {
+        field.name: getattr(settings, field.name)
+        for field in dataclasses.fields(settings)
+    }
+    tuples = {name: [tuple] for name in _SETTINGS_ENTRY_CONSTRAINTS}
+    validate_parameter_constraints(
+        _SETTINGS_CONSTRAINTS | tuples, fields, caller_name="Settings"
+    )
+    for name in _SETTINGS_ENTRY_CONSTRAINTS:
+        if not fields[name]:
+            raise ValueError(f"The {name!r} field of Settings must not be empty.")
+    entries = {
+        f"{name}[{index}]": (constraints, value)
+        for name, constraints in _SETTINGS_ENTRY_CONSTRAINTS.items()
+        for index, value in enumerate(fields[name])
+    }
+    _check_entries(entries)
+    for index, pair in enumerate(settings.ga_settings):
+        if len(pair) != 2:
+            raise ValueError(
+                f"The 'ga_settings[{index}]' field of Settings must be a pair "
+                f"(population size, generations). Got {pair!r} instead."
+            )
+    _check_entries(
+        {
+            f"ga_settings[{index}][{position}]": (constraints, value)
+            for index, pair in enumerate(settings.ga_settings)
+            for position, (constraints, value) in enumerate(
+                zip(_GA_SETTING_CONSTRAINTS, pair, strict=True)
+            )
+        }
+    )
+
+
+def _check_entries(entries):
+    """Check each ``name: (constraints, value)`` as a field of Settings."""
+    validate_parameter_constraints(
+        {name: constraints for name, (constraints, _) in entries.items()},
+        {name: value for name, (_, value) in entries.items()},
+        caller_name="Settings",
+    )
 
 
 QUICK = Settings(
@@ -103,7 +209,6 @@ FULL = dataclasses.replace(
     QUICK, name="full", max_samples=None, baseline_epochs=(500, 100), pruned_epochs=100
 )
 
-N_CLUSTERS = 11
 PAPER_M = 1.7
 PAPER_FCM_ITERATIONS = 5
 GA_FCM_ITERATIONS = 10
@@ -165,10 +270,7 @@ class _Data:
             rng = np.random.default_rng(seed)
             rows = np.sort(rng.choice(rows, max_samples, replace=False))
         self.bunch = bunch
-        self.rows = {
-            split: rows[bunch.split[rows] == split]
-            for split in ("train", "val", "test")
-        }
+        self.rows = {split: rows[bunch.split[rows] == split] for split in SPLITS}
         self.description = description
         self._features = {}
 
@@ -186,6 +288,54 @@ class _Data:
         return self.bunch.type[self.rows[split]]
 
 
+def _output_folder_problem(folder):
+    """Say why no results can be written to ``folder``, or return None."""
+    try:
+        existing = next(path for path in (folder, *folder.parents) if path.exists())
+    except OSError as error:  # a folder on the way that may not be searched
+        return str(error)
+    if not existing.is_dir():
+        return f"{str(existing)!r} is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{str(existing)!r} is not writable"
+    return None
+
+
+def _checked_bunch(bunch):
+    """Return ``bunch`` with 1-D label arrays, or raise naming what is wrong."""
+    missing = [
+        key
+        for key in ("data", "vehicle_id", "type", "split", "type_names")
+        if key not in bunch
+    ]
+    if missing:
+        raise ValueError(
+            f"data has no {', '.join(missing)}: pass a Vehicle-X folder or what "
+            "load_vehicle_x returned for one."
+        )
+    if not isinstance(bunch.data, np.ndarray) or bunch.data.ndim != 2:
+        raise ValueError(
+            f"data.data must be a 2-D array of features; got {type(bunch.data)} "
+            f"of shape {np.shape(bunch.data)}."
+        )
+    labels = {
+        key: column_or_1d(bunch[key], input_name=f"data.{key}")
+        for key in ("vehicle_id", "type", "split")
+    }
+    check_consistent_length(bunch.data, *labels.values())
+    unknown = sorted(set(np.unique(labels["split"]).tolist()) - set(SPLITS))
+    if unknown:
+        raise ValueError(f"data.split holds {unknown}; expected only {list(SPLITS)}.")
+    n_types = len(bunch.type_names)
+    types = labels["type"]
+    if types.dtype.kind not in "iu" or np.any((types < 0) | (types >= n_types)):
+        raise ValueError(
+            f"data.type must hold integers from 0 to {n_types - 1}, indices into "
+            "data.type_names."
+        )
+    return Bunch(**{**bunch, **labels})
+
+
 def _load(data, settings, n_samples, seed):
     cap = n_samples if n_samples is not None else settings.max_samples
     if data is None:
@@ -194,14 +344,54 @@ def _load(data, settings, n_samples, seed):
             f"synthetic Vehicle-X-shaped features, make_vehicle_x({n}, "
             f"random_state={seed})"
         )
-        loaded = _Data(make_vehicle_x(n, random_state=seed), None, seed, description)
-    else:
-        bunch = data if isinstance(data, Bunch) else load_vehicle_x(data)
-        loaded = _Data(bunch, cap, seed, "Vehicle-X features")
-    for split, rows in loaded.rows.items():
-        if len(rows) == 0:
-            raise ValueError(f"The data have no {split!r} samples.")
-    return loaded
+        return _Data(make_vehicle_x(n, random_state=seed), None, seed, description)
+    bunch = data if isinstance(data, Bunch) else load_vehicle_x(data)
+    return _Data(_checked_bunch(bunch), cap, seed, "Vehicle-X features")
+
+
+def _check_splits(loaded):
+    """Refuse data too small for the experiments or with non-finite features."""
+    sizes = {split: len(rows) for split, rows in loaded.rows.items()}
+    if sizes["train"] < N_CLUSTERS or min(sizes["val"], sizes["test"]) < 1:
+        counts = ", ".join(f"{size} {split!r}" for split, size in sizes.items())
+        raise ValueError(
+            f"The data have {counts} samples; the experiments need at least "
+            f"{N_CLUSTERS} training samples (one per cluster), one to validate "
+            "and one to test. Use more samples (n_samples, or the settings' "
+            "max_samples) or more data."
+        )
+    for split in SPLITS:
+        # The estimators would refuse them too, but only after output is written.
+        check_array(loaded.X(split), input_name=f"data ({split!r} features)")
+
+
+def _prepare(out, data, settings, seed, n_samples):
+    """Check every input and load the data; write nothing.
+
+    Returns
+    -------
+    folder : Path
+        The output folder, not yet created.
+    loaded : _Data
+        The samples of each split.
+    settings : Settings
+        ``settings`` with ``max_samples`` set to ``n_samples`` when given.
+
+    Raises
+    ------
+    ValueError or OSError
+        If no results can be written to ``out``, or if the data cannot be
+        loaded or are too small or malformed for the experiments.
+    """
+    folder = Path(out)
+    problem = _output_folder_problem(folder)
+    if problem is not None:
+        raise ValueError(f"Cannot write results to out={str(out)!r}: {problem}.")
+    if n_samples is not None:
+        settings = dataclasses.replace(settings, max_samples=n_samples)
+    loaded = _load(data, settings, n_samples, seed)
+    _check_splits(loaded)
+    return folder, loaded, settings
 
 
 def _mlp_row(data, seed, epochs, **params):
@@ -280,19 +470,27 @@ def _pruned_table(data, settings, seed, progress):
     return table
 
 
+def _silhouette(X, labels, sample_size, seed):
+    """Return the silhouette of ``sample_size`` rows, or nan where undefined.
+
+    The rows are drawn as ``silhouette_score(..., sample_size, random_state)``
+    draws them; the silhouette needs at least 2 distinct labels among them,
+    and fewer labels than rows.
+    """
+    rows = check_random_state(seed).permutation(len(X))[:sample_size]
+    X, labels = X[rows], labels[rows]
+    if not 2 <= np.unique(labels).size < len(labels):
+        return float("nan")
+    return float(_silhouette_score(X, labels))
+
+
 def _clustering_metrics(X, types, labels, sample_size, seed):
-    distinct = np.unique(labels).size
-    silhouette = float("nan")
-    if 2 <= distinct < len(labels):
-        silhouette = _silhouette_score(
-            X, labels, sample_size=min(sample_size, len(X)), random_state=seed
-        )
     return {
         "Accuracy": _percent(cluster_accuracy(types, labels)),
         "ARI": float(adjusted_rand_score(types, labels)),
         "NMI": float(normalized_mutual_info_score(types, labels)),
-        "silhouette": float(silhouette),
-        "clusters found": distinct,
+        "silhouette": _silhouette(X, labels, sample_size, seed),
+        "clusters found": np.unique(labels).size,
     }
 
 
@@ -532,17 +730,17 @@ def _clustering_finding(row):
 
 def _data_finding(data, settings, seed):
     X, types = data.X("train"), data.types("train")
-    size = min(settings.silhouette_sample_size, len(X))
-    silhouette = _silhouette_score(X, types, sample_size=size, random_state=seed)
-    shape = (
-        "the types barely differ in feature space"
-        if abs(silhouette) < 0.05
-        else "the types form clusters"
-    )
+    silhouette = _silhouette(X, types, settings.silhouette_sample_size, seed)
+    if np.isnan(silhouette):
+        shape = "undefined: the sampled rows hold one type, or one row per type"
+    elif abs(silhouette) < 0.05:
+        shape = f"{silhouette:.3f}, so the types barely differ in feature space"
+    else:
+        shape = f"{silhouette:.3f}, so the types form clusters"
     return (
         f"- Data: the silhouette of the {N_CLUSTERS} vehicle types on the "
-        f"training features is {silhouette:.3f}, so {shape} (the study's "
-        "clusterings: -0.026 to -0.012, its Table 2)."
+        f"training features is {shape} (the study's clusterings: -0.026 to "
+        "-0.012, its Table 2)."
     )
 
 
@@ -724,13 +922,28 @@ def _report(folder, data, settings, seed, tables, figures, seconds):
     (folder / "report.md").write_text("\n".join(lines))
 
 
+@validate_params(
+    {
+        "out": [str, os.PathLike],
+        "data": [str, os.PathLike, Bunch, None],
+        "settings": [Settings],
+        "seed": [Interval(Integral, 0, 2**32 - 1, closed="both")],
+        "n_samples": [Interval(Integral, MIN_SAMPLES, None, closed="left"), None],
+        "progress": ["boolean"],
+    },
+    # The experiments' estimators check their own parameters.
+    prefer_skip_nested_validation=False,
+)
 def reproduce(out, *, data=None, settings=QUICK, seed=0, n_samples=None, progress=True):
     """Run the study's experiments and write tables, figures and a report.
+
+    Every input is checked, and the data loaded, before anything is written.
 
     Parameters
     ----------
     out : str or path-like
-        Output folder, created if needed.
+        Output folder, created if needed; an existing folder's files of the
+        same names are replaced.
 
     data : str, path-like or Bunch, default=None
         Vehicle-X feature folder, or what
@@ -742,11 +955,12 @@ def reproduce(out, *, data=None, settings=QUICK, seed=0, n_samples=None, progres
         epochs on all samples: hours on a CPU).
 
     seed : int, default=0
-        Seeds the data, the sampling and every estimator.
+        Seeds the data, the sampling and every estimator; from 0 to
+        ``2**32 - 1``.
 
     n_samples : int, default=None
-        Number of samples to use (synthetic: to generate); ``None`` uses the
-        settings' limit.
+        Number of samples to use (synthetic: to generate), at least
+        :data:`MIN_SAMPLES`; ``None`` uses the settings' limit.
 
     progress : bool, default=True
         Show a progress bar.
@@ -756,27 +970,53 @@ def reproduce(out, *, data=None, settings=QUICK, seed=0, n_samples=None, progres
     tables : dict of str to list of dict
         The rows of each table, by file name.
 
+    Raises
+    ------
+    ValueError or TypeError
+        Naming the parameter, if a parameter has the wrong type or is out of
+        its range; if ``out`` is a file, lies inside a file, or is in a folder
+        that is not writable; if ``data`` is a Bunch without the fields of
+        :func:`~fuzzyprune.datasets.load_vehicle_x`'s, with labels of other
+        lengths than its features, unknown splits or types, or non-finite
+        features; or if the samples used leave fewer training samples than
+        the 11 clusters, or no validation or test sample.
+    OSError or ValueError
+        Raised by :func:`~fuzzyprune.datasets.load_vehicle_x`, naming the
+        file, if the folder ``data`` cannot be read as Vehicle-X features.
+
     See Also
     --------
     fuzzyprune.datasets.load_vehicle_x : The loader used for ``data``.
 
     Examples
     --------
-    >>> import tempfile
-    >>> from fuzzyprune.reproduce import reproduce
-    >>> tables = reproduce(tempfile.mkdtemp(), n_samples=300, progress=False)
+    A run of one experiment of each kind, on 16 synthetic features:
+
+    >>> import dataclasses, tempfile
+    >>> from fuzzyprune.datasets import make_vehicle_x
+    >>> from fuzzyprune.reproduce import QUICK, reproduce
+    >>> few = dataclasses.replace(QUICK, baseline_epochs=(2,), pruned_epochs=1,
+    ...                           amounts=(0.2,), fcm_iterations=(2,),
+    ...                           fuzzifiers=(1.7,), ga_settings=((3, 1),))
+    >>> data = make_vehicle_x(100, n_vehicles=10, n_features=16, random_state=0)
+    >>> tables = reproduce(tempfile.mkdtemp(), data=data, settings=few,
+    ...                    progress=False)
     >>> sorted(tables)  # doctest: +NORMALIZE_WHITESPACE
     ['table3_baseline', 'table4_pruned', 'table5_fcm_iterations',
      'table6_fcm_fuzzifier', 'table_ga_fcm']
     >>> [row["(epochs)"] for row in tables["table3_baseline"]]
-    [10, 4]
+    [2]
     """
     start = time.perf_counter()
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    if n_samples is not None:
-        settings = dataclasses.replace(settings, max_samples=n_samples)
-    loaded = _load(data, settings, n_samples, seed)
+    folder, loaded, settings = _prepare(out, data, settings, seed, n_samples)
+    return _run(folder, loaded, settings, seed, progress, start)
+
+
+def _run(folder, loaded, settings, seed, progress, start):
+    """Run the experiments on checked inputs, then write every output.
+
+    ``start`` is the :func:`time.perf_counter` time at which the run began.
+    """
     n_steps = (
         len(settings.baseline_epochs)
         + len(settings.amounts)
@@ -784,6 +1024,7 @@ def reproduce(out, *, data=None, settings=QUICK, seed=0, n_samples=None, progres
         + len(_fcm_runs(settings))
         + len(_ga_runs(settings))
     )
+    folder.mkdir(parents=True, exist_ok=True)
     bar = tqdm(total=n_steps, disable=not progress, unit="experiment")
     with bar, warnings.catch_warnings():
         # Merged clusters are reported in the tables ('clusters found'); a

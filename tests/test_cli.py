@@ -1,10 +1,13 @@
 import io
+import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from fuzzyprune.cli import demo, main
+from fuzzyprune.datasets import make_vehicle_x, write_vehicle_x
 
 
 def test_demo_prints_indices_for_each_fuzzifier(capsys):
@@ -26,11 +29,158 @@ def test_demo_returns_the_printed_indices():
     )  # a smaller fuzzifier gives a crisper partition
 
 
-def test_demo_rejects_fuzzifier_of_one(capsys):
+def test_demo_accepts_the_automatic_fuzzifier(capsys):
+    assert main(["demo", "--m", "auto", "2"]) == 0
+    output = capsys.readouterr().out
+    assert "Memberships of the first 5 samples (m=auto)" in output
+    table = output[output.index("Validity indices") :].splitlines()
+    assert [line.split()[0] for line in table[2:]] == ["auto", "2"]
+
+
+def test_demo_prints_the_memberships_of_the_first_fit_once(capsys):
+    main(["demo", "--m", "2", "2"])
+    assert capsys.readouterr().out.count("Memberships of the first 5") == 1
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"dataset": "moons"}, "'dataset' parameter of demo"),
+        ({"fuzzifiers": ()}, "'fuzzifiers' parameter of demo must not be empty"),
+        ({"fuzzifiers": 2.0}, "'fuzzifiers' parameter of demo"),
+        ({"fuzzifiers": (2.0, 1.0)}, r"'fuzzifiers\[1\]' parameter of demo"),
+        ({"fuzzifiers": (float("nan"),)}, r"'fuzzifiers\[0\]' parameter"),
+        ({"fuzzifiers": ("fast",)}, r"'fuzzifiers\[0\]' parameter"),
+        ({"seed": -1}, "'seed' parameter of demo"),
+        ({"out": "results.txt"}, "'out' parameter of demo"),
+    ],
+)
+def test_demo_refuses_bad_parameters_before_printing(params, match):
+    out = params.pop("out", None) or io.StringIO()
+    with pytest.raises(ValueError, match=match):
+        demo(**{"out": out, **params})
+    if isinstance(out, io.StringIO):
+        assert out.getvalue() == ""
+
+
+def _vehicle_x_folder(root, n_samples=40):
+    vx = make_vehicle_x(n_samples, n_vehicles=5, n_features=4, random_state=0)
+    write_vehicle_x(root, vx)
+    return root
+
+
+def _only_train(root):
+    _vehicle_x_folder(root)
+    for split in ("val", "test"):
+        for file in (root / split).iterdir():
+            file.unlink()
+        (root / split).rmdir()
+    return root
+
+
+def _malformed_name(root):
+    _vehicle_x_folder(root)
+    np.save(root / "train" / "not_a_vehicle.npy", np.zeros(4))
+    return root
+
+
+def _no_label_file(root):
+    _vehicle_x_folder(root)
+    for file in root.glob("*.xml"):
+        file.unlink()
+    return root
+
+
+def _few_training(root):
+    vx = make_vehicle_x(40, n_vehicles=5, n_features=4, random_state=0)
+    vx.split = np.repeat(["train", "val", "test"], [10, 25, 5])
+    write_vehicle_x(root, vx)
+    return root
+
+
+def _a_file(path):
+    path.write_text("not a folder")
+    return path
+
+
+# Each case: arguments ({x} is a path made by PATHS["x"]), then a fragment of
+# the error line.
+BAD_ARGUMENTS = [
+    ("demo --m nan", "argument --m: must be a finite number greater than 1"),
+    ("demo --m inf", "argument --m: must be a finite number"),
+    ("demo --m -inf", "argument --m"),
+    ("demo --m 1", "argument --m: must be a finite number greater than 1"),
+    ("demo --m 0.5", "argument --m"),
+    ("demo --m 2 fast", "got 'fast'"),
+    ("demo --m", "argument --m: expected at least one argument"),
+    ("demo --seed -1", "argument --seed: must be an integer from 0 to 4294967295"),
+    ("demo --seed 4294967296", "argument --seed: must be an integer from 0"),
+    ("demo --seed 1.5", "argument --seed"),
+    ("demo --dataset moons", "argument --dataset: invalid choice: 'moons'"),
+    ("reproduce --seed -1 --out {out}", "argument --seed"),
+    ("reproduce --seed 4294967296 --out {out}", "argument --seed"),
+    (
+        "reproduce --n-samples 12 --out {out}",
+        "--n-samples: must be an integer at least 13",
+    ),
+    ("reproduce --n-samples ten --out {out}", "argument --n-samples"),
+    ("reproduce --quick --full --out {out}", "not allowed with argument --quick"),
+    ("reproduce --out {file}", "argument --out: cannot write results to"),
+    ("reproduce --out {file}/results", "is a file, not a folder"),
+    ("reproduce --data {missing} --out {out}", "argument --data: Vehicle-X folder"),
+    ("reproduce --data {file} --out {out}", "argument --data: Vehicle-X folder"),
+    ("reproduce --data {only_train} --out {out}", "0 'val', 0 'test' samples"),
+    ("reproduce --data {malformed} --out {out}", "not_a_vehicle.npy"),
+    ("reproduce --data {no_labels} --out {out}", "argument --data: No label file"),
+    ("reproduce --data {few_training} --out {out}", "10 'train', 25 'val', 5 'test'"),
+]
+PATHS = {
+    "file": _a_file,
+    "missing": lambda path: path,
+    "only_train": _only_train,
+    "malformed": _malformed_name,
+    "no_labels": _no_label_file,
+    "few_training": _few_training,
+}
+
+
+@pytest.mark.parametrize("arguments, message", BAD_ARGUMENTS)
+def test_usage_errors_exit_2_with_one_line_and_write_nothing(
+    tmp_path, capsys, arguments, message
+):
+    paths = {
+        name: make(tmp_path / name)
+        for name, make in PATHS.items()
+        if f"{{{name}}}" in arguments
+    }
+    out = tmp_path / "out"
+    argv = arguments.format(out=out, **paths).split()
     with pytest.raises(SystemExit) as exit_info:
-        main(["demo", "--m", "1"])
+        main(argv)
     assert exit_info.value.code == 2
-    assert "every fuzzifier must be greater than 1" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    prefix = f"fuzzyprune {argv[0]}: error: "
+    error_lines = [line for line in err.splitlines() if line.startswith(prefix)]
+    assert len(error_lines) == 1, err
+    assert err.splitlines()[-1] == error_lines[0]  # after argparse's usage
+    assert message in error_lines[0]
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_unwritable_output_folder_is_a_usage_error(tmp_path, monkeypatch, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    access = os.access
+    # Checked this way rather than with permissions, which root ignores.
+    monkeypatch.setattr(
+        os, "access", lambda path, mode: path != locked and access(path, mode)
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        main(["reproduce", "--out", str(locked / "results")])
+    assert exit_info.value.code == 2
+    assert f"'{locked}' is not writable" in capsys.readouterr().err.splitlines()[-1]
+    assert not (locked / "results").exists()
 
 
 def test_import_does_not_load_torch():
