@@ -1,9 +1,18 @@
 """Vehicle-X re-identification features: a loader, a writer and a generator."""
 
+import contextlib
 import csv
+import hashlib
+import io
 import json
 import os
 import re
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+import warnings
 import xml.etree.ElementTree as ElementTree
 from numbers import Integral
 from pathlib import Path
@@ -12,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils.validation import check_array
 
 __all__ = ["VEHICLE_TYPE_NAMES", "load_vehicle_x", "make_vehicle_x", "write_vehicle_x"]
 
@@ -130,7 +140,9 @@ def make_vehicle_x(
         Number of vehicle identities, numbered from 1.
 
     n_types : int, default=11
-        Number of vehicle types, numbered from 0, at most 11.
+        Number of vehicle types, numbered from 0, at most 11. Every vehicle
+        has one type and every type has a vehicle, so with fewer vehicles
+        than types only the first ``n_vehicles`` types occur.
 
     n_features : int, default=2048
         Number of features per image.
@@ -177,6 +189,14 @@ def make_vehicle_x(
         - ``type_names``: list of the ``n_types`` type names;
         - ``feature_names``: list of ``n_features`` names.
 
+    Raises
+    ------
+    ValueError
+        Naming the parameter, if one is out of its range or not one of its
+        allowed values.
+    TypeError
+        If a count is a bool.
+
     See Also
     --------
     write_vehicle_x : Write such data in the Vehicle-X folder layout.
@@ -198,7 +218,7 @@ def make_vehicle_x(
     >>> from sklearn.cluster import KMeans
     >>> from sklearn.metrics import adjusted_rand_score
     >>> def kmeans_ari(vx):
-    ...     labels = KMeans(11, n_init=10, random_state=0).fit_predict(vx.data)
+    ...     labels = KMeans(11, n_init=3, random_state=0).fit_predict(vx.data)
     ...     return round(adjusted_rand_score(vx.type, labels), 1)
     >>> kmeans_ari(make_vehicle_x(2000, n_features=256, random_state=0))
     0.0
@@ -206,6 +226,13 @@ def make_vehicle_x(
     ...                           structure="separated"))
     1.0
     """
+    _refuse_bools(
+        "make_vehicle_x",
+        n_samples=n_samples,
+        n_vehicles=n_vehicles,
+        n_types=n_types,
+        n_features=n_features,
+    )
     recipe = _RECIPES[structure]
     rng = np.random.default_rng(check_random_state(random_state).randint(2**31))
     vehicle_type = _vehicle_types(n_vehicles, n_types, rng)
@@ -253,6 +280,16 @@ def _feature_names(n_features):
     return [f"feature_{i}" for i in range(n_features)]
 
 
+def _refuse_bools(function, **params):
+    # Integral intervals accept True and False; counts must be real integers.
+    for name, value in params.items():
+        if isinstance(value, bool):
+            raise TypeError(
+                f"The {name!r} parameter of {function} must be an int, not a bool; "
+                f"got {value!r}."
+            )
+
+
 # Folder names accepted for each split, the first being the one written.
 _SPLIT_FOLDERS = {
     "train": ("train",),
@@ -261,6 +298,15 @@ _SPLIT_FOLDERS = {
 }
 _FILE_NAME = re.compile(r"^(\d+)_c(\d+)_(\d+)\.npy$")
 _CACHE_NAME = "vehicle_x_cache"
+# Bumped whenever the index changes meaning; an index of another format is
+# rebuilt, never trusted.
+_CACHE_FORMAT = 2
+# A file system stamps times from a clock that ticks coarsely (up to 2 s on
+# some), so a file changed in the same tick as it was read for the cache,
+# just after, can keep every time it had. The files changed this close to a
+# build are also compared by content whenever the cache is used.
+_SAME_TICK_NS = 2_000_000_000
+_BUNCH_FIELDS = ("data", "vehicle_id", "camera_id", "type", "split")
 
 
 @validate_params(
@@ -276,27 +322,52 @@ def write_vehicle_x(root, data, *, labels="xml"):
 
     Each sample becomes ``<root>/<split>/VVVVV_cCCC_NN.npy`` (vehicle id,
     camera id, index of the image among that vehicle's images from that
-    camera), and the vehicle types go to a label file beside the folders:
-    ``labels.xml`` in the VeRi style (one ``<Item imageName=... vehicleID=...
-    cameraID=... typeID=.../>`` per image) or ``labels.csv`` with columns
-    ``vehicle_id,type_id``.
+    camera) holding its features as float32, and the vehicle types go to a
+    label file beside the folders: ``labels.xml`` in the VeRi style (one
+    ``<Item imageName=... vehicleID=... cameraID=... typeID=.../>`` per
+    image) or ``labels.csv`` with columns ``vehicle_id,type_id``.
+
+    Everything is checked before anything is written, and the files are
+    written into a temporary folder inside ``root`` and moved into place at
+    the end, so a failure leaves no half-written layout behind.
 
     Parameters
     ----------
     root : str or path-like
-        Folder to write into; created if needed.
+        Folder to write into; created if needed. It must not already hold
+        split folders (``train/``, ``val/``, ``validation/``, ``valid/``,
+        ``test/``), ``.xml`` or ``.csv`` files or a feature cache: the loader
+        would mix them with the new files.
 
     data : Bunch
         With ``data``, ``vehicle_id``, ``camera_id``, ``type`` and ``split``,
-        as :func:`make_vehicle_x` returns.
+        as :func:`make_vehicle_x` returns: ``data`` a 2-D array of real
+        numbers within the float32 range, one row per sample; the ids and
+        types 1-D arrays of non-negative integers, one per sample; ``split``
+        one of ``"train"``, ``"val"`` and ``"test"`` per sample.
 
     labels : {"xml", "csv"}, default="xml"
-        Format of the label file.
+        Format of the label file. A CSV file holds one type per vehicle, so
+        every image of a vehicle must have the same type.
 
     Returns
     -------
     files : list of pathlib.Path
         The feature files written, in the order of the samples.
+
+    Raises
+    ------
+    ValueError
+        Naming the field of ``data``, if a field is missing, ``data.data``
+        is not a 2-D array of finite real numbers within the float32 range,
+        a field has another length than ``data.data`` has rows, an id or
+        type is negative, a split is not one of the three, or, with
+        ``labels="csv"``, a vehicle has several types.
+    TypeError
+        If an id or type field does not hold integers.
+    FileExistsError
+        If ``root`` is a file or already holds one of the files or folders
+        named above.
 
     See Also
     --------
@@ -312,27 +383,129 @@ def write_vehicle_x(root, data, *, labels="xml"):
     ('train', '00002_c027_00.npy')
     """
     root = Path(root)
-    image_index = _image_indices(data.vehicle_id, data.camera_id)
-    files = []
-    for row, split in enumerate(data.split):
-        folder = root / _SPLIT_FOLDERS[str(split)][0]
-        folder.mkdir(parents=True, exist_ok=True)
-        name = (
-            f"{data.vehicle_id[row]:05d}_c{data.camera_id[row]:03d}_"
-            f"{image_index[row]:02d}.npy"
+    features, ids, splits = _check_bunch(data, labels)
+    _check_nothing_to_overwrite(root)
+    image_index = _image_indices(ids["vehicle_id"], ids["camera_id"])
+    names = [
+        f"{vehicle:05d}_c{camera:03d}_{image:02d}.npy"
+        for vehicle, camera, image in zip(
+            ids["vehicle_id"].tolist(),
+            ids["camera_id"].tolist(),
+            image_index.tolist(),
+            strict=True,
         )
-        np.save(folder / name, data.data[row])
-        files.append(folder / name)
-    if labels == "xml":
-        _write_xml_labels(root / "labels.xml", files, data)
-    else:
-        _write_csv_labels(root / "labels.csv", data)
-    return files
+    ]
+    folders = [_SPLIT_FOLDERS[split][0] for split in splits.tolist()]
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".vehicle_x-", dir=root))
+    try:
+        for folder in set(folders):
+            (staging / folder).mkdir()
+        for row, (folder, name) in enumerate(zip(folders, names, strict=True)):
+            np.save(staging / folder / name, features[row])
+        label_name = f"labels.{labels}"
+        if labels == "xml":
+            _write_xml_labels(staging / label_name, names, ids)
+        else:
+            _write_csv_labels(staging / label_name, ids)
+        for name in (*set(folders), label_name):
+            os.replace(staging / name, root / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [root / folder / name for folder, name in zip(folders, names, strict=True)]
+
+
+def _check_bunch(data, labels):
+    """Check every field ``write_vehicle_x`` writes; return them as arrays."""
+    missing = [field for field in _BUNCH_FIELDS if field not in data]
+    if missing:
+        raise ValueError(
+            f"The 'data' parameter of write_vehicle_x lacks the fields {missing}; "
+            f"it needs {list(_BUNCH_FIELDS)}, as make_vehicle_x returns."
+        )
+    features = _check_features(data["data"])
+    n_samples = features.shape[0]
+    ids = {
+        field: _check_ids(data[field], field, n_samples)
+        for field in ("vehicle_id", "camera_id", "type")
+    }
+    splits = np.asarray(data["split"])
+    _check_field_shape(splits, "split", n_samples)
+    unknown = set(splits.astype(str).tolist()) - set(_SPLIT_FOLDERS)
+    if unknown:
+        raise ValueError(
+            f"data.split holds {sorted(unknown)}; every split must be one of "
+            f"{sorted(_SPLIT_FOLDERS)}."
+        )
+    if labels == "csv":
+        pairs = np.unique(np.c_[ids["vehicle_id"], ids["type"]], axis=0)
+        if len(np.unique(pairs[:, 0])) < len(pairs):
+            raise ValueError(
+                "data.type gives some vehicle several types, which a CSV label "
+                "file (one type per vehicle) cannot hold; use labels='xml'."
+            )
+    return features, ids, splits.astype(str)
+
+
+def _check_features(values):
+    values = np.asarray(values)
+    if values.ndim != 2 or 0 in values.shape:
+        raise ValueError(
+            "data.data must be a 2-D array of shape (n_samples, n_features) with "
+            f"at least one row and one column; got shape {values.shape}."
+        )
+    values = check_array(values, dtype="numeric", input_name="data.data")
+    with np.errstate(over="ignore", invalid="ignore"):
+        features = values.astype(np.float32)
+    if not np.isfinite(features).all():
+        raise ValueError(
+            "data.data holds values beyond the float32 range, in which the "
+            "features are written."
+        )
+    return features
+
+
+def _check_field_shape(values, field, n_samples):
+    if values.shape != (n_samples,):
+        raise ValueError(
+            f"data.{field} must hold one value per row of data.data, shape "
+            f"({n_samples},); got shape {values.shape}."
+        )
+
+
+def _check_ids(values, field, n_samples):
+    values = np.asarray(values)
+    _check_field_shape(values, field, n_samples)
+    if values.dtype.kind not in "iu":
+        raise TypeError(f"data.{field} must hold integers; got dtype {values.dtype}.")
+    if values.min() < 0:
+        raise ValueError(
+            f"data.{field} must hold non-negative integers; got {values.min()}."
+        )
+    return values.astype(np.int64)
+
+
+def _check_nothing_to_overwrite(root):
+    if root.exists() and not root.is_dir():
+        raise FileExistsError(f"root {str(root)!r} is a file, not a folder.")
+    if not root.exists():
+        return
+    names = [name for folders in _SPLIT_FOLDERS.values() for name in folders]
+    clashes = [root / name for name in names if (root / name).exists()]
+    clashes += sorted(root.glob("*.xml")) + sorted(root.glob("*.csv"))
+    clashes += [path for path in _cache_paths(root) if path.exists()]
+    if clashes:
+        raise FileExistsError(
+            f"root {str(root)!r} already holds {str(clashes[0])!r}, which the "
+            "loader would mix with the files written; write into a new or "
+            "empty folder."
+        )
 
 
 def _image_indices(vehicle_ids, camera_ids):
     """Count the images of each (vehicle, camera) pair from 0, in order."""
-    pairs = vehicle_ids.astype(np.int64) * 100_000 + camera_ids
+    _, pairs = np.unique(np.c_[vehicle_ids, camera_ids], axis=0, return_inverse=True)
+    pairs = pairs.ravel()
     order = np.argsort(pairs, kind="stable")
     sorted_pairs = pairs[order]
     starts = np.flatnonzero(np.r_[True, sorted_pairs[1:] != sorted_pairs[:-1]])
@@ -342,26 +515,34 @@ def _image_indices(vehicle_ids, camera_ids):
     return indices
 
 
-def _write_xml_labels(path, files, data):
+def _write_xml_labels(path, names, ids):
     items = ElementTree.Element("Items")
-    for row, file in enumerate(files):
+    for name, vehicle, camera, vehicle_type in zip(
+        names,
+        ids["vehicle_id"].tolist(),
+        ids["camera_id"].tolist(),
+        ids["type"].tolist(),
+        strict=True,
+    ):
         ElementTree.SubElement(
             items,
             "Item",
-            imageName=file.with_suffix(".jpg").name,
-            vehicleID=f"{data.vehicle_id[row]:04d}",
-            cameraID=f"c{data.camera_id[row]:03d}",
-            typeID=str(data.type[row]),
+            imageName=Path(name).with_suffix(".jpg").name,
+            vehicleID=f"{vehicle:04d}",
+            cameraID=f"c{camera:03d}",
+            typeID=str(vehicle_type),
         )
     ElementTree.ElementTree(items).write(path, encoding="utf-8", xml_declaration=True)
 
 
-def _write_csv_labels(path, data):
-    vehicles, first = np.unique(data.vehicle_id, return_index=True)
+def _write_csv_labels(path, ids):
+    vehicles, first = np.unique(ids["vehicle_id"], return_index=True)
     with open(path, "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(["vehicle_id", "type_id"])
-        writer.writerows(zip(vehicles.tolist(), data.type[first].tolist(), strict=True))
+        writer.writerows(
+            zip(vehicles.tolist(), ids["type"][first].tolist(), strict=True)
+        )
 
 
 @validate_params(
@@ -369,27 +550,37 @@ def _write_csv_labels(path, data):
         "root": [str, os.PathLike],
         "split": [StrOptions(set(_SPLIT_FOLDERS)), None],
         "cache": ["boolean"],
+        "cache_dir": [str, os.PathLike, None],
     },
     prefer_skip_nested_validation=True,
 )
-def load_vehicle_x(root, *, split=None, cache=True):
+def load_vehicle_x(root, *, split=None, cache=True, cache_dir=None):
     """Load Vehicle-X features from their folder layout.
 
     ``root`` holds the folders ``train/``, ``val/`` (or ``validation/``,
     ``valid/``) and ``test/``, each with one file ``VVVVV_cCCC_NN.npy`` of
-    2048 (or any fixed number of) floats per image, whose name gives the
-    vehicle id, the camera id and the image's index. Vehicle types (and
+    2048 (or any fixed number of) real numbers per image, whose name gives
+    the vehicle id, the camera id and the image's index. Vehicle types (and
     colours, when given) come from a label file in ``root``: a VeRi-style
     ``*.xml`` (``<Item imageName="00001_c001_33.jpg" vehicleID="0001"
     cameraID="c001" colorID="..." typeID="..."/>``) or a ``*.csv`` with
-    columns ``vehicle_id,type_id``.
+    columns ``vehicle_id,type_id``. A folder holding only some of the splits
+    loads those.
 
     The first load writes every feature, in one float32 array, to
-    ``vehicle_x_cache.npy`` in ``root`` (with its index in
-    ``vehicle_x_cache.json``); later loads map that file into memory, which
-    takes seconds instead of reading tens of thousands of files. The cache is
-    rebuilt when the feature files change. Nothing else in ``root`` is
-    written.
+    ``vehicle_x_cache.npy`` (with its index in ``vehicle_x_cache.json``);
+    later loads map that file into memory, which takes seconds instead of
+    reading tens of thousands of files. The cache is used only while every
+    feature file keeps the size, modification time, change time and inode
+    number it had when the cache was built: any write, rename, move or copy
+    of a file (``cp -p``, ``rsync -a`` and ``tar`` included) sets its change
+    time, which no tool can set back, so the cache is then rebuilt. Files
+    changed within 2 s of the build are also compared by content (a
+    BLAKE2 digest) on every use, since a file system's clock may not tick
+    between a change and the read before it. A cache is rewritten through a
+    temporary file renamed over the old one, so an array returned earlier
+    keeps its values. A cache that cannot be read is rebuilt, with a
+    warning naming it. Nothing else is written.
 
     Parameters
     ----------
@@ -400,13 +591,22 @@ def load_vehicle_x(root, *, split=None, cache=True):
         Load only this split; ``None`` loads all.
 
     cache : bool, default=True
-        Whether to use (and build) the cache file.
+        Whether to use (and build) the cache.
+
+    cache_dir : str or path-like, default=None
+        Folder of the cache files, created if needed. ``None`` keeps them
+        in ``root``, beside the split folders, or, where ``root`` cannot be
+        written, in ``fuzzyprune/<name>-<hash of root's absolute path>``
+        under the user's cache folder (``$XDG_CACHE_HOME``, else
+        ``~/.cache``; ``~/Library/Caches`` on macOS; ``%LOCALAPPDATA%`` on
+        Windows). Where no cache can be written the features are returned
+        in memory, with a warning. Unused when ``cache`` is False.
 
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
-        With fields ``data`` (float32, n_samples x n_features; memory-mapped
-        when read from the cache), ``vehicle_id``, ``camera_id``,
+        With fields ``data`` (float32, n_samples x n_features; memory-mapped,
+        read-only, when read from the cache), ``vehicle_id``, ``camera_id``,
         ``image_index`` (the ``NN`` of the file name), ``type``,
         ``color`` (``-1`` where unknown; only with an XML label file),
         ``split``, ``file_names``, ``type_names`` and ``feature_names``.
@@ -414,11 +614,19 @@ def load_vehicle_x(root, *, split=None, cache=True):
     Raises
     ------
     FileNotFoundError
-        If ``root`` has no split folder or no label file.
+        If ``root`` is not a folder, holds no ``.npy`` file in its split
+        folders, holds none of the requested ``split``, or has no label file.
     ValueError
-        Naming the file, for a malformed file name, an unreadable file, a
-        feature array of another shape than the others, or an image whose
-        vehicle has no type in the label file.
+        Naming the file or folder, for a malformed file name, a file or
+        folder that cannot be read, a feature file that does not hold one
+        row of finite real numbers (or as many as the others), a label file
+        that cannot be parsed, or an image whose vehicle has no type in the
+        label file.
+
+    Warns
+    -----
+    UserWarning
+        When a damaged cache is rebuilt, or no cache can be written.
 
     See Also
     --------
@@ -437,13 +645,20 @@ def load_vehicle_x(root, *, split=None, cache=True):
     ((30, 8), ['test', 'train', 'val'])
     """
     root = Path(root)
-    files, splits = _feature_files(root)
+    names, splits = _feature_files(root)
+    # Plain strings: pathlib would take seconds for Vehicle-X's 77,516 files.
+    files = [os.path.join(root, name) for name in names]
+    if split is not None and split not in splits:
+        raise FileNotFoundError(
+            f"No {split!r} split in {str(root)!r}: expected .npy feature files "
+            f"in {' or '.join(f'{name}/' for name in _SPLIT_FOLDERS[split])}."
+        )
     identities = np.array([_parse_file_name(file) for file in files], dtype=np.int64)
-    if cache:
-        features = _cached_features(root, files)
-    else:
-        features = _read_features(files)
     types, colors = _read_labels(root, files, identities[:, 0])
+    if cache:
+        features = _cached_features(root, names, files, cache_dir)
+    else:
+        features = _read_features(files)[0]
     bunch = Bunch(
         data=features,
         vehicle_id=identities[:, 0],
@@ -452,28 +667,28 @@ def load_vehicle_x(root, *, split=None, cache=True):
         type=types,
         color=colors,
         split=splits,
-        file_names=np.array([str(file.relative_to(root)) for file in files]),
+        file_names=np.array(names),
         type_names=list(VEHICLE_TYPE_NAMES),
         feature_names=_feature_names(features.shape[1]),
     )
     if split is not None:
         rows = splits == split
         keys = ("data", "vehicle_id", "camera_id", "image_index", "type", "color")
-        for key in (*keys, "split"):
+        for key in (*keys, "split", "file_names"):
             bunch[key] = bunch[key][rows]
-        bunch.file_names = bunch.file_names[rows]
     return bunch
 
 
 def _feature_files(root):
     if not root.is_dir():
-        raise FileNotFoundError(f"Vehicle-X folder {str(root)!r} does not exist.")
+        raise FileNotFoundError(
+            f"Vehicle-X folder {str(root)!r} does not exist or is not a folder."
+        )
     files, splits = [], []
-    for split, names in _SPLIT_FOLDERS.items():
-        for name in names:
-            folder = root / name
-            if folder.is_dir():
-                found = sorted(folder.glob("*.npy"))
+    for split, folders in _SPLIT_FOLDERS.items():
+        for folder in folders:
+            if (root / folder).is_dir():
+                found = _list_feature_files(root, folder)
                 files += found
                 splits += [split] * len(found)
     if not files:
@@ -485,8 +700,21 @@ def _feature_files(root):
     return files, np.array(splits)
 
 
+def _list_feature_files(root, folder):
+    """List the .npy files in ``root/folder`` by their paths from ``root``."""
+    # Path.glob skips a folder it cannot read; a split must not vanish so.
+    try:
+        with os.scandir(root / folder) as entries:
+            names = sorted(entry.name for entry in entries)
+    except OSError as error:
+        raise ValueError(
+            f"Cannot list Vehicle-X folder {str(root / folder)!r}: {error}"
+        ) from error
+    return [f"{folder}/{name}" for name in names if name.endswith(".npy")]
+
+
 def _parse_file_name(file):
-    match = _FILE_NAME.match(file.name)
+    match = _FILE_NAME.match(os.path.basename(file))
     if match is None:
         raise ValueError(
             f"Malformed Vehicle-X file name {str(file)!r}: expected "
@@ -495,59 +723,331 @@ def _parse_file_name(file):
     return tuple(int(group) for group in match.groups())
 
 
-def _read_features(files):
-    first = _read_feature_file(files[0])
-    features = np.empty((len(files), first.size), dtype=np.float32)
+def _read_features(files, digested=frozenset()):
+    """Read every feature file into one float32 array.
+
+    Returns the array and the digests of the contents of the files whose
+    positions are in ``digested``, taken from the very bytes read.
+    """
+    features, digests, layout = None, {}, None
     for row, file in enumerate(files):
-        array = _read_feature_file(file)
-        if array.size != first.size:
+        content = _read_bytes(file)
+        if row in digested:
+            digests[row] = _digest(content)
+        if layout is not None and layout.fits(content):
+            values = layout.values(content)
+        else:
+            values = _parse_feature_file(file, content)
+            layout = _Layout.of(content, values)
+        if features is None:
+            features = np.empty((len(files), values.size), dtype=np.float32)
+        elif values.size != features.shape[1]:
             raise ValueError(
-                f"Vehicle-X feature file {str(file)!r} holds {array.size} values "
-                f"but {str(files[0])!r} holds {first.size}; every file must hold "
-                "the same number."
+                f"Vehicle-X feature file {str(file)!r} holds {values.size} values "
+                f"but {str(files[0])!r} holds {features.shape[1]}; every file must "
+                "hold the same number."
             )
-        features[row] = array
-    return features
+        # Out-of-range values become infinite here and are refused below.
+        with np.errstate(over="ignore", invalid="ignore"):
+            features[row] = values
+        if not np.isfinite(features[row]).all():
+            raise ValueError(
+                f"Vehicle-X feature file {str(file)!r} holds values that are not "
+                "finite or beyond the float32 range."
+            )
+    return features, digests
 
 
-def _read_feature_file(file):
+class _Layout(NamedTuple):
+    """Where the values lie in a .npy file, to read files written alike.
+
+    Parsing a header takes most of the time of reading a small file, and
+    files written alike have identical headers: a file of the same length
+    and header bytes as one parsed holds the same shape and type of values.
+    """
+
+    header: bytes
+    size: int
+    dtype: np.dtype
+    count: int
+
+    @classmethod
+    def of(cls, content, values):
+        """Read the layout of a file parsed; None for a format not handled."""
+        stream = io.BytesIO(content)
+        version = np.lib.format.read_magic(stream)
+        if version not in _HEADER_READERS:
+            return None
+        _HEADER_READERS[version](stream)
+        return cls(content[: stream.tell()], len(content), values.dtype, values.size)
+
+    def fits(self, content):
+        return len(content) == self.size and content.startswith(self.header)
+
+    def values(self, content):
+        return np.frombuffer(content, self.dtype, self.count, len(self.header))
+
+
+_HEADER_READERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
+
+
+def _read_bytes(file):
     try:
-        array = np.load(file, allow_pickle=False)
-    except (OSError, ValueError) as error:
+        with open(file, "rb") as opened:
+            return opened.read()
+    except OSError as error:
+        raise ValueError(
+            f"Cannot read Vehicle-X feature file {str(file)!r}: {error}"
+        ) from error
+
+
+def _digest(content):
+    return hashlib.blake2b(content, digest_size=16).hexdigest()
+
+
+def _parse_feature_file(file, content):
+    try:
+        array = np.lib.format.read_array(io.BytesIO(content), allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:
         raise ValueError(
             f"Cannot read Vehicle-X feature file {str(file)!r}: {error}"
         ) from error
     if array.ndim == 2 and array.shape[0] == 1:
         array = array[0]
-    if array.ndim != 1:
+    if array.ndim != 1 or array.size == 0:
         raise ValueError(
             f"Vehicle-X feature file {str(file)!r} holds an array of shape "
             f"{array.shape}; expected one row of features."
         )
+    if array.dtype.kind not in "iuf":
+        raise ValueError(
+            f"Vehicle-X feature file {str(file)!r} holds {array.dtype} values; "
+            "expected real numbers (integer or floating point)."
+        )
     return array
 
 
-def _cache_key(root, files):
-    """Describe what the cache is built from: file names, sizes and times."""
-    stats = [file.stat() for file in files]
-    return {
-        "files": [str(file.relative_to(root)) for file in files],
-        "size": sum(stat.st_size for stat in stats),
-        "mtime": max(stat.st_mtime_ns for stat in stats),
+class _Sources(NamedTuple):
+    """The feature files as the cache sees them."""
+
+    root: Path
+    # Digest of every file's name, size, modification and change times and
+    # inode number.
+    stat_digest: str
+    # Positions of the files changed too recently for their times to show a
+    # change made in the same tick of the file system's clock.
+    recent: frozenset
+
+
+def _stat_sources(root, names, files):
+    now = time.time_ns()
+    lines, recent = [], []
+    for row, (name, file) in enumerate(zip(names, files, strict=True)):
+        try:
+            stat = os.stat(file)
+        except OSError as error:
+            raise ValueError(
+                f"Cannot read Vehicle-X feature file {file!r}: {error}"
+            ) from error
+        lines.append(
+            f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\0"
+            f"{stat.st_ctime_ns}\0{stat.st_ino}"
+        )
+        if max(stat.st_mtime_ns, stat.st_ctime_ns) >= now - _SAME_TICK_NS:
+            recent.append(row)
+    digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    return _Sources(root, digest, frozenset(recent))
+
+
+class _DamagedCacheError(Exception):
+    """A cache file that cannot be read; the message names it."""
+
+
+def _cache_paths(folder):
+    return folder / f"{_CACHE_NAME}.npy", folder / f"{_CACHE_NAME}.json"
+
+
+def _default_cache_folders(root):
+    """List ``root`` and the user's cache folder for it, where there is one."""
+    try:
+        if os.name == "nt":
+            base = os.environ.get("LOCALAPPDATA") or Path.home() / "AppData/Local"
+        elif sys.platform == "darwin":
+            base = Path.home() / "Library" / "Caches"
+        else:
+            # The XDG specification says to ignore a relative $XDG_CACHE_HOME.
+            xdg = os.environ.get("XDG_CACHE_HOME", "")
+            base = xdg if os.path.isabs(xdg) else Path.home() / ".cache"
+    except RuntimeError:  # no home folder
+        return [root]
+    absolute = Path(os.path.abspath(root))
+    key = hashlib.sha256(str(absolute).encode()).hexdigest()[:16]
+    return [root, Path(base) / "fuzzyprune" / f"{absolute.name or 'root'}-{key}"]
+
+
+def _cached_features(root, names, files, cache_dir):
+    sources = _stat_sources(root, names, files)
+    if cache_dir is None:
+        folders = _default_cache_folders(root)
+    else:
+        folders = [Path(cache_dir)]
+    damaged = []
+    for folder in folders:
+        try:
+            features = _open_cache(folder, sources)
+        except _DamagedCacheError as error:
+            damaged.append(str(error))
+            continue
+        if features is not None:
+            return features
+    # Warned only now: a damaged cache in root is no matter when another
+    # folder holds a good one.
+    for message in damaged:
+        warnings.warn(f"{message}; rebuilding it from the feature files.", stacklevel=4)
+    features, digests = _read_features(files, sources.recent)
+    index = {
+        "format": _CACHE_FORMAT,
+        "shape": list(features.shape),
+        "sources": sources.stat_digest,
+        "recent": {names[row]: digest for row, digest in digests.items()},
     }
+    failures = []
+    for folder in folders:
+        try:
+            return _write_cache(folder, features, index)
+        except OSError as error:
+            failures.append(f"{str(folder)!r} ({error})")
+    warnings.warn(
+        f"Cannot write the Vehicle-X feature cache in {' or '.join(failures)}; "
+        "the features are loaded without it.",
+        stacklevel=4,
+    )
+    return features
 
 
-def _cached_features(root, files):
-    array_path = root / f"{_CACHE_NAME}.npy"
-    index_path = root / f"{_CACHE_NAME}.json"
-    key = _cache_key(root, files)
-    if array_path.exists() and index_path.exists():
-        if json.loads(index_path.read_text()) == key:
-            return np.load(array_path, mmap_mode="r")
-    features = _read_features(files)
-    np.save(array_path, features)
-    index_path.write_text(json.dumps(key))
-    return np.load(array_path, mmap_mode="r")
+# Type of each field of a cache index.
+_INDEX_FIELDS = {
+    "format": int,
+    "shape": list,
+    "sources": str,
+    "recent": dict,
+    "array": list,
+}
+
+
+def _open_cache(folder, sources):
+    """Map the cache in ``folder`` if it was built from ``sources``.
+
+    Returns None if there is no cache there or it was built from other files
+    (or by another version); raises ``_DamagedCacheError`` if it cannot be
+    read.
+    """
+    array_path, index_path = _cache_paths(folder)
+    if not (array_path.exists() and index_path.exists()):
+        return None
+    index = _read_index(index_path)
+    if index is None or index["sources"] != sources.stat_digest:
+        return None
+    try:
+        features = np.load(array_path, mmap_mode="r")
+        identity = _array_identity(os.stat(array_path))
+    except (OSError, ValueError, EOFError) as error:
+        raise _DamagedCacheError(
+            f"The Vehicle-X feature cache {str(array_path)!r} cannot be read ({error})"
+        ) from error
+    if features.dtype != np.float32 or list(features.shape) != index["shape"]:
+        raise _DamagedCacheError(
+            f"The Vehicle-X feature cache {str(array_path)!r} holds {features.dtype} "
+            f"values of shape {features.shape} where its index {str(index_path)!r} "
+            f"says float32 of shape {tuple(index['shape'])}"
+        )
+    # Another identity: the index was written for another build's array (a
+    # crash between the two renames, or two builds at once).
+    if identity != index["array"] or not _same_contents(sources.root, index["recent"]):
+        return None
+    return features
+
+
+def _read_index(path):
+    """Read the index in ``path``; None if another version wrote it."""
+    try:
+        index = json.loads(path.read_bytes())
+    except (OSError, ValueError) as error:
+        raise _DamagedCacheError(
+            f"The Vehicle-X feature cache index {str(path)!r} cannot be read ({error})"
+        ) from error
+    if isinstance(index, dict) and index.get("format") != _CACHE_FORMAT:
+        return None
+    if not (
+        isinstance(index, dict)
+        and set(index) == set(_INDEX_FIELDS)
+        and all(isinstance(index[key], kind) for key, kind in _INDEX_FIELDS.items())
+    ):
+        raise _DamagedCacheError(
+            f"The Vehicle-X feature cache index {str(path)!r} is not a valid index"
+        )
+    return index
+
+
+def _same_contents(root, digests):
+    """Whether each file named in ``digests`` still has its digest."""
+    for name, digest in digests.items():
+        try:
+            content = (root / name).read_bytes()
+        except OSError:
+            return False
+        if _digest(content) != digest:
+            return False
+    return True
+
+
+def _array_identity(stat):
+    # Kept by the rename into place, and told apart from any other build's.
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+
+
+def _write_cache(folder, features, index):
+    """Write the cache into ``folder``; return the features mapped from it.
+
+    Each file is written to a temporary file renamed over the old one, so a
+    caller still mapping the old array keeps it unchanged; the index goes
+    last and names the array's identity, so an index is never paired with
+    an array built from other files.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    array_path, index_path = _cache_paths(folder)
+    with _replacing(array_path) as file:
+        np.save(file, features)
+        file.flush()
+        identity = _array_identity(os.fstat(file.fileno()))
+    with _replacing(index_path) as file:
+        file.write(json.dumps({**index, "array": identity}).encode())
+    mapped = np.load(array_path, mmap_mode="r")
+    if _array_identity(os.stat(array_path)) != identity:
+        # Another build has replaced the array since; these features are ours.
+        return features
+    return mapped
+
+
+@contextlib.contextmanager
+def _replacing(path):
+    """Yield a new file beside ``path`` that replaces it if the block succeeds."""
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    # os.open, unlike tempfile, gives the file the usual permissions.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    file = os.fdopen(os.open(temporary, flags, 0o666), "wb")
+    try:
+        with file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _read_labels(root, files, vehicle_ids):
@@ -568,7 +1068,7 @@ def _read_labels(root, files, vehicle_ids):
 def _read_xml_labels(path, files):
     try:
         items = ElementTree.parse(path).getroot().iter("Item")
-    except ElementTree.ParseError as error:
+    except (OSError, ElementTree.ParseError) as error:
         raise ValueError(f"Cannot parse label file {str(path)!r}: {error}") from error
     by_image = {}
     for item in items:
@@ -582,28 +1082,46 @@ def _read_xml_labels(path, files):
             ) from error
     labels = []
     for file in files:
-        if file.stem not in by_image:
+        stem = os.path.basename(file)[: -len(".npy")]
+        if stem not in by_image:
             raise ValueError(
-                f"Image {file.stem!r} of {str(file)!r} has no item in {str(path)!r}."
+                f"Image {stem!r} of {str(file)!r} has no item in {str(path)!r}."
             )
-        labels.append(by_image[file.stem])
+        labels.append(by_image[stem])
     labels = np.array(labels, dtype=np.int64).reshape(-1, 2)
     return labels[:, 0], labels[:, 1]
 
 
 def _read_csv_labels(path, files, vehicle_ids):
-    with open(path, newline="") as file:
-        rows = list(csv.DictReader(file))
-    if not rows or not {"vehicle_id", "type_id"} <= set(rows[0]):
+    table = _read_csv_table(path)
+    pairs = np.unique(table, axis=0)
+    vehicles, counts = np.unique(pairs[:, 0], return_counts=True)
+    if (counts > 1).any():
         raise ValueError(
-            f"Label file {str(path)!r} must have columns vehicle_id,type_id."
+            f"Label file {str(path)!r} gives vehicle {vehicles[counts > 1][0]} "
+            "several types."
         )
-    type_of = {int(row["vehicle_id"]): int(row["type_id"]) for row in rows}
-    missing = [
-        str(file)
-        for file, vehicle in zip(files, vehicle_ids, strict=True)
-        if int(vehicle) not in type_of
-    ]
-    if missing:
-        raise ValueError(f"The vehicle of {missing[0]!r} has no type in {str(path)!r}.")
-    return np.array([type_of[int(vehicle)] for vehicle in vehicle_ids], dtype=np.int64)
+    position = np.minimum(np.searchsorted(pairs[:, 0], vehicle_ids), len(pairs) - 1)
+    missing = np.flatnonzero(pairs[position, 0] != vehicle_ids)
+    if missing.size:
+        raise ValueError(
+            f"The vehicle of {str(files[missing[0]])!r} has no type in {str(path)!r}."
+        )
+    return pairs[position, 1]
+
+
+def _read_csv_table(path):
+    """Read the (vehicle_id, type_id) rows of a CSV label file as integers."""
+    try:
+        with open(path, newline="", encoding="utf-8") as file:
+            reader = csv.DictReader(file)
+            rows = [(row["vehicle_id"], row["type_id"]) for row in reader]
+        table = np.array(rows, dtype=np.int64).reshape(-1, 2)
+    except (OSError, csv.Error, KeyError, TypeError, ValueError) as error:
+        raise ValueError(
+            f"Cannot read label file {str(path)!r}: expected columns "
+            f"vehicle_id,type_id of integers, one row per vehicle ({error!r})."
+        ) from error
+    if table.size == 0:
+        raise ValueError(f"Label file {str(path)!r} has no rows.")
+    return table

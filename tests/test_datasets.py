@@ -1,11 +1,21 @@
 import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from numpy.testing import assert_array_equal
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, silhouette_score
+from sklearn.utils import Bunch
 
+from fuzzyprune import datasets
 from fuzzyprune.datasets import (
     VEHICLE_TYPE_NAMES,
     load_vehicle_x,
@@ -69,7 +79,7 @@ def test_separated_types_are_closer_within_than_between(separated_vehicle_x):
 def test_separated_types_are_found_by_kmeans():
     vx = make_vehicle_x(2000, n_features=256, random_state=0, structure="separated")
     X, types = vx.data, vx.type
-    labels = KMeans(11, n_init=10, random_state=0).fit_predict(X)
+    labels = KMeans(11, n_init=3, random_state=0).fit_predict(X)
     assert adjusted_rand_score(types, labels) > 0.9
     assert silhouette_score(X, types) > 0.2
 
@@ -288,3 +298,499 @@ def test_xml_item_without_type_raises(tmp_path):
     )
     with pytest.raises(ValueError, match="labels.xml.*typeID"):
         load_vehicle_x(tmp_path, cache=False)
+
+
+@st.composite
+def vehicle_x_bunches(draw):
+    n_samples = draw(st.integers(1, 30))
+    n_features = draw(st.integers(1, 5))
+    labels = draw(st.sampled_from(["xml", "csv"]))
+
+    def column(low, high):
+        return draw(arrays(np.int64, n_samples, elements=st.integers(low, high)))
+
+    vehicle_id = column(0, 20)
+    # A CSV label file holds one type per vehicle.
+    types = vehicle_id % 11 if labels == "csv" else column(0, 10)
+    return labels, Bunch(
+        data=draw(
+            arrays(
+                np.float32,
+                (n_samples, n_features),
+                elements=st.floats(width=32, allow_nan=False, allow_infinity=False),
+            )
+        ),
+        vehicle_id=vehicle_id,
+        camera_id=column(0, 40),
+        type=types,
+        split=draw(
+            arrays("<U5", n_samples, elements=st.sampled_from(["train", "val", "test"]))
+        ),
+    )
+
+
+@settings(max_examples=20, deadline=None)
+@given(vehicle_x_bunches())
+def test_whatever_is_written_loads_back(labelled):
+    labels, data = labelled
+    with tempfile.TemporaryDirectory() as root:
+        files = write_vehicle_x(root, data, labels=labels)
+        for cache in (True, True, False):
+            loaded = load_vehicle_x(root, cache=cache)
+            names = [Path(file).relative_to(root).as_posix() for file in files]
+            order = [list(loaded.file_names).index(name) for name in names]
+            for field in ("data", "vehicle_id", "camera_id", "type", "split"):
+                assert_array_equal(loaded[field][order], data[field])
+
+
+# --- the cache: never stale, never pulled from under a caller ----------------
+
+
+@pytest.fixture
+def layout(tmp_path):
+    """A small layout whose feature files all differ, and its root."""
+    root = tmp_path / "vx"
+    write_vehicle_x(
+        root, make_vehicle_x(40, n_vehicles=5, n_features=8, random_state=2)
+    )
+    return root
+
+
+@pytest.fixture(params=["recent files", "old files"])
+def file_age(request, monkeypatch):
+    # Files written just before a build are also checked by content; with
+    # "old files" only their times and inode numbers can tell a change.
+    if request.param == "old files":
+        monkeypatch.setattr(datasets, "_SAME_TICK_NS", -(10**18))
+    return request.param
+
+
+def row_of(bunch, name):
+    return bunch.data[list(bunch.file_names).index(name)]
+
+
+def two_train_files(root):
+    first, second = sorted((root / "train").iterdir())[:2]
+    assert not np.array_equal(np.load(first), np.load(second))
+    return first, second
+
+
+def test_cache_follows_files_swapped_by_rename(layout, file_age):
+    first, second = two_train_files(layout)
+    # As unpacked from an archive: same size, same modification time.
+    os.utime(second, ns=(first.stat().st_atime_ns, first.stat().st_mtime_ns))
+    load_vehicle_x(layout)
+    expected = np.load(second), np.load(first)
+    first.rename(layout / "swap.npy")
+    second.rename(first)
+    (layout / "swap.npy").rename(second)
+    loaded = load_vehicle_x(layout)
+    assert_array_equal(row_of(loaded, f"train/{first.name}"), expected[0])
+    assert_array_equal(row_of(loaded, f"train/{second.name}"), expected[1])
+
+
+def test_cache_follows_a_copy_that_keeps_the_old_times(layout, file_age):
+    load_vehicle_x(layout)
+    first, second = two_train_files(layout)
+    old = first.stat()
+    # What cp -p, rsync -a and tar do: new bytes, the old file's times.
+    shutil.copyfile(second, first)
+    os.utime(first, ns=(old.st_atime_ns, old.st_mtime_ns))
+    assert first.stat().st_mtime_ns == old.st_mtime_ns
+    assert first.stat().st_size == old.st_size
+    assert_array_equal(
+        row_of(load_vehicle_x(layout), f"train/{first.name}"), np.load(second)
+    )
+
+
+def test_cache_compares_recent_files_by_content(layout):
+    # A change in the same tick of the file system's clock as the build can
+    # leave every time as it was: forge that by writing the changed files'
+    # times into the index. Only the content check can then see it.
+    load_vehicle_x(layout)
+    first, second = two_train_files(layout)
+    first.write_bytes(second.read_bytes())
+    names, _ = datasets._feature_files(layout)
+    files = [os.path.join(layout, name) for name in names]
+    index_path = layout / "vehicle_x_cache.json"
+    index = json.loads(index_path.read_text())
+    assert f"train/{first.name}" in index["recent"]
+    index["sources"] = datasets._stat_sources(layout, names, files).stat_digest
+    index_path.write_text(json.dumps(index))
+    assert_array_equal(
+        row_of(load_vehicle_x(layout), f"train/{first.name}"), np.load(second)
+    )
+
+
+def test_cache_is_used_while_the_files_are_unchanged(layout, file_age, monkeypatch):
+    fresh = load_vehicle_x(layout, cache=False)
+    load_vehicle_x(layout)
+
+    def no_reading(*args):
+        raise AssertionError("the feature files were read again")
+
+    monkeypatch.setattr(datasets, "_read_features", no_reading)
+    again = load_vehicle_x(layout)
+    assert isinstance(again.data, np.memmap)
+    assert_array_equal(again.data, fresh.data)
+
+
+def test_rebuild_leaves_earlier_results_unchanged(layout):
+    earlier = load_vehicle_x(layout).data
+    values = np.array(earlier)
+    first, second = two_train_files(layout)
+    first.write_bytes(second.read_bytes())
+    changed = load_vehicle_x(layout)
+    for file in sorted((layout / "test").iterdir()):
+        file.unlink()
+    # Fewer rows: an array rewritten in place would be cut under `earlier`,
+    # and reading it would kill the process (SIGBUS).
+    shorter = load_vehicle_x(layout)
+    assert len(shorter.data) < len(values)
+    assert_array_equal(earlier, values)
+    assert not np.array_equal(changed.data, values)
+    assert sorted(path.name for path in layout.iterdir() if path.is_file()) == [
+        "labels.xml",
+        "vehicle_x_cache.json",
+        "vehicle_x_cache.npy",
+    ]
+
+
+def truncate(path):
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def index_with_other_shape(path):
+    index = json.loads(path.read_text())
+    index["shape"][0] -= 1
+    path.write_text(json.dumps(index))
+
+
+@pytest.mark.parametrize(
+    "name, damage",
+    [
+        ("vehicle_x_cache.npy", truncate),
+        ("vehicle_x_cache.npy", lambda path: path.write_bytes(b"")),
+        ("vehicle_x_cache.npy", lambda path: path.write_bytes(b"garbage")),
+        ("vehicle_x_cache.json", truncate),
+        ("vehicle_x_cache.json", lambda path: path.write_text("[]")),
+        ("vehicle_x_cache.json", lambda path: path.write_bytes(b"\xff\xfe")),
+        ("vehicle_x_cache.json", index_with_other_shape),
+    ],
+    ids=["cut array", "empty array", "garbage array", "cut index", "list index"]
+    + ["binary index", "index of another shape"],
+)
+def test_damaged_cache_is_rebuilt_with_a_warning(layout, name, damage):
+    fresh = load_vehicle_x(layout, cache=False)
+    load_vehicle_x(layout)
+    damage(layout / name)
+    with pytest.warns(UserWarning, match=rf"{name}.*rebuilding"):
+        rebuilt = load_vehicle_x(layout)
+    assert_array_equal(rebuilt.data, fresh.data)
+    # Repaired: the next load neither warns (warnings are errors) nor reads.
+    assert_array_equal(load_vehicle_x(layout).data, fresh.data)
+
+
+def test_index_of_another_format_or_array_is_not_trusted(layout, tmp_path):
+    fresh = load_vehicle_x(layout, cache=False)
+    # An index as earlier versions wrote it: rebuilt without a warning.
+    (layout / "vehicle_x_cache.json").write_text('{"files": [], "size": 0}')
+    (layout / "vehicle_x_cache.npy").write_bytes(b"old")
+    assert_array_equal(load_vehicle_x(layout).data, fresh.data)
+    # An array of the right shape from another build (two builds at once,
+    # or a crash between writing the array and its index).
+    other = tmp_path / "other"
+    vx = make_vehicle_x(40, n_vehicles=5, n_features=8, random_state=3)
+    write_vehicle_x(other, vx)
+    load_vehicle_x(other)
+    shutil.copyfile(other / "vehicle_x_cache.npy", layout / "vehicle_x_cache.npy")
+    assert_array_equal(load_vehicle_x(layout).data, fresh.data)
+
+
+def test_damaged_source_is_named_not_served_from_the_cache(layout):
+    load_vehicle_x(layout)
+    first, _ = two_train_files(layout)
+    first.write_bytes(b"garbage")
+    with pytest.raises(ValueError, match=first.name):
+        load_vehicle_x(layout)
+
+
+# Root ignores file permissions; `unshare -U` runs these as another user.
+needs_permissions = pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0,
+    reason="needs a user that file permissions apply to",
+)
+
+
+def only_the_user_cache_is_writable(monkeypatch, tmp_path, root):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    write_cache = datasets._write_cache
+
+    def refuse_root(folder, *args):
+        if folder == root:
+            raise PermissionError(13, "Permission denied", str(folder))
+        return write_cache(folder, *args)
+
+    monkeypatch.setattr(datasets, "_write_cache", refuse_root)
+
+
+def test_unwritable_root_caches_in_the_user_cache(layout, tmp_path, monkeypatch):
+    only_the_user_cache_is_writable(monkeypatch, tmp_path, layout)
+    before = sorted(layout.rglob("*"))
+    fresh = load_vehicle_x(layout, cache=False)
+    assert_array_equal(load_vehicle_x(layout).data, fresh.data)
+    again = load_vehicle_x(layout)
+    assert_array_equal(again.data, fresh.data)
+    assert sorted(layout.rglob("*")) == before
+    cached = sorted((tmp_path / "user-cache" / "fuzzyprune").rglob("*"))
+    assert [path.name for path in cached] == [
+        "vx-" + cached[0].name.split("-")[-1],
+        "vehicle_x_cache.json",
+        "vehicle_x_cache.npy",
+    ]
+    assert Path(again.data.filename) == cached[2]
+
+
+@needs_permissions
+def test_read_only_root_loads(layout, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    layout.chmod(0o555)
+    try:
+        loaded = load_vehicle_x(layout)
+    finally:
+        layout.chmod(0o755)
+    assert_array_equal(loaded.data, load_vehicle_x(layout, cache=False).data)
+    assert not (layout / "vehicle_x_cache.npy").exists()
+
+
+def test_nowhere_to_cache_loads_with_a_warning(layout, tmp_path, monkeypatch):
+    only_the_user_cache_is_writable(monkeypatch, tmp_path, layout)
+    (tmp_path / "user-cache").write_text("a file where the folder would go")
+    with pytest.warns(UserWarning, match="Cannot write the Vehicle-X feature cache"):
+        loaded = load_vehicle_x(layout)
+    assert not isinstance(loaded.data, np.memmap)
+    assert_array_equal(loaded.data, load_vehicle_x(layout, cache=False).data)
+
+
+def test_cache_dir_holds_the_cache(layout, tmp_path):
+    before = sorted(layout.rglob("*"))
+    first = load_vehicle_x(layout, cache_dir=tmp_path / "here")
+    again = load_vehicle_x(layout, cache_dir=tmp_path / "here")
+    assert sorted(layout.rglob("*")) == before
+    # joblib reopens a memory-mapped array by its file name in its workers.
+    for loaded in (first, again):
+        assert Path(loaded.data.filename) == tmp_path / "here" / "vehicle_x_cache.npy"
+    assert_array_equal(again.data, load_vehicle_x(layout, cache=False).data)
+
+
+# --- bad input is refused, naming what is wrong ------------------------------
+
+
+def save_as_pickle(path):
+    np.save(path, np.array([{"a": 1}] * 8, dtype=object), allow_pickle=True)
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda path: np.save(path, np.array(["0.5"] * 8)),
+        lambda path: np.save(path, np.ones(8) + 1j),
+        save_as_pickle,
+        lambda path: np.save(path, np.ones((2, 8))),
+        lambda path: np.save(path, np.ones((2, 2, 2))),
+        lambda path: np.save(path, np.ones(0)),
+        lambda path: np.save(path, np.ones(9)),
+        lambda path: np.save(path, np.r_[np.ones(7), np.nan]),
+        lambda path: np.save(path, np.r_[np.ones(7), -np.inf]),
+        lambda path: np.save(path, np.r_[np.ones(7), 1e300]),
+        lambda path: np.save(path, np.ones(8, dtype=[("a", "f4")])),
+        lambda path: np.savez(path.with_suffix(""), np.ones(8)),
+    ],
+    ids=["strings", "complex", "objects", "two rows", "3-D", "empty", "9 values"]
+    + ["NaN", "-inf", "beyond float32", "structured", "npz"],
+)
+@pytest.mark.parametrize("cache", [True, False])
+def test_bad_feature_file_is_named(layout, write, cache):
+    # A file the label file knows, so that only its content is at fault.
+    path = sorted((layout / "train").iterdir())[-1]
+    write(path)
+    if path.with_suffix(".npz").exists():
+        path.with_suffix(".npz").rename(path)
+    with pytest.raises(ValueError, match=rf"feature file .*{path.name}"):
+        load_vehicle_x(layout, cache=cache)
+    assert not (layout / "vehicle_x_cache.npy").exists()
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda values: values.astype("<f8"),
+        lambda values: values.astype(">f4"),
+        lambda values: values.astype("<f2"),
+        lambda values: np.round(values * 8).astype("<i4"),
+        lambda values: values[None, :],
+    ],
+    ids=["float64", "big-endian", "float16", "int32", "one row"],
+)
+def test_files_of_other_types_and_shapes_are_read(layout, convert):
+    # Files written alike are read past their shared header: one written
+    # otherwise, among them, must still be read by its own header.
+    path = sorted((layout / "train").iterdir())[1]
+    stored = convert(np.load(path))
+    np.save(path, stored)
+    for cache in (False, True):
+        loaded = load_vehicle_x(layout, cache=cache)
+        assert_array_equal(row_of(loaded, f"train/{path.name}"), stored.ravel())
+
+
+def test_file_cut_short_is_named(layout):
+    path = sorted((layout / "train").iterdir())[1]
+    path.write_bytes(path.read_bytes()[:-4])
+    with pytest.raises(ValueError, match=path.name):
+        load_vehicle_x(layout, cache=False)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("vehicle_id,type_id\n1,x\n", "labels.csv.*integers"),
+        ("vehicle,type\n1,0\n", "labels.csv.*vehicle_id,type_id"),
+        ("vehicle_id,type_id\n1\n", "labels.csv"),
+        ("vehicle_id,type_id\n", "labels.csv.*no rows"),
+        ("vehicle_id,type_id\n1,0\n1,2\n", "labels.csv.*vehicle 1 several types"),
+    ],
+)
+def test_bad_csv_labels_are_named(tmp_path, small_vehicle_x, content, message):
+    write_vehicle_x(tmp_path, small_vehicle_x, labels="csv")
+    (tmp_path / "labels.csv").write_text(content)
+    with pytest.raises(ValueError, match=message):
+        load_vehicle_x(tmp_path, cache=False)
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        ({"root": 3}, ValueError, "'root' parameter"),
+        ({"split": "training"}, ValueError, "'split' parameter"),
+        ({"cache": "yes"}, ValueError, "'cache' parameter"),
+        ({"cache_dir": 3}, ValueError, "'cache_dir' parameter"),
+    ],
+)
+def test_load_refuses_bad_parameters(layout, params, error, match):
+    before = sorted(layout.rglob("*"))
+    with pytest.raises(error, match=match):
+        load_vehicle_x(**{"root": layout, **params})
+    assert sorted(layout.rglob("*")) == before
+
+
+def test_partial_layouts(tmp_path, small_vehicle_x):
+    write_vehicle_x(tmp_path, small_vehicle_x)
+    shutil.rmtree(tmp_path / "test")
+    # The splits present load; one asked for that is absent is named.
+    assert set(load_vehicle_x(tmp_path, cache=False).split) == {"train", "val"}
+    with pytest.raises(FileNotFoundError, match="No 'test' split.*test/"):
+        load_vehicle_x(tmp_path, split="test")
+    with pytest.raises(FileNotFoundError, match="not a folder"):
+        load_vehicle_x(tmp_path / "labels.xml")
+
+
+@needs_permissions
+@pytest.mark.parametrize(
+    "mode, match",
+    [(0, "Cannot list Vehicle-X folder .*val"), (0o444, "Cannot read .*val/0")],
+)
+@pytest.mark.parametrize("cache", [True, False])
+def test_unreadable_split_folder_is_named(layout, mode, match, cache):
+    (layout / "val").chmod(mode)
+    try:
+        with pytest.raises(ValueError, match=match):
+            load_vehicle_x(layout, cache=cache)
+    finally:
+        (layout / "val").chmod(0o755)
+
+
+def bunch_with(**fields):
+    vx = make_vehicle_x(20, n_vehicles=3, n_features=4, random_state=0)
+    vx.update(fields)
+    return vx
+
+
+@pytest.mark.parametrize(
+    "data, error, match",
+    [
+        (Bunch(data=np.ones((2, 2))), ValueError, "lacks.*vehicle_id"),
+        (bunch_with(data=np.ones((5, 4))), ValueError, r"data.vehicle_id.*\(5,\)"),
+        (bunch_with(data=np.ones((20, 4, 2))), ValueError, "data.data must be a 2-D"),
+        (bunch_with(data=np.ones(20)), ValueError, "data.data must be a 2-D"),
+        (bunch_with(data=np.ones((20, 0))), ValueError, "data.data must be a 2-D"),
+        (bunch_with(data=np.full((20, 4), np.nan)), ValueError, "data.data.*NaN"),
+        (bunch_with(data=np.ones((20, 4)) + 1j), ValueError, "[Cc]omplex"),
+        (bunch_with(data=np.full((20, 4), "a")), ValueError, "strings"),
+        (bunch_with(data=np.full((20, 4), 1e300)), ValueError, "float32 range"),
+        (bunch_with(vehicle_id=np.ones(20) * 1.5), TypeError, "data.vehicle_id.*int"),
+        (bunch_with(camera_id=-np.ones(20, int)), ValueError, "data.camera_id.*neg"),
+        (bunch_with(type=np.ones((20, 1), int)), ValueError, r"data.type.*\(20, 1\)"),
+        (bunch_with(split=np.array(["train"] * 19 + ["dev"])), ValueError, "dev"),
+        (bunch_with(split=np.array(["train"] * 19)), ValueError, "data.split"),
+    ],
+)
+def test_write_refuses_bad_data_and_writes_nothing(tmp_path, data, error, match):
+    with pytest.raises(error, match=match):
+        write_vehicle_x(tmp_path / "out", data)
+    assert not (tmp_path / "out").exists()
+
+
+def test_write_refuses_types_a_csv_cannot_hold(tmp_path):
+    vx = bunch_with()
+    vx.type = np.arange(20) % 2
+    vx.vehicle_id = np.ones(20, dtype=int)
+    with pytest.raises(ValueError, match="several types.*labels='xml'"):
+        write_vehicle_x(tmp_path / "out", vx, labels="csv")
+    assert not (tmp_path / "out").exists()
+    write_vehicle_x(tmp_path / "out", vx, labels="xml")
+    assert_array_equal(np.sort(load_vehicle_x(tmp_path / "out").type), np.sort(vx.type))
+
+
+@pytest.mark.parametrize("existing", ["train/", "valid/", "other.xml", "labels.csv"])
+def test_write_refuses_to_mix_with_existing_files(tmp_path, existing):
+    target = tmp_path / existing
+    if existing.endswith("/"):
+        target.mkdir()
+    else:
+        target.write_text("")
+    with pytest.raises(FileExistsError, match=target.name):
+        write_vehicle_x(tmp_path, bunch_with())
+    assert [path.name for path in tmp_path.iterdir()] == [target.name]
+
+
+def test_write_refuses_a_file_as_root(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(FileExistsError, match="is a file"):
+        write_vehicle_x(tmp_path / "file", bunch_with())
+
+
+def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
+    calls = []
+    save = np.save
+
+    def fail_on_the_fifth(*args, **kwargs):
+        calls.append(args[0])
+        if len(calls) == 5:
+            raise OSError(28, "No space left on device")
+        save(*args, **kwargs)
+
+    monkeypatch.setattr(np, "save", fail_on_the_fifth)
+    with pytest.raises(OSError, match="No space"):
+        write_vehicle_x(tmp_path, bunch_with())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_fewer_vehicles_than_types_use_the_first_types():
+    vx = make_vehicle_x(50, n_vehicles=3, n_features=2, random_state=0)
+    assert set(vx.type.tolist()) == {0, 1, 2}
+    assert len(vx.type_names) == 11
+
+
+def test_make_vehicle_x_refuses_bools():
+    with pytest.raises(TypeError, match="'n_samples' parameter.*bool"):
+        make_vehicle_x(True, n_features=2)
