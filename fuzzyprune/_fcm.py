@@ -2,8 +2,10 @@
 
 import functools
 import os
+import re
 import sys
 import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import joblib
@@ -44,33 +46,17 @@ from ._products import rows_times, stack_rows, weighted_sums
 # rounding of |x| |c - s| it is recomputed directly, so that a sample lying on a
 # center gets distance 0 and membership 1 there.
 _REFINE_ULPS = {np.dtype(np.float32): 2.0**-10, np.dtype(np.float64): 2.0**-26}
+# Data whose row norms lie within this many binary orders of magnitude of 1 is
+# used at its own scale: its squared distances, their products and the
+# weighted sums of centers stay far from overflow and underflow. Other data is
+# brought to unit size by a power of two.
+_MODERATE_EXPONENT = {np.dtype(np.float32): 32, np.dtype(np.float64): 256}
 
 
 def _padded_width(n_clusters):
     # BLAS micro-kernels work on register blocks of 4 columns: the products for
     # 11 clusters are about 20 % faster when padded to 12 with a zero column.
     return n_clusters if n_clusters < 3 else -(-n_clusters // 4) * 4
-
-
-def _shifted_sq_norms(X, shift, rows_per_chunk, blocks, executor):
-    """Return ``|x_i - shift|^2`` for every row, in float64.
-
-    Blocks of rows are spread over ``executor``'s threads, if given.
-    """
-    sq_norms = np.empty(X.shape[0])
-    shift = shift.astype(X.dtype)
-
-    def process(block):
-        for chunk in chunks_of(block, rows_per_chunk):
-            rows = X[chunk]
-            if sp.issparse(rows):
-                sq_norms[chunk] = np.asarray(rows.multiply(rows).sum(axis=1)).ravel()
-            else:
-                rows = rows - shift
-                sq_norms[chunk] = np.einsum("ij,ij->i", rows, rows)
-
-    list(map_blocks(executor, process, blocks))
-    return sq_norms
 
 
 def _log_sum_exp(values):
@@ -140,10 +126,12 @@ class _WeightedSums:
 
 
 class _Workspace:
-    """Per-block buffers for the two products of a chunk, padded for BLAS."""
+    """Per-block buffers for the rows and the two products of a chunk."""
 
-    def __init__(self, rows_per_chunk, n_clusters, n_features, dtype):
+    def __init__(self, rows_per_chunk, n_clusters, n_features, dtype, scaled=False):
         width = _padded_width(n_clusters)
+        # Rows of a chunk brought to the working scale, when the data needs one.
+        self.rows = np.empty((rows_per_chunk, n_features), dtype) if scaled else None
         # Cluster-major, like the memberships they come from.
         self.weights = np.zeros((width, rows_per_chunk), dtype=dtype)
         self.products = np.empty((rows_per_chunk, width), dtype=dtype)
@@ -216,7 +204,8 @@ def sq_distances(X, centers):
     """Return the squared Euclidean distances of the rows of ``X`` to ``centers``.
 
     Computed chunk by chunk with the accurate expansion used by
-    :class:`FuzzyCMeans`; memory beyond the result is bounded by a chunk.
+    :class:`FuzzyCMeans`, at a working scale where nothing overflows or
+    underflows; memory beyond the result is bounded by a chunk.
 
     Parameters
     ----------
@@ -228,9 +217,39 @@ def sq_distances(X, centers):
     Returns
     -------
     sq_distances : ndarray of shape (n_samples, n_clusters)
-        Squared distances, in float64.
+        Squared distances, in float64: ``inf`` where one exceeds float64's
+        range, which only float64 data beyond about 1e154 can reach (see
+        :func:`scaled_sq_distances`).
     """
-    return _PreparedData(X).sq_distances_to(centers)
+    sq, exponent = scaled_sq_distances(X, centers)
+    with np.errstate(over="ignore"):
+        return np.ldexp(sq, 2 * exponent)
+
+
+def scaled_sq_distances(X, centers):
+    """Return squared distances divided by ``4 ** exponent``, and ``exponent``.
+
+    ``exponent`` is 0 for data and centers of moderate size; otherwise it is
+    the binary exponent of their largest absolute value, so that the scaled
+    distances neither overflow nor underflow, whatever the scale of the data:
+    ratios of distances are then as accurate as at unit scale.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Samples, float32 or float64.
+    centers : ndarray of shape (n_clusters, n_features)
+        Centers.
+
+    Returns
+    -------
+    sq_distances : ndarray of shape (n_samples, n_clusters)
+        Squared distances times ``4 ** -exponent``, in float64.
+    exponent : int
+        The scale: the distances are ``2 ** exponent`` times the scaled ones.
+    """
+    data = _PreparedData(X, centers=centers)
+    return data.sq_distances_to(data.to_scaled(centers)), data.exponent
 
 
 def _direct_sq_distances(samples, centers):
@@ -241,43 +260,157 @@ def _direct_sq_distances(samples, centers):
     return np.einsum("ij,ij->i", differences, differences)
 
 
-class _PreparedData:
-    """What a fit computes once about ``X`` and reuses at every iteration."""
+def _largest_exponent(X, centers):
+    """Return the binary exponent of the largest absolute value in X or centers."""
+    values = X.data if sp.issparse(X) else X
+    largest = max(values.max(initial=0), -values.min(initial=0))
+    if centers is not None:
+        largest = max(largest, np.abs(np.asarray(centers, dtype=np.float64)).max())
+    return int(np.frexp(largest)[1])
 
-    def __init__(self, X, sample_weight=None, n_threads=1):
+
+class _PreparedData:
+    """What a fit computes once about ``X`` and reuses at every iteration.
+
+    Samples and centers are handled in working units, ``2 ** -exponent``
+    times the data's own. ``exponent`` is 0, and the rows of ``X`` are used
+    in place, unless the data, or ``centers`` to compare with it, lie so far
+    from unit size that squared distances, their products or the weighted
+    sums of the centers could overflow or underflow; then it is the binary
+    exponent of their largest absolute value, and each chunk is scaled into
+    a buffer as it is used. Scaling by a power of two is exact: data of any
+    size is worked on as exactly the same numbers as at unit size.
+    """
+
+    def __init__(self, X, sample_weight=None, n_threads=1, centers=None):
         self.X = X
         self.rows_per_chunk = chunk_rows(X)
         self.blocks = row_blocks(X.shape[0], self.rows_per_chunk)
-        # Any shift near the data works, as long as it is used consistently:
-        # it only keeps the expansion of squared distances away from rounding.
-        if sp.issparse(X):
-            self.shift = np.zeros(X.shape[1])
-        else:
-            self.shift = (np.ones(X.shape[0], X.dtype) @ X / X.shape[0]).astype(
-                np.float64
-            )
+        self.n_threads = n_threads
+        self.exponent = 0
         with thread_pool(n_threads) as executor:
-            self.shifted_sq_norms = _shifted_sq_norms(
-                X, self.shift, self.rows_per_chunk, self.blocks, executor
-            )
-        self.norm_bounds = np.sqrt(self.shifted_sq_norms) + np.linalg.norm(self.shift)
+            self._measure(executor)
+            if not self._fits(centers):
+                self.exponent = _largest_exponent(X, centers)
+                # All zero, or moderate data whose measures underflowed.
+                if self.exponent:
+                    self._measure(executor)
         self.log_sample_weight = None
         if sample_weight is not None:
             with np.errstate(divide="ignore"):
                 self.log_sample_weight = np.log(sample_weight.astype(np.float64))
-        self.n_threads = n_threads
 
-    def sq_distances(self, terms, chunk, workspace):
-        """Squared distances of the rows ``chunk`` to the centers of ``terms``."""
+    def _measure(self, executor):
+        """Compute the shift and the squared norms of the rows about it.
+
+        Any shift near the data works, as long as it is used consistently: it
+        only keeps the expansion of squared distances away from rounding.
+        Blocks of rows are spread over ``executor``'s threads, if given.
+        """
+        n_samples, n_features = self.X.shape
+        self.shift = np.zeros(n_features)
+        if not sp.issparse(self.X):
+            self.shift = self._column_sums(executor) / n_samples
+        self.shifted_sq_norms = np.empty(n_samples)
+        list(map_blocks(executor, self._shifted_sq_norms, self.blocks))
+        with np.errstate(over="ignore", invalid="ignore"):
+            shift_norm = np.linalg.norm(self.shift)
+        self.norm_bounds = np.sqrt(self.shifted_sq_norms) + shift_norm
+
+    def _column_sums(self, executor):
+        """Return the sums of the columns of ``X`` in working units, in float64.
+
+        Overflow at an unsuitable scale is caught by ``_fits``.
+        """
+        X = self.X
+        ones = np.ones(X.shape[0], X.dtype)
+        if not self.exponent:
+            # One product, which BLAS runs faster than one per chunk.
+            with np.errstate(over="ignore", invalid="ignore"):
+                return (ones @ X).astype(np.float64)
+
+        def block_sums(block):
+            total = np.zeros(X.shape[1])
+            for chunk in chunks_of(block, self.rows_per_chunk):
+                total += ones[chunk] @ self.chunk(chunk)
+            return total
+
+        return functools.reduce(np.add, map_blocks(executor, block_sums, self.blocks))
+
+    def _shifted_sq_norms(self, block):
+        shift = self.shift.astype(self.X.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for chunk in chunks_of(block, self.rows_per_chunk):
+                rows = self.chunk(chunk)
+                if sp.issparse(rows):
+                    sq_norms = np.asarray(rows.multiply(rows).sum(axis=1)).ravel()
+                else:
+                    rows = rows - shift
+                    sq_norms = np.einsum("ij,ij->i", rows, rows)
+                self.shifted_sq_norms[chunk] = sq_norms
+
+    def _fits(self, centers):
+        """Whether the data and ``centers`` can be used at their own scale.
+
+        Their size is judged from the measures just taken, in which an
+        overflow shows as infinite and an underflow as too small or 0.
+        """
+        with np.errstate(over="ignore", invalid="ignore"):
+            sizes = [np.sqrt(self.shifted_sq_norms.max()), np.abs(self.shift).max()]
+        if centers is not None:
+            sizes.append(np.abs(np.asarray(centers, dtype=np.float64)).max())
+        limit = 2.0 ** _MODERATE_EXPONENT[self.X.dtype]
+        return bool(1 / limit <= max(sizes) <= limit)
+
+    def chunk(self, rows, workspace=None):
+        """Return the samples ``rows`` (a slice or indices) in working units.
+
+        A view of ``X`` when no scaling is needed; otherwise written to the
+        workspace's buffer if one is given, or to a new array.
+        """
+        chunk = self.X[rows]
+        if not self.exponent:
+            return chunk
+        if sp.issparse(chunk):
+            chunk = chunk.copy()
+            np.ldexp(chunk.data, -self.exponent, out=chunk.data)
+            return chunk
+        out = None if workspace is None else workspace.rows[: chunk.shape[0]]
+        return np.ldexp(chunk, -self.exponent, out=out)
+
+    def rows(self, indices):
+        """Return a dense copy of the rows ``indices``, in working units."""
+        rows = self.chunk(indices)
+        return rows.toarray() if sp.issparse(rows) else rows
+
+    def to_scaled(self, centers):
+        """Return ``centers``, given in the data's units, in working units."""
+        centers = np.asarray(centers, dtype=np.float64)
+        return np.ldexp(centers, -self.exponent).astype(self.X.dtype)
+
+    def from_scaled(self, centers):
+        """Return ``centers``, given in working units, in the data's units."""
+        return np.ldexp(centers, self.exponent).astype(self.X.dtype, copy=False)
+
+    def objective(self, log_objective):
+        """Return ``J`` in the data's units from ``log J`` in working units.
+
+        ``inf`` where ``J`` exceeds float64's range, and 0 under it.
+        """
+        with np.errstate(over="ignore"):
+            return float(np.ldexp(np.exp(log_objective), 2 * self.exponent))
+
+    def sq_distances(self, terms, chunk, rows, workspace):
+        """Squared distances of the rows ``chunk`` (``rows``) to ``terms``'s centers."""
         return terms.sq_distances(
-            self.X[chunk],
+            rows,
             self.shifted_sq_norms[chunk],
             self.norm_bounds[chunk],
             workspace,
         )
 
     def sq_distances_to(self, centers, executor=None):
-        """Squared distances of all rows to ``centers``, in float64.
+        """Squared distances of all rows to ``centers``, in working units, float64.
 
         Blocks of rows are spread over ``executor``'s threads, if given.
         """
@@ -287,19 +420,16 @@ class _PreparedData:
         def process(block):
             workspace = self.workspace(terms.n_clusters)
             for chunk in chunks_of(block, self.rows_per_chunk):
-                result[chunk] = self.sq_distances(terms, chunk, workspace).T
+                rows = self.chunk(chunk, workspace)
+                result[chunk] = self.sq_distances(terms, chunk, rows, workspace).T
 
         list(map_blocks(executor, process, self.blocks))
         return result
 
-    def rows(self, indices):
-        """Dense copy of the rows ``indices``."""
-        rows = self.X[indices]
-        return rows.toarray() if sp.issparse(rows) else rows
-
     def workspace(self, n_clusters):
+        scaled = bool(self.exponent) and not sp.issparse(self.X)
         return _Workspace(
-            self.rows_per_chunk, n_clusters, self.X.shape[1], self.X.dtype
+            self.rows_per_chunk, n_clusters, self.X.shape[1], self.X.dtype, scaled
         )
 
     def add_log_sample_weight(self, log_values, rows):
@@ -336,14 +466,15 @@ def _fcm_pass(data, centers, fuzzifier, memberships, executor, update_centers=Tr
         log_sample_objective = np.empty(block.stop - block.start)
         for chunk in chunks_of(block, data.rows_per_chunk):
             in_block = slice(chunk.start - block.start, chunk.stop - block.start)
-            sq = data.sq_distances(terms, chunk, workspace)
+            rows = data.chunk(chunk, workspace)
+            sq = data.sq_distances(terms, chunk, rows, workspace)
             chunk_memberships, log_weights, log_sample_objective[in_block] = (
                 fuzzifier.terms(sq)
             )
             memberships[chunk] = chunk_memberships.T
             if update_centers:
                 log_weights = data.add_log_sample_weight(log_weights, chunk)
-                sums.add(data.X[chunk], log_weights, workspace)
+                sums.add(rows, log_weights, workspace)
         data.add_log_sample_weight(log_sample_objective, block)
         sums.log_objective = _log_sum_exp(log_sample_objective)
         return sums
@@ -376,7 +507,8 @@ def _fcm_single(data, initial_centers, fuzzifier, max_iter, tol, verbose):
         for n_iter in range(1, max_iter + 1):
             sums = _fcm_pass(data, centers, fuzzifier, memberships, executor)
             if verbose:
-                print(f"Iteration {n_iter}, objective {np.exp(sums.log_objective):.6g}")
+                objective = data.objective(sums.log_objective)
+                print(f"Iteration {n_iter}, objective {objective:.6g}")
             if _converged(sums.log_objective, previous_log_objective, tol):
                 if verbose:
                     print(f"Converged at iteration {n_iter}.")
@@ -402,7 +534,7 @@ def _random_membership_centers(data, n_clusters, fuzzifier, random_state):
     sums = _WeightedSums(n_clusters, n_features)
     workspace = data.workspace(n_clusters)
     for chunk in chunks_of(slice(0, data.X.shape[0]), data.rows_per_chunk):
-        sums.add(data.X[chunk], log_weights[:, chunk], workspace)
+        sums.add(data.chunk(chunk, workspace), log_weights[:, chunk], workspace)
     return sums.centers(np.zeros((n_clusters, n_features), dtype=data.X.dtype))
 
 
@@ -441,27 +573,97 @@ def _kmeans_plusplus(data, n_clusters, random_state, sample_weight):
 
 
 def _initial_centers(data, init, n_clusters, fuzzifier, random_state, sample_weight):
-    """Return initial centers for one run, as an array of ``X``'s dtype."""
-    X = data.X
+    """Return initial centers for one run, in working units and ``X``'s dtype."""
     if isinstance(init, str) and init == "k-means++":
-        centers = _kmeans_plusplus(data, n_clusters, random_state, sample_weight)
-    elif isinstance(init, str) and init == "random":
-        centers = _random_membership_centers(data, n_clusters, fuzzifier, random_state)
-    elif callable(init):
-        centers = init(X, n_clusters, random_state=random_state)
-    else:
-        centers = init
-    centers = check_array(centers, dtype=X.dtype, copy=True, order="C")
-    _check_centers_shape(centers, n_clusters, X.shape[1])
+        return _kmeans_plusplus(data, n_clusters, random_state, sample_weight)
+    if isinstance(init, str) and init == "random":
+        return _random_membership_centers(data, n_clusters, fuzzifier, random_state)
+    if callable(init):
+        init = _check_init(
+            init(data.X, n_clusters, random_state=random_state),
+            data.X.dtype,
+            n_clusters,
+            data.X.shape[1],
+        )
+    return data.to_scaled(init)
+
+
+def _check_init(centers, dtype, n_clusters, n_features):
+    """Return initial centers given by ``init`` as a C array of ``dtype``.
+
+    Raises
+    ------
+    ValueError
+        If they are not finite numbers of shape (n_clusters, n_features).
+    """
+    # Values beyond the dtype's range become inf, which the check refuses.
+    with _naming_errors("init"), np.errstate(over="ignore"):
+        centers = check_array(
+            centers, dtype=dtype, copy=True, order="C", input_name="init"
+        )
+    if centers.shape != (n_clusters, n_features):
+        raise ValueError(
+            f"init: the initial centers have shape {centers.shape}; expected "
+            f"(n_clusters, n_features) = ({n_clusters}, {n_features})."
+        )
     return centers
 
 
-def _check_centers_shape(centers, n_clusters, n_features):
-    if centers.shape != (n_clusters, n_features):
+@contextmanager
+def _naming_errors(parameter):
+    """Make the errors raised within name ``parameter`` if they do not already."""
+    try:
+        yield
+    except (TypeError, ValueError) as error:
+        message = str(error)
+        if re.search(rf"\b{parameter}\b", message):
+            raise
+        kind = ValueError if isinstance(error, ValueError) else TypeError
+        raise kind(f"{parameter}: {message}") from error
+
+
+def _refuse_text(values, parameter):
+    """Refuse an array of strings, which NumPy would parse as numbers.
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is an array of strings or bytes.
+    """
+    if getattr(values, "dtype", None) is not None and values.dtype.kind in "SU":
         raise ValueError(
-            f"The initial centers have shape {centers.shape}; expected "
-            f"(n_clusters, n_features) = ({n_clusters}, {n_features})."
+            f"{parameter} holds strings (dtype {values.dtype}); convert them to "
+            "numbers first."
         )
+
+
+def _check_weights(sample_weight, X):
+    """Return ``sample_weight`` as float64, or None; refuse bad weights.
+
+    Raises
+    ------
+    ValueError
+        If the weights are not finite, non-negative numbers, one per sample,
+        with at least one positive.
+    """
+    if sample_weight is None:
+        return None
+    _refuse_text(np.asarray(sample_weight), "sample_weight")
+    with _naming_errors("sample_weight"):
+        return _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+
+
+def _relative_weights(sample_weight):
+    """Return sample weights divided by a power of two to a maximum in [0.5, 1).
+
+    Sums of such weights can neither overflow nor lose all their terms to
+    underflow, and they are in exact proportion to the given ones.
+    """
+    if sample_weight is None:
+        return None
+    return np.ldexp(sample_weight, -np.frexp(sample_weight.max())[1])
 
 
 # A partition is degenerate when its memberships are this close to uniform
@@ -497,17 +699,19 @@ def _center_separation(X, centers, sample_weight):
     """
     if centers.shape[0] < 2:
         return np.inf
+    rows = np.unique(np.linspace(0, X.shape[0] - 1, _RADIUS_SAMPLES).astype(int))
+    # Both distances at the same working scale: their ratio holds at any scale.
+    nearest, exponent = scaled_sq_distances(X[rows], centers)
+    scaled_centers = np.ldexp(centers.astype(np.float64), -exponent)
     gaps = _direct_sq_distances(
-        *(centers[index] for index in np.triu_indices(centers.shape[0], 1))
+        *(scaled_centers[index] for index in np.triu_indices(centers.shape[0], 1))
     )
     if gaps.min() == 0:
         return 0.0
-    rows = np.unique(np.linspace(0, X.shape[0] - 1, _RADIUS_SAMPLES).astype(int))
-    nearest = sq_distances(X[rows], centers).min(axis=1)
     weights = None if sample_weight is None else sample_weight[rows]
     if weights is not None and not weights.any():
         weights = None
-    sq_radius = np.average(nearest, weights=weights)
+    sq_radius = np.average(nearest.min(axis=1), weights=weights)
     return float(np.sqrt(gaps.min() / sq_radius)) if sq_radius > 0 else np.inf
 
 
@@ -624,7 +828,10 @@ class FuzzyCMeans(
         Cluster of largest membership of each training sample.
 
     objective_ : float
-        Objective ``J`` of the final centers and memberships.
+        Objective ``J`` of the final centers and memberships, in float64:
+        ``inf`` (or 0) where ``J`` exceeds (or falls below) float64's range,
+        which only float64 data beyond about 1e154 (or below about 1e-154)
+        can reach. The fit itself works on ``log J`` and is unaffected.
 
     n_iter_ : int
         Number of iterations of the kept run.
@@ -674,6 +881,13 @@ class FuzzyCMeans(
     divided by the smallest one of its sample, in log space, so neither
     overflow nor underflow can occur for any ``m > 1`` or ``beta``. A sample
     lying exactly on a center has membership 1 there.
+
+    Data of any size in its dtype's range is handled alike: data whose
+    squared distances could overflow or underflow is worked on scaled by a
+    power of two (an exact operation), chunk by chunk, without a copy of
+    ``X``. A fit on ``s * X`` has the labels and, to rounding, the
+    memberships of the fit on ``X``, centers and distances ``s`` times
+    larger and an objective ``s ** 2`` times larger.
 
     ``m="auto"`` follows Schwämmle and Jensen [3]_, who fitted
 
@@ -798,30 +1012,28 @@ class FuzzyCMeans(
         Raises
         ------
         ValueError
-            If a parameter is out of its range, ``X`` has fewer samples than
-            ``n_clusters``, or initial centers have the wrong shape.
+            If a parameter is out of its range; if ``X`` is not a finite 2-d
+            array of numbers or has fewer samples than ``n_clusters``; if
+            ``sample_weight`` is not one finite non-negative number per
+            sample with one of them positive; or if initial centers given by
+            ``init`` are not finite numbers of shape (n_clusters,
+            n_features). Each message names the parameter.
+        TypeError
+            If ``X`` holds objects that are not numbers.
         """
-        X = validate_data(
-            self,
-            X,
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32],
-            order="C",
-            accept_large_sparse=False,
-        )
+        X = self._check_data(X, reset=True)
         if X.shape[0] < self.n_clusters:
             raise ValueError(
                 f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}."
             )
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-            )
+        sample_weight = _check_weights(sample_weight, X)
         init = self.init
         n_init = self.n_init
+        explicit_centers = None
         if not (isinstance(init, str) or callable(init)):
-            init = check_array(init, dtype=X.dtype, copy=True, order="C")
-            _check_centers_shape(init, self.n_clusters, X.shape[1])
+            init = explicit_centers = _check_init(
+                init, X.dtype, self.n_clusters, X.shape[1]
+            )
             if n_init != 1:
                 warnings.warn(
                     f"Explicit initial centers given: running once instead of "
@@ -836,6 +1048,8 @@ class FuzzyCMeans(
         seeds = random_state.randint(np.iinfo(np.int32).max, size=n_init)
         n_parallel_runs = min(effective_n_jobs(self.n_jobs), n_init)
 
+        relative_weights = _relative_weights(sample_weight)
+
         def run(data, seed):
             centers = _initial_centers(
                 data,
@@ -843,27 +1057,31 @@ class FuzzyCMeans(
                 self.n_clusters,
                 fuzzifier,
                 np.random.RandomState(seed),
-                sample_weight,
+                relative_weights,
             )
             return _fcm_single(
                 data, centers, fuzzifier, self.max_iter, self.tol, self.verbose
             )
 
         with row_threading(n_parallel_runs) as n_threads:
-            data = _PreparedData(X, sample_weight, n_threads)
+            data = _PreparedData(X, sample_weight, n_threads, explicit_centers)
             runs = Parallel(n_jobs=n_parallel_runs, prefer="threads")(
                 delayed(run)(data, seed) for seed in seeds
             )
         # The first run of lowest objective wins, whatever the number of jobs.
         centers, memberships, log_objective, n_iter = min(runs, key=lambda run: run[2])
 
-        self.cluster_centers_ = centers
+        self.cluster_centers_ = data.from_scaled(centers)
         self.memberships_ = memberships
         self.labels_ = memberships.argmax(axis=1)
-        self.objective_ = float(np.exp(log_objective))
+        self.objective_ = data.objective(log_objective)
         self.n_iter_ = n_iter
-        self.partition_coefficient_ = _partition_coefficient(memberships, sample_weight)
-        self.center_separation_ = _center_separation(X, centers, sample_weight)
+        self.partition_coefficient_ = _partition_coefficient(
+            memberships, relative_weights
+        )
+        self.center_separation_ = _center_separation(
+            X, self.cluster_centers_, relative_weights
+        )
         self._fitted_fuzzifier = fuzzifier
         self._n_features_out = self.n_clusters
         self._warn_if_degenerate(X.shape)
@@ -938,29 +1156,42 @@ class FuzzyCMeans(
             stacklevel=_external_stacklevel(),
         )
 
+    def _check_data(self, X, reset):
+        # scikit-learn's finiteness check first sums X, which for finite data
+        # near the largest float can overflow to inf - inf; it then checks
+        # every value.
+        _refuse_text(X, "X")
+        with _naming_errors("X"), np.errstate(over="ignore", invalid="ignore"):
+            return validate_data(
+                self,
+                X,
+                accept_sparse="csr",
+                reset=reset,
+                dtype=[np.float64, np.float32],
+                order="C",
+                accept_large_sparse=False,
+            )
+
     def _check_test_data(self, X):
         check_is_fitted(self)
-        return validate_data(
-            self,
-            X,
-            accept_sparse="csr",
-            reset=False,
-            dtype=[np.float64, np.float32],
-            order="C",
-            accept_large_sparse=False,
-        )
+        return self._check_data(X, reset=False)
 
     def _evaluate(self, X, sample_weight=None):
-        """Memberships of ``X`` to the fitted centers, and ``log J``."""
-        centers = self.cluster_centers_.astype(X.dtype, copy=False)
+        """Memberships of ``X`` to the fitted centers, and the objective ``J``."""
+        centers = self.cluster_centers_
         memberships = np.empty((X.shape[0], self.n_clusters), dtype=X.dtype)
         with row_threading() as n_threads:
-            data = _PreparedData(X, sample_weight, n_threads)
+            data = _PreparedData(X, sample_weight, n_threads, centers)
             with thread_pool(data.n_threads) as executor:
                 sums = _fcm_pass(
-                    data, centers, self._fitted_fuzzifier, memberships, executor, False
+                    data,
+                    data.to_scaled(centers),
+                    self._fitted_fuzzifier,
+                    memberships,
+                    executor,
+                    False,
                 )
-        return memberships, sums.log_objective
+        return memberships, data.objective(sums.log_objective)
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit and return the cluster of largest membership of each sample.
@@ -1025,10 +1256,15 @@ class FuzzyCMeans(
         Returns
         -------
         distances : ndarray of shape (n_samples, n_clusters)
-            Distance of each sample to each center, of ``X``'s dtype.
+            Distance of each sample to each center, of ``X``'s dtype: ``inf``
+            beyond its range, which only centers fitted on float64 data can
+            reach for float32 ``X``.
         """
         X = self._check_test_data(X)
-        return np.sqrt(sq_distances(X, self.cluster_centers_)).astype(X.dtype)
+        # Distances, unlike their squares, fit X's dtype at any scale of X.
+        sq, exponent = scaled_sq_distances(X, self.cluster_centers_)
+        with np.errstate(over="ignore"):
+            return np.ldexp(np.sqrt(sq), exponent).astype(X.dtype)
 
     def score(self, X, y=None, sample_weight=None):
         """Return the opposite of the objective ``J`` of ``X``.
@@ -1050,14 +1286,17 @@ class FuzzyCMeans(
         Returns
         -------
         score : float
-            ``-J``; larger is better.
+            ``-J``; larger is better. ``-inf`` (or 0) where ``J`` exceeds (or
+            falls below) float64's range, as for ``objective_``.
+
+        Raises
+        ------
+        ValueError
+            If ``X`` or ``sample_weight`` is invalid, as in :meth:`fit`.
         """
         X = self._check_test_data(X)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-            )
-        return -float(np.exp(self._evaluate(X, sample_weight)[1]))
+        sample_weight = _check_weights(sample_weight, X)
+        return -self._evaluate(X, sample_weight)[1]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,3 +1,5 @@
+import functools
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -55,11 +57,12 @@ def test_hand_computed_iteration():
     # has memberships 1 / (1 + 1/4) = 0.8 and 0.2; samples 0 and 3 sit on centers.
     X = np.array([[0.0], [1.0], [3.0]])
     fcm = FuzzyCMeans(2, m=2.0, init=[[0.0], [3.0]], max_iter=1, tol=0).fit(X)
-    assert fcm.n_iter_ == 1
     assert_allclose(fcm.cluster_centers_.ravel(), [0.64 / 1.64, 3.04 / 1.04])
-    assert_allclose(
-        fcm.memberships_, reference_memberships(X, fcm.cluster_centers_, 2.0)
-    )
+    # Memberships and objective are those of the updated centers.
+    memberships = reference_memberships(X, fcm.cluster_centers_, 2.0)
+    assert_allclose(fcm.memberships_, memberships)
+    expected = reference_objective(X, fcm.cluster_centers_, memberships, 2.0)
+    assert fcm.objective_ == pytest.approx(expected, rel=1e-12)
 
 
 def test_sample_on_a_center_has_membership_one():
@@ -141,7 +144,7 @@ def test_memberships_are_a_partition_for_every_m(m, dtype):
 def test_iris_best_of_ten_no_worse_than_reference():
     X = load_iris().data
     fcm = FuzzyCMeans(3, m=2.0, n_init=10, tol=1e-10, random_state=0).fit(X)
-    reference = min(reference_fcm(X, 3, 2.0, seed) for seed in range(10))
+    reference = min(reference_fcm(X, 3, 2.0, seed, n_iter=100) for seed in range(10))
     assert fcm.objective_ <= reference * (1 + 1e-6)
 
 
@@ -154,15 +157,23 @@ def test_random_membership_init_converges_like_kmeans_plus_plus():
 
 def test_callable_init_receives_data_and_random_state(blobs):
     X, _ = blobs
-    seen = {}
+    drawn = []
 
-    def first_rows(X, n_clusters, random_state):
-        seen["random_state"] = random_state
-        return X[:n_clusters]
+    def drawn_rows(data, n_clusters, random_state):
+        assert_array_equal(data, X)
+        assert isinstance(random_state, np.random.RandomState)
+        drawn.append(data[random_state.choice(data.shape[0], n_clusters)])
+        return drawn[-1]
 
-    fcm = FuzzyCMeans(3, init=first_rows, max_iter=1, random_state=0).fit(X)
-    assert isinstance(seen["random_state"], np.random.RandomState)
-    assert fcm.cluster_centers_.shape == (3, 2)
+    fcm = FuzzyCMeans(3, init=drawn_rows, max_iter=1, random_state=0).fit(X)
+    FuzzyCMeans(3, init=drawn_rows, max_iter=1, random_state=0).fit(X)
+    FuzzyCMeans(3, init=drawn_rows, max_iter=1, random_state=1).fit(X)
+    # The generator is seeded from random_state, and the rows returned start
+    # the run.
+    assert_array_equal(drawn[0], drawn[1])
+    assert not np.array_equal(drawn[0], drawn[2])
+    explicit = FuzzyCMeans(3, init=drawn[0], max_iter=1).fit(X)
+    assert_array_equal(explicit.cluster_centers_, fcm.cluster_centers_)
 
 
 def test_m_close_to_one_matches_kmeans(blobs):
@@ -291,10 +302,14 @@ def test_feature_names_and_pandas_output(blobs):
     assert_array_equal(fcm.get_feature_names_out(), distances.columns)
 
 
-def test_verbose_reports_objective(blobs, capsys):
-    FuzzyCMeans(3, verbose=1, random_state=0).fit(blobs[0])
-    output = capsys.readouterr().out
-    assert "Iteration 1, objective" in output and "Converged at iteration" in output
+@pytest.mark.parametrize("scale", [1.0, 2.0**100])
+def test_verbose_reports_objective(blobs, capsys, scale):
+    fcm = FuzzyCMeans(3, verbose=1, random_state=0).fit(blobs[0] * scale)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Iteration 1, objective")
+    assert lines[-1] == f"Converged at iteration {fcm.n_iter_}."
+    # The last objective printed is that of the result, in the data's units.
+    assert float(lines[-2].split()[-1]) == pytest.approx(fcm.objective_, rel=1e-5)
 
 
 def test_merged_clusters_warn():
@@ -303,11 +318,66 @@ def test_merged_clusters_warn():
         FuzzyCMeans(3, random_state=0).fit(X)
 
 
-def test_explicit_init_with_n_init_runs_once(blobs):
+@pytest.fixture
+def recorded_runs(monkeypatch):
+    """Record the initial centers and ``log J`` of every run of every fit."""
+    runs = []
+    single = fuzzyprune._fcm._fcm_single
+
+    def recording(data, initial_centers, *args):
+        result = single(data, initial_centers, *args)
+        runs.append((initial_centers.copy(), result))
+        return result
+
+    monkeypatch.setattr(fuzzyprune._fcm, "_fcm_single", recording)
+    return runs
+
+
+def test_explicit_init_with_n_init_runs_once(blobs, recorded_runs):
     X = blobs[0]
-    with pytest.warns(RuntimeWarning, match="running once"):
+    with pytest.warns(RuntimeWarning, match="running once instead of n_init=5"):
         fcm = FuzzyCMeans(3, init=X[:3], n_init=5).fit(X)
-    assert fcm.n_iter_ >= 1
+    ((initial_centers, (centers, *_)),) = recorded_runs
+    assert_array_equal(initial_centers, X[:3])
+    assert_array_equal(fcm.cluster_centers_, centers)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_n_init_keeps_the_best_of_as_many_runs(n_jobs, recorded_runs):
+    X = load_iris().data
+    # Few iterations from random memberships: runs end at different objectives.
+    params = dict(init="random", max_iter=3, tol=0, random_state=0)
+    fcm = FuzzyCMeans(4, n_init=6, n_jobs=n_jobs, **params).fit(X)
+    assert len(recorded_runs) == 6
+    starts = np.array([start for start, _ in recorded_runs])
+    assert len(np.unique(starts.reshape(6, -1), axis=0)) == 6
+    log_objectives = [log_objective for _, (_, _, log_objective, _) in recorded_runs]
+    assert len(set(log_objectives)) > 1
+    best = recorded_runs[int(np.argmin(log_objectives))][1]
+    assert_array_equal(fcm.cluster_centers_, best[0])
+    assert_array_equal(fcm.memberships_, best[1])
+    assert fcm.objective_ == pytest.approx(np.exp(best[2]), rel=1e-12)
+    assert fcm.objective_ == pytest.approx(
+        reference_objective(X, fcm.cluster_centers_, fcm.memberships_, 2.0)
+    )
+
+
+def test_score_weighs_each_sample():
+    X = load_iris().data
+    fcm = FuzzyCMeans(3, m=1.7, random_state=0).fit(X)
+    X_new = X[::3] + 0.1
+    weights = np.random.default_rng(0).random(X_new.shape[0]) * 5
+    memberships = reference_memberships(X_new, fcm.cluster_centers_, 1.7)
+    terms = memberships**1.7 * euclidean_distances(
+        X_new, fcm.cluster_centers_, squared=True
+    )
+    expected = weights @ terms.sum(axis=1)
+    assert fcm.score(X_new, sample_weight=weights) == pytest.approx(-expected)
+    assert fcm.score(X_new) == pytest.approx(-terms.sum())
+    # Integer weights are repeated samples.
+    counts = np.arange(X_new.shape[0]) % 3
+    repeated = np.repeat(X_new, counts, axis=0)
+    assert fcm.score(X_new, sample_weight=counts) == pytest.approx(fcm.score(repeated))
 
 
 @pytest.mark.parametrize(
@@ -322,8 +392,6 @@ def test_explicit_init_with_n_init_runs_once(blobs):
         ({"tol": -1e-3}, "'tol' parameter"),
         ({"tol": 1.0}, "'tol' parameter"),
         ({"n_init": 0}, "'n_init' parameter"),
-        ({"init": "kmeans"}, "'init' parameter"),
-        ({"init": [[0.0, 0.0]]}, r"initial centers have shape \(1, 2\)"),
         ({"n_clusters": 11}, "n_samples=10 should be >= n_clusters=11"),
     ],
 )
@@ -333,27 +401,102 @@ def test_bad_parameters_raise(params, match):
         FuzzyCMeans(**{"n_clusters": 3, **params}).fit(X)
 
 
+GOOD_X = np.random.default_rng(0).random((10, 2))
+
+BAD_X = {
+    "NaN": (np.array([[0.0, np.nan], [1.0, 1.0], [2.0, 2.0]]), "Input X contains NaN"),
+    "inf": (np.array([[0.0, np.inf], [1.0, 1.0], [2.0, 2.0]]), "X contains infinity"),
+    "no samples": (np.empty((0, 2)), "0 sample"),
+    "1-D": (np.arange(6.0), "Expected 2D array, got 1D array"),
+    "3-D": (np.zeros((3, 2, 2)), "Found array with dim 3"),
+    "complex": (GOOD_X + 1j, "Complex data not supported"),
+    "strings": (np.array([["a", "b"]] * 3), "X holds strings"),
+    "numeric strings": (GOOD_X.astype(str), "X holds strings"),
+    "object strings": (np.array([["a", "b"]] * 3, dtype=object), "could not convert"),
+    "object": (np.array([[1.0, {}]] * 3, dtype=object), "must be a string or a"),
+}
+
+
 @pytest.mark.parametrize(
-    "X, match",
+    "method", ["fit", "fit_predict", "predict", "predict_proba", "transform", "score"]
+)
+@pytest.mark.parametrize("case", BAD_X)
+def test_bad_X_raises_naming_X(method, case):
+    X, match = BAD_X[case]
+    fcm = FuzzyCMeans(2, random_state=0)
+    if method not in ("fit", "fit_predict"):
+        fcm.fit(GOOD_X)
+    with pytest.raises((ValueError, TypeError), match=match) as error:
+        getattr(fcm, method)(X)
+    assert re.search(r"\bX\b", str(error.value))
+
+
+def test_bool_and_numeric_object_X_are_numbers():
+    # As in scikit-learn's estimators, they are converted to float64.
+    mask = GOOD_X > 0.5
+    fitted = FuzzyCMeans(2, random_state=0).fit(mask.astype(float))
+    for X in (mask, mask.astype(object)):
+        fcm = FuzzyCMeans(2, random_state=0).fit(X)
+        assert_array_equal(fcm.cluster_centers_, fitted.cluster_centers_)
+        assert_array_equal(fcm.predict_proba(X), fitted.memberships_)
+
+
+BAD_WEIGHTS = {
+    "negative": (-np.ones(10), "Negative values in data passed to `sample_weight`"),
+    "NaN": (np.full(10, np.nan), "sample_weight contains NaN"),
+    "inf": (np.full(10, np.inf), "sample_weight contains infinity"),
+    "too short": (np.ones(9), r"sample_weight.shape == \(9,\), expected \(10,\)"),
+    "all zero": (np.zeros(10), "at least one non-zero"),
+    "2-D": (np.ones((10, 1)), "must be 1D array or scalar"),
+    "strings": (np.array(["a"] * 10), "sample_weight holds strings"),
+    "numeric strings": (np.ones(10).astype(str), "sample_weight holds strings"),
+    "object strings": (np.array(["a"] * 10, dtype=object), "could not convert"),
+    "complex": (np.ones(10) * 1j, "Complex data not supported"),
+}
+
+
+@pytest.mark.parametrize("method", ["fit", "fit_predict", "score"])
+@pytest.mark.parametrize("case", BAD_WEIGHTS)
+def test_bad_sample_weight_raises_naming_it(method, case):
+    sample_weight, match = BAD_WEIGHTS[case]
+    fcm = FuzzyCMeans(2, random_state=0)
+    if method == "score":
+        fcm.fit(GOOD_X)
+    with pytest.raises(ValueError, match=match) as error:
+        getattr(fcm, method)(GOOD_X, sample_weight=sample_weight)
+    assert "sample_weight" in str(error.value)
+
+
+def wrong_centers(X, n_clusters, random_state):
+    return X[: n_clusters - 1]
+
+
+def nan_centers(X, n_clusters, random_state):
+    return np.full((n_clusters, X.shape[1]), np.nan)
+
+
+@pytest.mark.parametrize(
+    "init, match",
     [
-        (np.array([[0.0, np.nan], [1.0, 1.0], [2.0, 2.0]]), "NaN"),
-        (np.array([[0.0, np.inf], [1.0, 1.0], [2.0, 2.0]]), "infinity"),
-        (np.empty((0, 2)), "0 sample"),
-        (np.array([[1.0, 2.0]]), "n_samples=1 should be >= n_clusters=2"),
-        (np.zeros((3, 2, 2)), "Found array with dim 3"),
+        (np.zeros((2, 2)), r"initial centers have shape \(2, 2\); expected"),
+        (np.zeros((3, 3)), r"initial centers have shape \(3, 3\); expected"),
+        (np.zeros(6), "Expected 2D array, got 1D array"),
+        (np.zeros((0, 2)), "0 sample"),
+        (np.full((3, 2), np.nan), "Input init contains NaN"),
+        (np.full((3, 2), np.inf), "Input init contains infinity"),
+        (np.full((3, 2), 1e39), "Input init contains infinity"),  # beyond float32
+        ([["a", "b"]] * 3, "could not convert string to float"),
+        (np.ones((3, 2)) * 1j, "Complex data not supported"),
+        (wrong_centers, r"initial centers have shape \(2, 2\); expected"),
+        (nan_centers, "Input init contains NaN"),
+        (5, "'init' parameter"),
+        ("kmeans", "'init' parameter"),
     ],
 )
-def test_bad_data_raises(X, match):
-    with pytest.raises(ValueError, match=match):
-        FuzzyCMeans(2).fit(X)
-
-
-def test_bad_sample_weight_raises(blobs):
-    X = blobs[0]
-    with pytest.raises(ValueError, match="Negative values in data"):
-        FuzzyCMeans(3).fit(X, sample_weight=-np.ones(X.shape[0]))
-    with pytest.raises(ValueError, match="at least one non-zero"):
-        FuzzyCMeans(3).fit(X, sample_weight=np.zeros(X.shape[0]))
+def test_bad_init_raises_naming_it(init, match):
+    with pytest.raises(ValueError, match=match) as error:
+        FuzzyCMeans(3, init=init).fit(GOOD_X.astype(np.float32))
+    assert "init" in str(error.value)
 
 
 def test_new_data_must_match_fitted_features(blobs):
@@ -616,6 +759,154 @@ def test_polynomial_keeps_dtype_weights_and_jobs(blobs, dtype):
     repeated = FuzzyCMeans(3, init=init, **params).fit(np.repeat(X, weights, axis=0))
     assert_allclose(weighted.cluster_centers_, repeated.cluster_centers_, rtol=1e-4)
     assert weighted.objective_ == pytest.approx(repeated.objective_, rel=1e-4)
+
+
+# Scale: a fit on s * X is the fit on X with centers and distances s times
+# larger and objective s ** 2 times larger, for any s of the dtype's range.
+
+
+@functools.cache
+def unit_scale_data(dtype):
+    X, _ = make_blobs(n_samples=300, centers=3, cluster_std=1.0, random_state=0)
+    return X.astype(dtype)
+
+
+@functools.cache
+def unit_scale_fit(dtype, m=2.0):
+    X = unit_scale_data(dtype)
+    return FuzzyCMeans(3, m=m, init=X[[0, 100, 200]]).fit(X)
+
+
+def scaled_expected(value, scale):
+    """``value * scale``, in float64, inf or 0 beyond float64's range."""
+    with np.errstate(over="ignore", under="ignore"):
+        return float(np.float64(value) * np.float64(scale))
+
+
+def assert_same_fit_at_scale(fcm, unit, X, scale):
+    """Check a fit on ``X`` (unit-scale data times ``scale``) against ``unit``."""
+    tolerance = 2e-5 if X.dtype == np.float32 else 1e-12
+    assert_array_equal(fcm.labels_, unit.labels_)
+    assert_array_equal(fcm.predict(X), unit.labels_)
+    assert_allclose(fcm.memberships_, unit.memberships_, atol=tolerance)
+    assert_allclose(fcm.predict_proba(X), unit.memberships_, atol=tolerance)
+    centers = fcm.cluster_centers_.astype(np.float64) / scale
+    assert_allclose(centers, unit.cluster_centers_, rtol=tolerance, atol=tolerance)
+    distances = fcm.transform(X).astype(np.float64) / scale
+    unit_distances = unit.transform(unit_scale_data(X.dtype))
+    assert_allclose(distances, unit_distances, rtol=tolerance, atol=tolerance)
+    objective = scaled_expected(scaled_expected(unit.objective_, scale), scale)
+    if objective == 0 or objective >= np.finfo(np.float64).tiny:
+        # inf or 0 where the objective is beyond float64's range.
+        expected = pytest.approx(objective, rel=10 * tolerance, abs=0)
+        assert fcm.objective_ == expected and -fcm.score(X) == expected
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    dtype_and_exponent=st.one_of(
+        st.tuples(st.just(np.float32), st.integers(-120, 120)),
+        st.tuples(st.just(np.float64), st.integers(-1000, 1000)),
+    ),
+    mantissa=st.one_of(st.just(1.0), st.floats(1.0, 2.0)),
+)
+def test_fit_is_the_same_at_every_scale(dtype_and_exponent, mantissa):
+    dtype, exponent = dtype_and_exponent
+    scale = np.ldexp(mantissa, exponent)
+    unit = unit_scale_fit(dtype)
+    X = (unit_scale_data(dtype) * scale).astype(dtype)
+    init = (unit_scale_data(dtype)[[0, 100, 200]] * scale).astype(dtype)
+    fcm = FuzzyCMeans(3, m=2.0, init=init).fit(X)
+    assert fcm.cluster_centers_.dtype == fcm.memberships_.dtype == dtype
+    assert fcm.n_iter_ == unit.n_iter_
+    assert_same_fit_at_scale(fcm, unit, X, scale)
+
+
+@pytest.mark.parametrize("init", ["k-means++", "random"])
+@pytest.mark.parametrize(
+    "dtype, scale",
+    [
+        (np.float32, 1e30),
+        (np.float32, 1e-30),
+        (np.float64, 1e200),
+        (np.float64, 1e-200),
+    ],
+)
+def test_seeding_and_warnings_are_the_same_at_every_scale(init, dtype, scale):
+    # No warning at any scale (warnings are errors): memberships do not turn
+    # uniform nor centers coincide.
+    X = unit_scale_data(dtype)
+    unit = FuzzyCMeans(3, init=init, random_state=0).fit(X)
+    fcm = FuzzyCMeans(3, init=init, random_state=0).fit((X * scale).astype(dtype))
+    assert_array_equal(fcm.labels_, unit.labels_)
+    assert fcm.partition_coefficient_ == pytest.approx(unit.partition_coefficient_)
+    assert fcm.center_separation_ == pytest.approx(unit.center_separation_, rel=1e-4)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("m", [1.0001, 1e3])
+@pytest.mark.parametrize(
+    "dtype, exponent",
+    [(np.float32, -120), (np.float32, 120), (np.float64, -1000), (np.float64, 1000)],
+)
+def test_extreme_fuzzifiers_at_extreme_scales(m, dtype, exponent):
+    unit = unit_scale_fit(dtype, m)
+    X = np.ldexp(unit_scale_data(dtype), exponent)
+    fcm = FuzzyCMeans(3, m=m, init=X[[0, 100, 200]]).fit(X)
+    assert np.isfinite(fcm.memberships_).all()
+    assert np.isfinite(fcm.cluster_centers_).all()
+    assert_same_fit_at_scale(fcm, unit, X, 2.0**exponent)
+
+
+def test_new_data_of_another_scale_than_the_centers():
+    # Centers beyond float32's range, data near the origin in float32: the
+    # memberships are those of the origin.
+    unit = unit_scale_fit(np.float64)
+    X = np.ldexp(unit_scale_data(np.float64), 1000)
+    fcm = FuzzyCMeans(3, m=2.0, init=X[[0, 100, 200]]).fit(X)
+    near_origin = np.ones((4, 2), dtype=np.float32)
+    expected = unit.predict_proba(np.zeros((4, 2)))
+    assert_allclose(fcm.predict_proba(near_origin), expected, rtol=1e-6)
+    assert_array_equal(fcm.transform(near_origin), np.inf)  # beyond float32
+    assert_allclose(
+        fcm.transform(near_origin.astype(np.float64)) / 2.0**1000,
+        unit.transform(np.zeros((4, 2))),
+    )
+
+
+@pytest.mark.parametrize(
+    "dtype, scale",
+    [
+        (np.float32, 1e30),
+        (np.float32, 1e-30),
+        (np.float64, 1e200),
+        (np.float64, 1e-200),
+    ],
+)
+def test_sparse_input_at_every_scale(dtype, scale):
+    unit = unit_scale_fit(dtype)
+    X = (unit_scale_data(dtype) * scale).astype(dtype)
+    fcm = FuzzyCMeans(3, m=2.0, init=X[[0, 100, 200]]).fit(sp.csr_array(X))
+    assert_same_fit_at_scale(fcm, unit, sp.csr_array(X), scale)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("scale", [1e-300, 1e-30, 1e30, 1e307])
+def test_sample_weight_at_every_scale(dtype, scale):
+    X = unit_scale_data(dtype)
+    weights = np.random.default_rng(0).random(X.shape[0])
+    unit = FuzzyCMeans(3, random_state=0).fit(X, sample_weight=weights)
+    fcm = FuzzyCMeans(3, random_state=0).fit(X, sample_weight=weights * scale)
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    assert_allclose(fcm.cluster_centers_, unit.cluster_centers_, rtol=tolerance)
+    assert fcm.partition_coefficient_ == pytest.approx(unit.partition_coefficient_)
+    assert fcm.center_separation_ == pytest.approx(unit.center_separation_)
+    # The objective is scale times larger: inf beyond float64's range.
+    expected = pytest.approx(
+        scaled_expected(unit.objective_, scale), rel=tolerance, abs=0
+    )
+    assert fcm.objective_ == expected
+    assert -fcm.score(X, sample_weight=weights * scale) == expected
 
 
 @pytest.mark.parametrize("scale", [1e-30, 1e30])

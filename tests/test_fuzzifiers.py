@@ -40,7 +40,8 @@ def test_schwaemmle_jensen_m_by_hand(shape, expected):
 def test_schwaemmle_jensen_m_equals_published_formula(n_samples, n_features):
     m = schwaemmle_jensen_m(n_samples, n_features)
     assert m == pytest.approx(mestimate(n_samples, n_features), rel=1e-12)
-    assert m > 1
+    # More features call for a fuzzifier closer to 1.
+    assert 1 < schwaemmle_jensen_m(n_samples, n_features + 1) < m
 
 
 def polynomial(u, beta):

@@ -122,11 +122,19 @@ def test_fit_with_stacked_products_matches_one_product(blas, monkeypatch):
     assert_allclose(stacked.objective_, single.objective_, rtol=1e-5)
 
 
-def test_workspace_sizes_partial_sums_by_the_stack():
+@pytest.mark.parametrize("arch", ["SkylakeX", "Haswell"])
+def test_workspace_sizes_partial_sums_by_the_stack(blas, arch):
+    blas(("openblas", arch))
     workspace = fuzzyprune._fcm._Workspace(512, 11, 2048, np.dtype(np.float32))
-    if workspace.stack_rows:
-        assert workspace.partial_sums.shape == (512 // workspace.stack_rows, 12, 2048)
+    if arch == "SkylakeX":
+        assert workspace.stack_rows == 40
+        assert workspace.partial_sums.shape == (512 // 40, 12, 2048)
         # Memory of the partial sums stays below the chunk's own.
         assert workspace.partial_sums.nbytes <= 512 * 2048 * 4
     else:
+        assert workspace.stack_rows == 0
         assert workspace.partial_sums.size == 0
+    # A buffer for scaled rows only where the data needs scaling.
+    assert workspace.rows is None
+    scaled = fuzzyprune._fcm._Workspace(512, 11, 2048, np.dtype(np.float32), True)
+    assert scaled.rows.shape == (512, 2048) and scaled.rows.dtype == np.float32
