@@ -35,7 +35,7 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
-from ._fcm import sq_distances
+from ._fcm import _MODERATE_EXPONENT, _largest_exponent, sq_distances
 from ._fuzzifiers import fuzzifier_function
 
 __all__ = [
@@ -160,23 +160,27 @@ def _check_samples(X):
     )
 
 
-def _to_unit_scale(X, *arrays):
-    """Divide ``X`` and ``arrays`` by a power of two, their largest value to [0.5, 1).
+def _to_unit_scale(X, centers=None):
+    """Divide ``X`` and ``centers`` by a power of two if their size demands it.
 
-    Ratios of distances are unchanged, exactly, and squared distances of the
-    result neither overflow nor underflow, whatever the scale of the data
-    (squares of float32 values beyond 1.8e19 or below 1e-19 would). The
-    dtypes are kept.
+    Data far from unit size (beyond ``2 ** ±32`` in float32, ``2 ** ±256``
+    in float64) are divided by the power of two of their largest absolute
+    value, so that squared distances neither overflow nor underflow (squares
+    of float32 values beyond 1.8e19 or below 1e-19 would). Ratios of
+    distances are unchanged, exactly, and the dtypes are kept; data of
+    moderate size are returned as they are, without a copy.
     """
-    values = X.data if sp.issparse(X) else X
-    largest = max(max(a.max(initial=0), -a.min(initial=0)) for a in (values, *arrays))
-    exponent = -np.frexp(largest)[1]
+    exponent = _largest_exponent(X, centers)
+    if abs(exponent) <= _MODERATE_EXPONENT[X.dtype]:
+        return X, centers
     if sp.issparse(X):
         X = X.copy()
-        X.data = np.ldexp(X.data, exponent)
+        X.data = np.ldexp(X.data, -exponent)
     else:
-        X = np.ldexp(X, exponent)
-    return (X, *(np.ldexp(a, exponent) for a in arrays))
+        X = np.ldexp(X, -exponent)
+    if centers is not None:
+        centers = np.ldexp(centers, -exponent)
+    return X, centers
 
 
 @validate_params(
@@ -572,7 +576,7 @@ def silhouette_samples_exact(X, labels):
             f"Number of labels is {n_clusters}. Valid values are 2 to "
             f"n_samples - 1 (inclusive)."
         )
-    (X,) = _to_unit_scale(X)
+    X, _ = _to_unit_scale(X)
     if sp.issparse(X):
         return silhouette_samples(X, labels)
     mean = X.mean(axis=0, dtype=np.float64).astype(X.dtype)
