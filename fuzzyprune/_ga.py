@@ -16,7 +16,7 @@ from sklearn.base import (
     is_classifier,
     is_regressor,
 )
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.feature_selection import SelectorMixin
 from sklearn.model_selection import check_cv, cross_val_score
 from sklearn.utils import get_tags
@@ -44,7 +44,15 @@ _WORST_SILHOUETTE = -1.0
 
 def _cluster_labels(fitted, X):
     labels = getattr(fitted, "labels_", None)
-    return fitted.predict(X) if labels is None else np.asarray(labels)
+    if labels is not None:
+        return np.asarray(labels)
+    if not hasattr(fitted, "predict"):
+        raise TypeError(
+            "The silhouette scorings need an estimator with labels_ or predict; "
+            f"{type(fitted).__name__} has neither. Pass a clusterer or set "
+            "scoring to a scorer name or callable."
+        )
+    return fitted.predict(X)
 
 
 def _n_distinct(labels):
@@ -70,6 +78,11 @@ def _simplified_silhouette_fitness(fitted, X, y, rows):
 def _fuzzy_silhouette_fitness(fitted, X, y, rows):
     memberships = getattr(fitted, "memberships_", None)
     if memberships is None:
+        if not hasattr(fitted, "predict_proba"):
+            raise TypeError(
+                "scoring='fuzzy_silhouette' needs an estimator with memberships_ "
+                f"or predict_proba; {type(fitted).__name__} has neither."
+            )
         memberships = fitted.predict_proba(X[rows])
     else:
         memberships = memberships[rows]
@@ -200,10 +213,28 @@ def _feature_count(value, n_features):
     return max(1, int(np.floor(value * n_features)))
 
 
-def _tournament(scores, n_winners, tournament_size, rng):
+def _fitness_ranks(scores):
+    """Dense ranks of the scores, greater is fitter, NaN below every number.
+
+    ``-inf`` ranks below every finite score and NaN (a failed fit or scorer)
+    below ``-inf``; a comparison of the scores themselves would rank NaN
+    anywhere.
+    """
+    ranks = np.full(scores.shape, -1)
+    known = ~np.isnan(scores)
+    ranks[known] = np.unique(scores[known], return_inverse=True)[1]
+    return ranks
+
+
+def _is_better(score, best):
+    """Whether ``score`` ranks strictly above ``best`` (NaN below every number)."""
+    return score > best or (np.isnan(best) and not np.isnan(score))
+
+
+def _tournament(ranks, n_winners, tournament_size, rng):
     """Return the winners of ``n_winners`` tournaments of random contestants."""
-    contestants = rng.integers(scores.size, size=(n_winners, tournament_size))
-    best = scores[contestants].argmax(axis=1)
+    contestants = rng.integers(ranks.size, size=(n_winners, tournament_size))
+    best = ranks[contestants].argmax(axis=1)
     return contestants[np.arange(n_winners), best]
 
 
@@ -274,9 +305,11 @@ def _with_seeded_randomness(estimator, rng):
 
 
 def _constant_columns(X):
+    """Columns holding a single value (comparing extremes works for any dtype)."""
+    highest, lowest = X.max(axis=0), X.min(axis=0)
     if sp.issparse(X):
-        return (X.max(axis=0) - X.min(axis=0)).toarray().ravel() == 0
-    return np.ptp(X, axis=0) == 0
+        highest, lowest = highest.toarray().ravel(), lowest.toarray().ravel()
+    return highest == lowest
 
 
 class _History:
@@ -300,8 +333,8 @@ class _History:
         now = time.perf_counter()
         values = (
             best_score,
-            finite.mean() if finite.size else -np.inf,
-            finite.std() if finite.size else 0.0,
+            finite.mean() if finite.size else np.nan,
+            finite.std() if finite.size else np.nan,
             n_evaluations,
             n_cache_hits,
             now - self.started,
@@ -330,10 +363,13 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
     Parameters
     ----------
     estimator : estimator, default=None
-        Clusterer (or any estimator) fitted on each candidate subset.
-        ``None`` uses :class:`~fuzzyprune.FuzzyCMeans` with its defaults.
-        Every unset ``random_state`` in it gets one seed drawn from
-        ``random_state``, the same for every subset.
+        Clusterer (or any scikit-learn estimator) fitted on each candidate
+        subset. ``None`` uses :class:`~fuzzyprune.FuzzyCMeans` with its
+        defaults. Every unset ``random_state`` in it, nested ones such as a
+        pipeline step's included, gets one seed drawn from ``random_state``,
+        the same for every subset and for the final refit, so a fitness does
+        not depend on the order in which subsets are evaluated or on
+        ``n_jobs``. A ``random_state`` already set is kept.
 
     scoring : str or callable, default="silhouette"
         Fitness of a subset, greater is better:
@@ -347,6 +383,12 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
           (``memberships_`` or ``predict_proba``) on the sampled rows;
         - any name known to :func:`fuzzyprune.metrics.get_scorer` (which
           includes scikit-learn's) or a callable ``scorer(estimator, X, y)``.
+
+        The silhouettes need an estimator with ``labels_`` or ``predict``,
+        and ``"fuzzy_silhouette"`` one with ``memberships_`` or
+        ``predict_proba``. A NaN fitness (a scorer returning NaN, or a failed
+        cross-validation fit, which scores NaN) ranks below every number,
+        ``-inf`` included.
 
         With ``y`` given and a classifier or regressor for ``estimator``, the
         scorer is cross-validated with ``cv``; otherwise it scores the fit on
@@ -422,18 +464,22 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         Mask of the selected features: the fittest subset evaluated.
 
     best_score_ : float
-        Fitness of the selected subset.
+        Fitness of the selected subset; NaN only when every subset scored
+        NaN.
 
     estimator_ : estimator
         Clone of the estimator fitted on the selected features.
 
     history_ : dict of ndarray
         Per generation (generation 0 is the initial population):
-        ``generation``, ``best_score`` (best so far), ``mean_score`` and
-        ``std_score`` of the population (over finite scores),
-        ``n_evaluations`` (subsets newly evaluated), ``n_cache_hits``
-        (subsets whose fitness was already known) and ``seconds``. Suitable
-        for :class:`pandas.DataFrame`.
+        ``generation``; ``best_score``, the best fitness evaluated up to and
+        including that generation (NaN while every subset so far scored
+        NaN); ``mean_score`` and ``std_score`` of the population's finite
+        scores, counting each member, duplicates included (``-inf`` and NaN
+        scores are left out; both are NaN in a generation without a finite
+        score); ``n_evaluations`` (subsets newly evaluated),
+        ``n_cache_hits`` (subsets whose fitness was already known) and
+        ``seconds``. Suitable for :class:`pandas.DataFrame`.
 
     n_evaluations_ : int
         Number of distinct subsets evaluated.
@@ -464,6 +510,14 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
     and are scored as they are.) Convergence warnings of the fits on
     candidate subsets are silenced; those of the final refit are not.
 
+    A subset that scores NaN, such as one with a failed cross-validation fit
+    (:func:`~sklearn.model_selection.cross_val_score` scores failed fits NaN),
+    ranks below every other in the tournaments, the elitism and the choice
+    of the best subset, and one warning says how many did. If every subset
+    scores NaN, the first subset evaluated (the first of the initial
+    population) is selected: it is as good as any, and within the feature
+    limits, which the full set may not be.
+
     References
     ----------
     .. [1] D. E. Goldberg, "Genetic Algorithms in Search, Optimization and
@@ -488,7 +542,8 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "estimator": [HasMethods(["fit"]), None],
+        # Cloned, and its random_state seeded, through get_params/set_params.
+        "estimator": [HasMethods(["fit", "get_params", "set_params"]), None],
         "scoring": [StrOptions(set(_CLUSTERING_FITNESS)), str, callable],
         "population_size": [Interval(Integral, 2, None, closed="left")],
         "n_generations": [Interval(Integral, 0, None, closed="left")],
@@ -603,6 +658,8 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
             rows = np.sort(
                 rng.choice(n_samples, self.silhouette_sample_size, replace=False)
             )
+        if not _is_clustering_fitness(self.scoring):
+            get_scorer(self.scoring)  # an unknown name fails here, before any fit
         if self._uses_cv(y):
             cv = check_cv(self.cv, y, classifier=is_classifier(template))
             fit_params = params
@@ -622,7 +679,8 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training samples.
+            Training samples: booleans, integers or floats. Each subset
+            reaches the estimator in this dtype.
 
         y : array-like of shape (n_samples,), default=None
             Targets, passed to the estimator's ``fit`` and to the scorer;
@@ -639,6 +697,25 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         -------
         self : GAFeatureSelector
             Fitted selector.
+
+        Raises
+        ------
+        ValueError
+            If ``n_elites >= population_size``, ``tournament_size >
+            population_size``, the feature limits do not satisfy
+            ``min_features <= max_features <= n_features``, or ``scoring``
+            names no known scorer.
+        TypeError
+            If ``scoring`` is a silhouette and the fitted estimator has no
+            labels (``labels_`` or ``predict``) or, for
+            ``"fuzzy_silhouette"``, no memberships (``memberships_`` or
+            ``predict_proba``).
+
+        Warns
+        -----
+        UserWarning
+            If some subsets scored NaN, saying how many and what was
+            selected.
         """
         tags = self.__sklearn_tags__()
         check = {
@@ -669,6 +746,8 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
             self._parallel() as parallel,
         ):
             warnings.simplefilter("ignore", ConvergenceWarning)
+            # Failed cross-validation fits score NaN; one warning sums them up.
+            warnings.simplefilter("ignore", FitFailedWarning)
             scores = search.evaluate(population, parallel)
             progress.update()
             for _ in range(self.n_generations):
@@ -680,6 +759,7 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
                 scores = search.evaluate(population, parallel)
                 progress.update()
                 progress.set_postfix(best=f"{search.best_score:.4g}")
+        search.warn_about_nan_scores()
 
         self.support_ = search.best_mask
         self.best_score_ = search.best_score
@@ -700,10 +780,11 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         self, population, scores, mutation_proba, min_features, max_features, rng
     ):
         """Next generation: the elites, then children of tournament winners."""
-        elites = population[np.argsort(-scores, kind="stable")[: self.n_elites]]
+        ranks = _fitness_ranks(scores)
+        elites = population[np.argsort(-ranks, kind="stable")[: self.n_elites]]
         n_children = self.population_size - self.n_elites
         n_pairs = (n_children + 1) // 2
-        parents = _tournament(scores, 2 * n_pairs, self.tournament_size, rng)
+        parents = _tournament(ranks, 2 * n_pairs, self.tournament_size, rng)
         children = _crossover(
             population[parents[:n_pairs]],
             population[parents[n_pairs:]],
@@ -789,7 +870,7 @@ class _Search:
         self.X = X
         self.y = y
         self.cache = {}
-        self.best_score = -np.inf
+        self.best_score = np.nan
         self.best_mask = None
         self.history = _History()
         self.n_gen_no_change = 0
@@ -808,15 +889,32 @@ class _Search:
         improved = False
         for (key, individual), score in zip(unseen.items(), new_scores, strict=True):
             self.cache[key] = score
-            # Strictly greater: among equals the first evaluated is kept.
-            if score > self.best_score or self.best_mask is None:
+            # Strictly better: among equals the first evaluated is kept.
+            if self.best_mask is None or _is_better(score, self.best_score):
                 self.best_score, self.best_mask = score, individual.copy()
                 improved = True
         self.n_gen_no_change = 0 if improved else self.n_gen_no_change + 1
         scores = np.array([self.cache[key] for key in keys], dtype=float)
         self.history.add(self.best_score, scores, len(unseen), len(keys) - len(unseen))
-        # NaN fitness (from a user's scorer) ranks below every number.
-        return np.where(np.isnan(scores), -np.inf, scores)
+        return scores
 
     def stalled(self, n_gen_no_change):
         return n_gen_no_change is not None and self.n_gen_no_change >= n_gen_no_change
+
+    def warn_about_nan_scores(self):
+        """Warn once if any subset scored NaN, saying what was selected."""
+        scores = np.fromiter(self.cache.values(), dtype=float, count=len(self.cache))
+        n_nan = np.count_nonzero(np.isnan(scores))
+        if n_nan == 0:
+            return
+        if n_nan == scores.size:
+            outcome = "the selected features are the first subset evaluated"
+        else:
+            outcome = "they rank below every other subset"
+        warnings.warn(
+            f"{n_nan} of the {scores.size} feature subsets evaluated scored NaN "
+            "(a failed fit or a scorer returning NaN); "
+            f"{outcome}.",
+            UserWarning,
+            stacklevel=2,
+        )

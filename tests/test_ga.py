@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -9,13 +11,14 @@ from numpy.testing import assert_array_equal
 from sklearn.base import clone
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import silhouette_score
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+from sklearn.neighbors import NearestCentroid
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from fuzzyprune import FuzzyCMeans, GAFeatureSelector
-from fuzzyprune._ga import _crossover, _mutate, _repair
+from fuzzyprune._ga import _crossover, _fitness_ranks, _mutate, _repair, _Search
 from fuzzyprune.metrics import simplified_silhouette_score
 
 
@@ -53,17 +56,64 @@ def indexed_data(n_features=6, n_samples=30, seed=0):
     return X
 
 
+def columns_of(X):
+    """The column indices that row 0 of a subset of ``indexed_data`` holds."""
+    return np.asarray(X[0]).astype(int)
+
+
+class ColumnFitness:
+    """Scorer: a fixed function of the columns; NaN or -inf on chosen columns."""
+
+    def __init__(self, n_features, nan_column=None, inf_column=None, seed=0):
+        self.weights = np.random.default_rng(seed).normal(size=n_features)
+        self.nan_column = nan_column
+        self.inf_column = inf_column
+
+    def of_mask(self, mask):
+        columns = np.flatnonzero(mask)
+        if self.nan_column in columns:
+            return np.nan
+        if self.inf_column in columns:
+            return -np.inf
+        return float(self.weights[columns].sum())
+
+    def __call__(self, estimator, X, y=None):
+        mask = np.zeros(self.weights.size, dtype=bool)
+        mask[columns_of(X)] = True
+        return self.of_mask(mask)
+
+
+def best_of(scores):
+    """The greatest score, NaN below every number (NaN only if all are NaN)."""
+    scores = np.asarray(scores, dtype=float)
+    known = scores[~np.isnan(scores)]
+    return known.max() if known.size else np.nan
+
+
+@pytest.fixture
+def generations(monkeypatch):
+    """Record each generation's population as the search evaluates it."""
+    populations = []
+    evaluate = _Search.evaluate
+
+    def recording(self, population, parallel):
+        populations.append(population.copy())
+        return evaluate(self, population, parallel)
+
+    monkeypatch.setattr(_Search, "evaluate", recording)
+    return populations
+
+
 def test_keeps_informative_features():
-    X, _ = informative_data()
+    X, _ = informative_data(n_noise=12, n_per_cluster=20)
     selector = GAFeatureSelector(
         FuzzyCMeans(5, random_state=0),
-        population_size=20,
+        population_size=12,
         n_generations=15,
         random_state=0,
     ).fit(X)
-    recall = selector.support_[:4].mean()
-    assert recall >= 0.9
-    assert selector.support_[4:].sum() <= 2
+    assert selector.support_[:4].all()
+    assert selector.support_[4:].sum() <= 1
 
 
 def test_fitness_is_silhouette_of_refitted_estimator():
@@ -112,10 +162,10 @@ def test_silhouette_sample_is_the_same_for_every_subset():
 
 
 def test_supervised_scoring_is_cross_validated():
-    X, y = informative_data(n_noise=4)
+    X, y = informative_data(n_noise=4, n_per_cluster=10)
     cv = KFold(3, shuffle=True, random_state=0)
     selector = GAFeatureSelector(
-        LogisticRegression(),
+        NearestCentroid(),
         scoring="accuracy",
         cv=cv,
         population_size=4,
@@ -123,10 +173,10 @@ def test_supervised_scoring_is_cross_validated():
         random_state=0,
     ).fit(X, y)
     expected = cross_val_score(
-        LogisticRegression(), X[:, selector.support_], y, cv=cv
+        NearestCentroid(), X[:, selector.support_], y, cv=cv
     ).mean()
     assert selector.best_score_ == pytest.approx(expected)
-    assert isinstance(selector.estimator_, LogisticRegression)
+    assert isinstance(selector.estimator_, NearestCentroid)
     assert selector.estimator_.n_features_in_ == selector.support_.sum()
 
 
@@ -142,7 +192,7 @@ def test_feature_limits_always_hold(n_features, limits, init_proba, crossover, s
     min_features, max_features = sorted(min(limit, n_features) for limit in limits)
     recorder = SubsetRecorder()
     selector = GAFeatureSelector(
-        KMeans(2, n_init=1),
+        FunctionTransformer(),
         scoring=recorder,
         population_size=6,
         n_generations=3,
@@ -192,18 +242,181 @@ def test_no_subset_is_evaluated_twice():
     assert_array_equal(history["n_evaluations"] + history["n_cache_hits"], 10)
 
 
-def test_history_tracks_best_score():
-    X, _ = informative_data(n_noise=4)
+def test_history_matches_the_populations(generations):
+    # Scores recomputed from the masks, not read from the search's cache:
+    # -inf and NaN subsets are left out of the mean and spread, duplicates
+    # count, and the best so far is the best of every subset evaluated
+    # (without elites, not necessarily in the current population).
+    fitness = ColumnFitness(8, nan_column=0, inf_column=1)
     selector = GAFeatureSelector(
-        FuzzyCMeans(5), population_size=8, n_generations=4, random_state=1
-    ).fit(X)
+        FunctionTransformer(),
+        scoring=fitness,
+        population_size=8,
+        n_generations=4,
+        n_elites=0,
+        mutation_proba=0.3,
+        random_state=1,
+    )
+    with pytest.warns(UserWarning, match="scored NaN"):
+        selector.fit(indexed_data(8))
     history = selector.history_
     assert_array_equal(history["generation"], np.arange(5))
-    assert np.all(np.diff(history["best_score"]) >= 0)
-    assert history["best_score"][-1] == selector.best_score_
-    assert np.all(history["mean_score"] <= history["best_score"])
-    assert np.all(history["std_score"] >= 0)
+    assert len(generations) == 5
+    evaluated = []
+    for generation, population in enumerate(generations):
+        scores = np.array([fitness.of_mask(mask) for mask in population])
+        finite = scores[np.isfinite(scores)]
+        assert history["mean_score"][generation] == pytest.approx(finite.mean())
+        assert history["std_score"][generation] == pytest.approx(finite.std())
+        evaluated.extend(scores)
+        assert history["best_score"][generation] == best_of(evaluated)
+    assert selector.best_score_ == fitness.of_mask(selector.support_)
+    assert selector.best_score_ == history["best_score"][-1]
     assert np.all(history["seconds"] > 0)
+
+
+@pytest.mark.parametrize("n_elites", [1, 2])
+def test_elites_pass_unchanged_into_the_next_generation(generations, n_elites):
+    # Random parents, full crossover and heavy mutation: only elitism carries
+    # a generation's best subsets over, fittest first, NaN last.
+    fitness = ColumnFitness(10, nan_column=0, inf_column=1)
+    selector = GAFeatureSelector(
+        FunctionTransformer(),
+        scoring=fitness,
+        population_size=6,
+        n_generations=5,
+        tournament_size=1,
+        crossover_proba=1.0,
+        mutation_proba=0.5,
+        n_elites=n_elites,
+        random_state=0,
+    )
+    with pytest.warns(UserWarning, match="scored NaN"):
+        selector.fit(indexed_data(10))
+    for population, following in zip(generations, generations[1:], strict=False):
+        scores = np.array([fitness.of_mask(mask) for mask in population])
+        order = np.argsort(-_fitness_ranks(scores), kind="stable")
+        assert_array_equal(following[:n_elites], population[order[:n_elites]])
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from([np.nan, -np.inf, -1.0, 0.0, 0.5, np.inf])
+        | st.floats(allow_nan=True, allow_infinity=True),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_fitness_ranks_put_nan_below_every_number(scores):
+    scores = np.array(scores)
+    ranks = _fitness_ranks(scores)
+    # NaN sorts as a number below -inf; equal scores share a rank.
+    keys = [(0, 0.0) if np.isnan(score) else (1, score) for score in scores]
+    for i, j in np.ndindex(scores.size, scores.size):
+        assert (ranks[i] > ranks[j]) == (keys[i] > keys[j])
+        assert (ranks[i] == ranks[j]) == (keys[i] == keys[j])
+
+
+def test_tournaments_are_won_by_numbers_over_nan():
+    # Ten one-feature subsets, four times over; eight of each ten score NaN.
+    # Copies of tournament winners (no crossover, mutation or elites) are a
+    # NaN subset only when a tournament of 10 drew no number: 0.8**10 ~ 11 %.
+    population = np.tile(np.eye(10, dtype=bool), (4, 1))
+    scores = np.tile([np.nan] * 8 + [-np.inf, 0.0], 4)
+    selector = GAFeatureSelector(
+        population_size=40,
+        tournament_size=10,
+        crossover_proba=0.0,
+        n_elites=0,
+    )
+    children = selector._breed(population, scores, 0.0, 1, 10, np.random.default_rng(0))
+    winners = children.argmax(axis=1)
+    assert np.count_nonzero(winners < 8) <= 10
+    # A number drawn beats NaN; 0 is drawn in 65 % of tournaments.
+    assert np.count_nonzero(winners == 9) > np.count_nonzero(winners == 8)
+
+
+def test_nan_fitness_ranks_below_every_number(generations):
+    # Every subset with column 0 scores NaN, the first evaluated included:
+    # the best subset must still be the best finite one.
+    fitness = ColumnFitness(6, nan_column=0)
+    selector = GAFeatureSelector(
+        FunctionTransformer(),
+        scoring=fitness,
+        population_size=6,
+        n_generations=3,
+        init_proba=0.9,
+        random_state=0,
+    )
+    with pytest.warns(UserWarning, match="scored NaN") as caught:
+        selector.fit(indexed_data())
+    evaluated = {tuple(mask) for population in generations for mask in population}
+    scores = {mask: fitness.of_mask(np.array(mask)) for mask in evaluated}
+    assert np.isnan(fitness.of_mask(generations[0][0]))
+    n_nan = sum(np.isnan(score) for score in scores.values())
+    assert len(caught) == 1
+    assert str(caught[0].message).startswith(f"{n_nan} of the {len(evaluated)} ")
+    assert np.isfinite(selector.best_score_)
+    assert selector.best_score_ == max(
+        score for score in scores.values() if np.isfinite(score)
+    )
+    assert selector.best_score_ == fitness.of_mask(selector.support_)
+    assert not selector.support_[0]
+
+
+def test_every_fitness_nan_selects_the_first_subset():
+    recorder = SubsetRecorder(score=lambda X: np.nan)
+    selector = GAFeatureSelector(
+        FunctionTransformer(),
+        scoring=recorder,
+        population_size=4,
+        n_generations=2,
+        random_state=0,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        selector.fit(indexed_data())
+    assert [str(warning.message) for warning in caught] == [
+        f"{len(recorder.subsets)} of the {len(recorder.subsets)} feature subsets "
+        "evaluated scored NaN (a failed fit or a scorer returning NaN); the "
+        "selected features are the first subset evaluated."
+    ]
+    assert_array_equal(np.flatnonzero(selector.support_), recorder.subsets[0])
+    assert np.isnan(selector.best_score_)
+    assert np.all(np.isnan(selector.history_["best_score"]))
+    assert np.all(np.isnan(selector.history_["mean_score"]))
+    assert selector.transform(indexed_data()).shape[1] == selector.support_.sum()
+
+
+class FailsOnSomeFolds(NearestCentroid):
+    """Fails to fit 3 or more features on training sets of exactly 33 rows."""
+
+    def fit(self, X, y):
+        if X.shape[1] >= 3 and X.shape[0] == 33:
+            raise ValueError("cannot fit this subset")
+        return super().fit(X, y)
+
+
+def test_failed_cross_validation_folds_rank_below_every_number(generations):
+    # 50 rows in 3 folds train on 33, 33 and 34 rows: subsets of 3 or more
+    # features fail on two folds and cross_val_score scores them NaN.
+    X, y = informative_data(n_informative=4, n_noise=2, n_per_cluster=10)
+    cv = KFold(3, shuffle=True, random_state=0)
+    selector = GAFeatureSelector(
+        FailsOnSomeFolds(),
+        scoring="accuracy",
+        cv=cv,
+        population_size=6,
+        n_generations=2,
+        random_state=0,
+    )
+    with pytest.warns(UserWarning, match="scored NaN"):
+        selector.fit(X, y)
+    assert generations[0][0].sum() >= 3  # the first subset evaluated fails
+    assert selector.support_.sum() <= 2
+    expected = cross_val_score(NearestCentroid(), X[:, selector.support_], y, cv=cv)
+    assert selector.best_score_ == pytest.approx(expected.mean())
 
 
 def test_stops_after_n_gen_no_change():
@@ -244,6 +457,88 @@ def test_reproducible_and_seed_dependent():
     assert_array_equal(again.history_["mean_score"], repeat.history_["mean_score"])
     assert not np.array_equal(
         first.history_["mean_score"], other.history_["mean_score"]
+    )
+
+
+class SeedRecorder:
+    """Scorer recording the random_state of the pipeline's clusterer."""
+
+    def __init__(self):
+        self.seeds = []
+
+    def __call__(self, estimator, X, y=None):
+        self.seeds.append(estimator.get_params()["kmeans__random_state"])
+        return float(X[1:].std())
+
+
+def test_every_evaluation_gets_the_same_nested_seed():
+    # One seed per fit, set deep inside the pipeline, the same for every
+    # subset and for the refit whatever the evaluation order.
+    def seeds(random_state, n_jobs=1):
+        recorder = SeedRecorder()
+        selector = GAFeatureSelector(
+            make_pipeline(StandardScaler(), KMeans(2, n_init=1)),
+            scoring=recorder,
+            population_size=6,
+            n_generations=2,
+            n_jobs=n_jobs,
+            random_state=random_state,
+        ).fit(indexed_data())
+        return recorder.seeds, selector
+
+    first, selector = seeds(0)
+    assert len(first) == selector.n_evaluations_ > 1
+    assert len(set(first)) == 1
+    assert isinstance(first[0], int)
+    assert selector.estimator_[-1].random_state == first[0]
+    assert selector.estimator[-1].random_state is None
+    threaded, _ = seeds(0, n_jobs=2)
+    assert threaded == first
+    assert seeds(1)[0][0] != first[0]
+
+
+def test_nested_seed_makes_fits_reproducible():
+    # KMeans with one random start: unseeded, the fitness of each subset
+    # would vary from fit to fit.
+    X, _ = informative_data(n_informative=3, n_noise=3, n_per_cluster=8)
+    params = dict(population_size=6, n_generations=2, random_state=0)
+    first = GAFeatureSelector(KMeans(4, n_init=1, init="random"), **params).fit(X)
+    again = GAFeatureSelector(KMeans(4, n_init=1, init="random"), **params).fit(X)
+    assert_array_equal(first.history_["mean_score"], again.history_["mean_score"])
+    seed = first.estimator_.random_state
+    by_hand = KMeans(4, n_init=1, init="random", random_state=seed)
+    labels = by_hand.fit_predict(X[:, first.support_])
+    assert first.best_score_ == pytest.approx(
+        silhouette_score(X[:, first.support_], labels)
+    )
+
+
+@pytest.mark.slow
+def test_threaded_search_with_a_torch_estimator_is_reproducible():
+    # Threads fit networks side by side; each fit must draw only from its
+    # own generators, seeded from its random_state.
+    from fuzzyprune import PrunedMLPClassifier
+
+    X, y = informative_data(n_informative=2, n_noise=2, n_per_cluster=20)
+
+    def fit(n_jobs):
+        return GAFeatureSelector(
+            PrunedMLPClassifier(
+                hidden_size=8, max_epochs=2, batch_size=10, random_state=0
+            ),
+            scoring="neg_log_loss",
+            cv=2,
+            population_size=4,
+            n_generations=1,
+            n_jobs=n_jobs,
+            random_state=0,
+        ).fit(X, y)
+
+    sequential = fit(n_jobs=1)
+    threaded = fit(n_jobs=2)
+    assert_array_equal(threaded.support_, sequential.support_)
+    assert_array_equal(
+        threaded.history_["mean_score"], sequential.history_["mean_score"]
     )
 
 
@@ -294,27 +589,126 @@ def test_silhouette_of_constant_features_is_worst():
     assert selector.best_score_ > 0
 
 
+class FitOnly:
+    """Has ``fit`` but is no scikit-learn estimator (no get_params)."""
+
+    def fit(self, X, y=None):
+        return self
+
+
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"n_elites": 4}, "n_elites=4 must be < population_size=4"),
-        ({"tournament_size": 5}, "tournament_size=5 must be <= population_size"),
-        ({"min_features": 3, "max_features": 2}, "min_features <= max_features"),
-        ({"max_features": 7}, "max_features <= n_features=6"),
-        ({"population_size": 1}, "'population_size' parameter"),
-        ({"crossover_proba": 1.5}, "'crossover_proba' parameter"),
-        ({"init_proba": 0.0}, "'init_proba' parameter"),
-        ({"crossover": "three_point"}, "'crossover' parameter"),
-        ({"min_features": 0}, "'min_features' parameter"),
+        ({"estimator": "kmeans"}, "'estimator' parameter"),
+        ({"estimator": FitOnly()}, "'estimator' parameter"),
+        ({"estimator": KMeans}, "estimator instance"),
         ({"scoring": "no_such_score"}, "no_such_score"),
+        ({"scoring": ["accuracy"]}, "'scoring' parameter"),
+        ({"population_size": 1}, "'population_size' parameter"),
+        ({"population_size": 4.0}, "'population_size' parameter"),
+        ({"n_generations": -1}, "'n_generations' parameter"),
+        ({"init_proba": 0.0}, "'init_proba' parameter"),
+        ({"init_proba": np.nan}, "'init_proba' parameter"),
+        ({"tournament_size": 0}, "'tournament_size' parameter"),
+        ({"tournament_size": 5}, "tournament_size=5 must be <= population_size"),
+        ({"crossover": "three_point"}, "'crossover' parameter"),
+        ({"crossover_proba": 1.5}, "'crossover_proba' parameter"),
+        ({"mutation_proba": -0.1}, "'mutation_proba' parameter"),
+        ({"n_elites": -1}, "'n_elites' parameter"),
+        ({"n_elites": 4}, "n_elites=4 must be < population_size=4"),
+        ({"n_gen_no_change": 0}, "'n_gen_no_change' parameter"),
+        ({"min_features": 0}, "'min_features' parameter"),
+        ({"min_features": 1.5}, "'min_features' parameter"),
+        ({"min_features": 7}, "min_features <= max_features <= n_features=6"),
+        ({"min_features": 3, "max_features": 2}, "min_features <= max_features"),
+        ({"min_features": 0.5, "max_features": 0.25}, "min_features=0.5"),
+        ({"max_features": 0}, "'max_features' parameter"),
+        ({"max_features": np.inf}, "'max_features' parameter"),
+        ({"max_features": 7}, "max_features <= n_features=6"),
+        ({"silhouette_sample_size": 1}, "'silhouette_sample_size' parameter"),
+        ({"cv": 1}, "'cv' parameter"),
+        ({"n_jobs": 0}, "n_jobs"),
+        ({"n_jobs": 1.5}, "'n_jobs' parameter"),
+        ({"random_state": "seed"}, "'random_state' parameter"),
+        ({"verbose": -1}, "'verbose' parameter"),
     ],
 )
-def test_bad_parameters(params, match):
-    selector = GAFeatureSelector(
-        KMeans(2, n_init=1), **{"population_size": 4, "n_generations": 1, **params}
-    )
-    with pytest.raises(ValueError, match=match):
+def test_bad_parameters(params, match, generations):
+    params = {"estimator": FunctionTransformer(), "scoring": SubsetRecorder(), **params}
+    selector = GAFeatureSelector(population_size=4, n_generations=1)
+    selector.set_params(**params)
+    with pytest.raises((ValueError, TypeError), match=match):
         selector.fit(indexed_data())
+    assert generations == []  # refused before the search began
+    assert not hasattr(selector, "support_")
+
+
+@pytest.mark.parametrize(
+    "estimator, scoring, match",
+    [
+        (StandardScaler(), "silhouette", "labels_ or predict; StandardScaler"),
+        (StandardScaler(), "simplified_silhouette", "labels_ or predict"),
+        (KMeans(2, n_init=1), "fuzzy_silhouette", "memberships_ or predict_proba"),
+    ],
+)
+def test_scoring_the_estimator_cannot_serve(estimator, scoring, match):
+    selector = GAFeatureSelector(
+        estimator, scoring=scoring, population_size=4, n_generations=1
+    )
+    with pytest.raises(TypeError, match=match):
+        selector.fit(indexed_data())
+    assert not hasattr(selector, "support_")
+
+
+def dense_float(X):
+    return np.asarray(X.toarray() if sp.issparse(X) else X, dtype=np.float64)
+
+
+def as_frame(X):
+    pd = pytest.importorskip("pandas")
+    return pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda X: X > 4,
+        lambda X: sp.csr_matrix(X > 4),
+        lambda X: as_frame(X > 4),
+        lambda X: as_frame(X > 4).astype("boolean"),
+        lambda X: X.astype(np.int64),
+        lambda X: X.astype(np.int8),
+        lambda X: np.abs(X).astype(np.uint8),
+        lambda X: X.astype(np.float32),
+        lambda X: sp.csr_matrix(X.astype(np.float32)),
+        lambda X: as_frame(X.astype(np.int64)),
+    ],
+    ids=[
+        "bool",
+        "sparse bool",
+        "pandas bool",
+        "pandas boolean",
+        "int64",
+        "int8",
+        "uint8",
+        "float32",
+        "sparse float32",
+        "pandas int64",
+    ],
+)
+def test_input_dtypes_give_the_result_of_their_float_values(convert):
+    # Whole numbers up to a few tens: every dtype holds them exactly.
+    X = np.round(informative_data(n_informative=2, n_noise=3, n_per_cluster=10)[0])
+    X_converted = convert(X)
+    as_float = dense_float(X_converted)
+    params = dict(population_size=6, n_generations=2, random_state=0)
+    result = GAFeatureSelector(FuzzyCMeans(3), **params).fit(X_converted)
+    expected = GAFeatureSelector(FuzzyCMeans(3), **params).fit(as_float)
+    assert_array_equal(result.support_, expected.support_)
+    assert result.best_score_ == pytest.approx(expected.best_score_, rel=1e-5)
+    assert_array_equal(
+        dense_float(result.transform(X_converted)), as_float[:, expected.support_]
+    )
 
 
 def test_bad_input():
@@ -389,15 +783,20 @@ def test_in_pipeline_and_grid_search():
         FuzzyCMeans(5, random_state=0),
     )
     labels = pipeline.fit_predict(X)
-    assert labels.shape == y.shape
+    # The clusterer after the selector sees the selected columns only.
+    selected = X[:, pipeline[0].support_]
+    assert_array_equal(labels, FuzzyCMeans(5, random_state=0).fit_predict(selected))
     search = GridSearchCV(
         pipeline,
         {"fuzzycmeans__m": [1.5, 2.0]},
         scoring="adjusted_rand_score",
         cv=KFold(2, shuffle=True, random_state=0),
     ).fit(X, y)
-    assert search.best_params_["fuzzycmeans__m"] in (1.5, 2.0)
     assert search.best_score_ > 0.5
+    # Cloned and refitted on all the data, the selector finds what it finds
+    # when fitted directly with the same random_state.
+    direct = clone(pipeline[0]).fit(X)
+    assert_array_equal(search.best_estimator_[0].support_, direct.support_)
 
 
 def test_pandas_feature_names_and_output():
@@ -472,6 +871,7 @@ def test_dask_backend_gives_the_same_result():
     assert result.best_score_ == expected.best_score_
 
 
+@pytest.mark.slow  # starts worker processes
 def test_candidate_warnings_stay_silent_in_worker_processes(capfd):
     # Three distinct rows: every fit of 5 clusters warns about merged clusters.
     X = np.repeat(np.eye(3, 6), 20, axis=0) + 1e-3 * np.arange(6)
