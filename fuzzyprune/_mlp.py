@@ -2,6 +2,8 @@
 
 import contextlib
 import copy
+import math
+import threading
 from numbers import Integral, Real
 
 import numpy as np
@@ -12,29 +14,48 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNetClassifier
+from skorch.callbacks import Callback
 from skorch.dataset import ValidSplit
 from torch import nn
+from torch.nn.utils import skip_init
 from torch.utils.data import Subset
 
 from ._pruning import METHODS, PRUNE_ON, SCHEDULES, PruningCallback, compact_module
 
 
-@contextlib.contextmanager
-def _denormals_flushed():
-    """Treat denormal floats as zero on the CPU while training.
+class _DenormalFlush:
+    """Treat denormal floats as zero on the CPU while any training runs.
 
     At the study's learning rate (0.01) training drives many values below
     float32's normal range, where CPUs compute tens of times slower: an epoch
     took 2.6 x as long. Flushing them to zero changes results only in values
-    under 1.2e-38. torch offers no way to read the setting, so it is set back
-    to torch's default, off, afterwards.
+    under 1.2e-38. The setting is process-wide, so it is switched on by the
+    first of concurrent trainings and back off, to torch's default (torch
+    offers no way to read it), when the last one ends: a training in one
+    thread never runs with the flush turned off by another.
     """
-    flushed = torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        if flushed:
-            torch.set_flush_denormal(False)
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._n_trainings = 0
+        self._flushed = False
+
+    @contextlib.contextmanager
+    def __call__(self):
+        with self._lock:
+            if self._n_trainings == 0:
+                self._flushed = torch.set_flush_denormal(True)
+            self._n_trainings += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._n_trainings -= 1
+                if self._n_trainings == 0 and self._flushed:
+                    torch.set_flush_denormal(False)
+
+
+_denormals_flushed = _DenormalFlush()
 
 
 def fast_adam(params, **kwargs):
@@ -67,10 +88,12 @@ class ArrayBatches:
     :class:`PrunedMLPClassifier` builds (a skorch ``Dataset`` of arrays, or a
     ``Subset`` of one after a validation split): it skips the per-sample
     ``__getitem__`` and collation, which cost as much as a tenth of an epoch.
-    Shuffling draws from torch's global generator, as ``DataLoader`` does.
+    Shuffling draws from a generator of its own seeded with ``seed``, which
+    runs on from one epoch to the next (from torch's global generator when
+    ``seed`` is ``None``, as ``DataLoader`` does).
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False):
+    def __init__(self, dataset, batch_size, shuffle=False, seed=None):
         rows = None
         while isinstance(dataset, Subset):
             subset_rows = torch.as_tensor(dataset.indices)
@@ -82,6 +105,7 @@ class ArrayBatches:
         self.n_samples = len(self.X) if rows is None else len(rows)
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.generator = None if seed is None else torch.Generator().manual_seed(seed)
 
     def __len__(self):
         return -(-self.n_samples // self.batch_size)
@@ -89,7 +113,7 @@ class ArrayBatches:
     def __iter__(self):
         rows = self.rows
         if self.shuffle:
-            order = torch.randperm(self.n_samples)
+            order = torch.randperm(self.n_samples, generator=self.generator)
             rows = order if rows is None else rows[order]
         for start in range(0, self.n_samples, self.batch_size):
             stop = min(start + self.batch_size, self.n_samples)
@@ -98,14 +122,31 @@ class ArrayBatches:
             yield self.X[batch], y
 
 
-class MLPModule(nn.Module):
-    """Input, one hidden layer with ReLU, one output per class (logits)."""
+def _linear(n_in, n_out, generator):
+    """Build a Linear layer initialised as torch's default, from ``generator``."""
+    # skip_init builds the layer without drawing from the global generator.
+    layer = skip_init(nn.Linear, n_in, n_out)
+    bound = 1 / math.sqrt(n_in)  # torch's kaiming_uniform_(a=sqrt(5)) bound
+    with torch.no_grad():
+        layer.weight.uniform_(-bound, bound, generator=generator)
+        layer.bias.uniform_(-bound, bound, generator=generator)
+    return layer
 
-    def __init__(self, n_features, hidden_size, n_classes):
+
+class MLPModule(nn.Module):
+    """Input, one hidden layer with ReLU, one output per class (logits).
+
+    The weights are drawn, with torch's default distribution for Linear
+    layers, from a generator seeded with ``seed`` (from torch's global
+    generator when it is ``None``).
+    """
+
+    def __init__(self, n_features, hidden_size, n_classes, seed=None):
         super().__init__()
-        self.hidden = nn.Linear(n_features, hidden_size)
+        generator = None if seed is None else torch.Generator().manual_seed(seed)
+        self.hidden = _linear(n_features, hidden_size, generator)
         self.activation = nn.ReLU()
-        self.output = nn.Linear(hidden_size, n_classes)
+        self.output = _linear(hidden_size, n_classes, generator)
 
     def forward(self, X):
         """Logits of a batch of shape (n_samples, n_features)."""
@@ -185,10 +226,11 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
 
     callbacks : list of skorch callbacks or (name, callback) pairs, \
             default=None
-        More callbacks for the net; copies are used.
+        More callbacks for the net (instances or classes); copies are used.
+        The name ``"pruning"`` is the classifier's own.
 
-    device : str, default="cpu"
-        Torch device, such as ``"cuda"``.
+    device : str or torch.device, default="cpu"
+        Torch device, such as ``"cuda"``; checked before training.
 
     warm_start : bool, default=False
         Whether ``fit`` continues training the fitted network (for
@@ -196,12 +238,25 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         parameters, ``max_epochs``, ``lr``, ``batch_size`` and ``verbose``
         set since apply to the continued training (Adam keeps its state);
         ``hidden_size``, ``optimizer``, ``validation_fraction``,
-        ``callbacks`` and ``device`` change only with a fresh fit.
+        ``callbacks`` and ``device`` change only with a fresh fit. Each
+        warm-started ``fit`` runs a new pruning schedule over its
+        ``max_epochs`` epochs, from the sparsity reached to ``amount``: with
+        ``schedule="gradual"`` a raised ``amount`` is reached along a new
+        cubic ramp over the second and third quarters of those epochs (or
+        ``start_epoch`` to ``end_epoch``, counted from the fit's first
+        epoch), not at once. ``partial_fit`` continues the current schedule
+        epoch by epoch, so that ``max_epochs`` calls prune as one ``fit``
+        does, and starts a new one only when a pruning parameter has
+        changed.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the weights' initialisation, the shuffling of batches and the
-        validation split. With an int, two fits on the CPU are identical.
-        The global torch random state is left as it was.
+        validation split, through generators that the fit owns: torch's and
+        numpy's global random states are neither used nor changed, so fits
+        in concurrent threads are identical to the same fits run one after
+        the other. With an int, two fits on the CPU are identical. ``None``
+        seeds from fresh operating-system entropy. The module has no
+        dropout, so training draws no other random numbers.
 
     verbose : int, default=0
         Print skorch's table of epochs (losses, sparsity) if positive.
@@ -267,7 +322,7 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         "prune_on": [StrOptions(set(PRUNE_ON))],
         "min_layer_density": [Interval(Real, 0, 1, closed="both")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
+        "lr": [Interval(Real, 0, np.inf, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "optimizer": [StrOptions(set(OPTIMIZERS)), type],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
@@ -335,13 +390,33 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : PrunedMLPClassifier
             The fitted classifier.
+
+        Raises
+        ------
+        ValueError
+            If a parameter is out of its range, ``device`` is not a device
+            torch can use here, ``y`` has fewer than 2 classes, or the
+            network was compacted with ``sparse=True`` and ``warm_start`` is
+            set.
+
+        TypeError
+            If a parameter has the wrong type, such as a ``callbacks`` entry
+            that is not a skorch callback.
+
+        Warns
+        -----
+        UserWarning
+            If training ends below the sparsity the schedule requests for
+            its end (an ``EarlyStopping`` callback stopped it, or
+            ``min_layer_density`` allows no more).
         """
+        self._check_components()
         continuing = self.warm_start and hasattr(self, "net_")
         X, y = validate_data(
             self, X, y, dtype=np.float32, order="C", reset=not continuing
         )
         if continuing:
-            self._continue_training()
+            self._continue_training(new_schedule=True)
             return self._train(X, self._encode(y), epochs=None)
         self._set_classes(y)
         self._initialize_net(X.shape[1])
@@ -365,10 +440,21 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : PrunedMLPClassifier
             The updated classifier.
+
+        Raises
+        ------
+        ValueError
+            At the first call, if ``classes`` is missing or a parameter is
+            out of its range (see :meth:`fit`); later, if ``y`` has labels
+            not in ``classes_``.
+
+        TypeError
+            At the first call, if a parameter has the wrong type.
         """
         first_call = not hasattr(self, "net_")
         if first_call:
             self._validate_params()
+            self._check_components()
             if classes is None:
                 raise ValueError(
                     "classes must be passed on the first call to partial_fit."
@@ -378,7 +464,7 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
             self._set_classes(np.asarray(classes))
             self._initialize_net(X.shape[1])
         else:
-            self._continue_training()
+            self._continue_training(new_schedule=False)
         return self._train(X, self._encode(y), epochs=1)
 
     def predict_proba(self, X):
@@ -435,8 +521,15 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         self : PrunedMLPClassifier
             The classifier, its ``net_.module_`` changed in place and
             ``compression_`` set.
+
+        Raises
+        ------
+        TypeError
+            If ``sparse`` is not a bool.
         """
         check_is_fitted(self)
+        if not isinstance(sparse, bool | np.bool_):
+            raise TypeError(f"sparse must be a bool; got {sparse!r}.")
         self.compression_ = compact_module(self.net_.module_, sparse=sparse)
         self.compression_["sparse"] = sparse
         if not sparse:
@@ -467,25 +560,66 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
             )
         return np.searchsorted(self.classes_, y).astype(np.int64)
 
-    def _continue_training(self):
-        """Check the net can train on, and give it the current parameters."""
+    def _check_components(self):
+        """Check what ``_parameter_constraints`` cannot: device, callbacks."""
+        try:
+            torch.empty(0, device=self.device)
+        except (RuntimeError, AssertionError) as error:
+            raise ValueError(
+                f"device={self.device!r} is not a torch device available here: {error}"
+            ) from error
+        if isinstance(self.optimizer, type) and not issubclass(
+            self.optimizer, torch.optim.Optimizer
+        ):
+            raise TypeError(
+                "optimizer must be 'adam', 'sgd' or a torch.optim.Optimizer "
+                f"subclass; got {self.optimizer!r}."
+            )
+        for index, item in enumerate(self.callbacks or []):
+            name, callback = item if isinstance(item, tuple | list) else (None, item)
+            if not (
+                isinstance(callback, Callback)
+                or (isinstance(callback, type) and issubclass(callback, Callback))
+            ) or (name is not None and (len(item) != 2 or not isinstance(name, str))):
+                raise TypeError(
+                    f"callbacks[{index}] must be a skorch Callback (an instance "
+                    f"or a class) or a (name, callback) pair; got {item!r}."
+                )
+            if name == "pruning":
+                raise ValueError(
+                    f"callbacks[{index}] is named 'pruning', the name of the "
+                    "classifier's own PruningCallback; choose another name."
+                )
+
+    def _continue_training(self, new_schedule):
+        """Check the net can train on, and give it the current parameters.
+
+        Setting the pruning parameters re-initializes the callbacks, which
+        starts a new schedule: a warm-started ``fit`` always does,
+        ``partial_fit`` only when a pruning parameter has changed.
+        """
         if getattr(self, "compression_", {}).get("sparse"):
             raise ValueError(
                 "The network was compacted with sparse=True and can only "
                 "predict; fit it again with warm_start=False to train."
             )
         self.net_.set_params(
-            **{name: getattr(self, name) for name in _CONTINUABLE_PARAMS},
-            **{
-                f"callbacks__pruning__{name}": getattr(self, name)
-                for name in _PRUNING_PARAMS
-            },
+            **{name: getattr(self, name) for name in _CONTINUABLE_PARAMS}
         )
+        pruning = self._pruning_callback()
+        params = {name: getattr(self, name) for name in _PRUNING_PARAMS}
+        current = {name: getattr(pruning, name) for name in _PRUNING_PARAMS}
+        if new_schedule or params != current:
+            self.net_.set_params(
+                **{f"callbacks__pruning__{name}": v for name, v in params.items()}
+            )
+
+    def _pruning_callback(self):
+        return dict(self.net_.callbacks_)["pruning"]
 
     def _initialize_net(self, n_features):
         self.net_ = self._build_net(n_features)
-        with self._seeded_torch():
-            self.net_.initialize()
+        self.net_.initialize()
 
     def _build_net(self, n_features):
         hidden_size = self.hidden_size or max(1, n_features // 2)
@@ -500,11 +634,17 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         pruning = PruningCallback(
             **{name: getattr(self, name) for name in _PRUNING_PARAMS}
         )
+        # The initial weights and the order of batches are drawn from
+        # generators of their own, seeded here and at each training: neither
+        # touches torch's global generator, so fits in concurrent threads do
+        # not disturb each other, and the net pickles the seeds (ints), not
+        # generator states.
         return NeuralNetClassifier(
             MLPModule,
             module__n_features=n_features,
             module__hidden_size=hidden_size,
             module__n_classes=len(self.classes_),
+            module__seed=self._seed(),
             criterion=nn.CrossEntropyLoss,
             optimizer=optimizer,
             lr=self.lr,
@@ -514,6 +654,7 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
             iterator_train=ArrayBatches,
             iterator_valid=ArrayBatches,
             iterator_train__shuffle=True,
+            iterator_train__seed=None,
             callbacks=[("pruning", pruning), *copy.deepcopy(self.callbacks or [])],
             classes=np.arange(len(self.classes_)),
             device=self.device,
@@ -521,29 +662,21 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def _seed(self):
+        """Draw a seed from ``random_state``, or fresh entropy when it is None."""
         if self.random_state is None:
-            return None
+            # Not numpy's global generator: a fit draws from no global state.
+            return int(np.random.SeedSequence().generate_state(1)[0])
         return int(check_random_state(self.random_state).randint(2**31 - 1))
 
-    @contextlib.contextmanager
-    def _seeded_torch(self, offset=0):
-        """Seed torch's generators, restoring their state afterwards."""
-        seed = self._seed()
-        if seed is None:
-            yield
-            return
-        device = torch.device(self.device)
-        devices = []
-        if device.type == "cuda":
-            devices = [device.index if device.index is not None else 0]
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed + offset)
-            yield
-
     def _train(self, X, y, epochs):
-        with (
-            self._seeded_torch(offset=len(self.net_.history)),
-            _denormals_flushed(),
-        ):
+        # Each training shuffles from a seed of its own, from random_state and
+        # the epochs run, so that its batches do not depend on what else the
+        # process drew, nor on whether the net was pickled in between.
+        # skorch's set_params refuses iterator parameters of an initialized
+        # net; it reads them from the attributes when it builds the iterator.
+        self.net_.iterator_train__seed = self._seed() + len(self.net_.history) + 1
+        if epochs is not None:
+            self._pruning_callback().expect_epochs(epochs)
+        with _denormals_flushed():
             self.net_.partial_fit(X, y, epochs=epochs)
         return self

@@ -2,17 +2,21 @@
 
 import math
 import warnings
+from collections import Counter
 from numbers import Integral, Real
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from sklearn.utils._param_validation import (
     Interval,
     StrOptions,
     validate_parameter_constraints,
+    validate_params,
 )
 from skorch.callbacks import Callback
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 METHODS = ("l1_unstructured", "l1_structured", "distinctiveness")
 SCHEDULES = ("per_epoch", "gradual", "once")
@@ -32,6 +36,18 @@ class PruningCallback(Callback):
     net pickles, deep-copies, clones and checkpoints as an unpruned one, and
     the zeros are its only trace. A later ``partial_fit`` resumes from those
     zeros and keeps them.
+
+    A schedule starts with the first training after the callback is
+    initialized: at ``net.initialize()`` (every ``fit`` without skorch's
+    ``warm_start``), or when its parameters are set through
+    ``net.set_params(callbacks__<name>__<parameter>=...)``. It starts from
+    the sparsity the net has then, and its epochs are counted from 1 at its
+    first epoch; ``partial_fit`` and warm-started ``fit`` calls continue it,
+    so a training split into calls prunes as one would. Setting a parameter
+    between trainings thus starts a new schedule: a raised ``amount`` with
+    ``schedule="gradual"`` is reached along a new ramp, from the sparsity
+    reached, over the epochs the defaults of ``start_epoch`` and
+    ``end_epoch`` give for ``max_epochs``, not at once.
 
     Parameters
     ----------
@@ -54,22 +70,35 @@ class PruningCallback(Callback):
           layer's bias) before they are removed, so the net's output barely
           changes.
 
-        Hidden units are the outputs of a Linear layer that feed the next
-        Linear layer of the module (in order of registration) through an
-        element-wise activation, as in a multilayer perceptron.
+        Hidden units are the outputs of a Linear layer that reach exactly
+        one other Linear layer, each through its own chain of per-unit
+        operations (element-wise activations, ``Dropout``, ``BatchNorm1d``,
+        ``PReLU``) and nothing else, as in a multilayer perceptron; the
+        operations of one forward pass on two training rows, recorded in
+        the training thread only, tell which. The structured methods
+        refuse, before training, a forward pass that reads tensor values in
+        Python (other data could run other operations) and a Linear layer
+        (among ``layers``) whose outputs reach a later Linear layer in any
+        other way: through ``LayerNorm`` or ``GroupNorm``, which normalise
+        across units, into two heads, through a residual addition, a
+        concatenation or a reshape, or a layer called twice.
+        ``"l1_unstructured"`` works on any module.
 
     schedule : {"per_epoch", "gradual", "once"}, default="gradual"
         - ``"per_epoch"``: prune ``amount`` of what remains at every epoch
           from ``start_epoch`` to ``end_epoch``; after ``k`` epochs the
-          sparsity is ``1 - (1 - amount) ** k``;
+          sparsity is ``1 - (1 - s0) * (1 - amount) ** k``;
         - ``"gradual"``: raise the sparsity along the cubic ramp of Zhu and
-          Gupta, ``amount * (1 - (1 - p) ** 3)`` with ``p`` going from
-          ``1 / n`` to 1 over the ``n`` epochs from ``start_epoch`` to
-          ``end_epoch``;
+          Gupta, ``s0 + (amount - s0) * (1 - (1 - p) ** 3)`` with ``p``
+          going from ``1 / n`` to 1 over the ``n`` epochs from
+          ``start_epoch`` to ``end_epoch``, where ``s0`` is the sparsity at
+          the schedule's start (0 for an unpruned net);
         - ``"once"``: prune ``amount`` at ``start_epoch``, then fine-tune.
 
     start_epoch : int, default=None
-        First epoch (counted from 1, as ``net.history``) that prunes.
+        First epoch of the schedule that prunes (counted from 1 at the
+        schedule's first epoch, which for a fresh net is the first epoch of
+        ``net.history``).
         ``None`` means 1 for ``"per_epoch"`` and, for the other schedules,
         the epoch after the first quarter of ``max_epochs``.
 
@@ -137,6 +166,36 @@ class PruningCallback(Callback):
     dataset_train_ : Dataset or None
         While the step is due, the epoch's training data, from which
         ``method="distinctiveness"`` reads activations. ``None`` otherwise.
+
+    schedule_start_ : int or None
+        Epochs in ``net.history`` when the current schedule started;
+        ``None`` until the first training after initialization.
+
+    schedule_sparsity_ : float
+        Fraction of weights (or hidden units) pruned when it started.
+
+    train_start_ : int
+        Epochs in ``net.history`` when the current training started.
+
+    epochs_expected_ : int or None
+        Epochs the next training runs, as announced by
+        :meth:`expect_epochs`; ``None`` means ``net.max_epochs``.
+
+    Raises
+    ------
+    ValueError
+        When training begins, if a parameter is out of its range, ``layers``
+        names no Linear layer of the module, or a structured method finds
+        hidden units it cannot remove exactly, or a forward pass that reads
+        tensor values (see ``method``).
+
+    Warns
+    -----
+    UserWarning
+        When training ends with less pruned than the schedule's target for
+        the training's expected last epoch: an ``EarlyStopping`` callback or
+        an interrupt stopped it early, or ``min_layer_density`` (or the unit
+        each hidden layer keeps) allows no more.
 
     Notes
     -----
@@ -234,12 +293,42 @@ class PruningCallback(Callback):
         self.sparsity_ = 0.0
         self.step_due_ = False
         self.dataset_train_ = None
+        self.schedule_start_ = None
+        self.schedule_sparsity_ = 0.0
+        self.train_start_ = 0
+        self.epochs_expected_ = None
+        return self
+
+    def expect_epochs(self, epochs):
+        """Announce that the next training runs ``epochs`` epochs.
+
+        Call it before ``net.partial_fit(X, y, epochs=epochs)``: a training
+        is otherwise expected to run ``net.max_epochs`` epochs, and one that
+        ends short of its expected epochs below the schedule's target for
+        them warns.
+
+        Parameters
+        ----------
+        epochs : int
+            Epochs of the next training.
+
+        Returns
+        -------
+        self : PruningCallback
+            The callback.
+        """
+        self.epochs_expected_ = epochs
         return self
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         """Find the layers to prune and take their masks from their zeros."""
         self._check_epochs(net.max_epochs)
-        self.structure_ = _PrunableStructure(net.module_, self.layers, self.method)
+        forward = None
+        if self.method != "l1_unstructured":
+            forward = _first_rows_forward(net, X, y)
+        self.structure_ = _PrunableStructure(
+            net.module_, self.layers, self.method, forward
+        )
         self.masks_ = {
             name: (layer.weight != 0).to(layer.weight.dtype)
             for name, layer in self.structure_.weighted.items()
@@ -247,6 +336,12 @@ class PruningCallback(Callback):
         self._collect_active_masks()
         self.step_due_ = False
         self.dataset_train_ = None
+        self.train_start_ = len(net.history)
+        if self.schedule_start_ is None:
+            # The first training since the callback was (re)initialized
+            # starts the schedule, from the sparsity the net has.
+            self.schedule_start_ = self.train_start_
+            self.schedule_sparsity_ = self._pruned_fraction()
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         """Prune now, or once the epoch's training is over."""
@@ -275,7 +370,12 @@ class PruningCallback(Callback):
             self._step(net, self.dataset_train_)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
-        """Drop the masks: the weights' zeros hold them from now on."""
+        """Warn if pruning fell short, then drop the masks.
+
+        The weights' zeros hold the masks from now on.
+        """
+        self._warn_if_short(net)
+        self.epochs_expected_ = None
         self.masks_ = None
         self.structure_ = None
         self.active_masks_ = None
@@ -286,19 +386,46 @@ class PruningCallback(Callback):
         """Prune up to this epoch's target, then record the sparsity."""
         self.step_due_ = False
         self.dataset_train_ = None
-        epoch = len(net.history)
-        target = pruning_target(
-            self.schedule,
-            self.amount,
-            epoch,
-            *self._epoch_range(net.max_epochs),
-        )
+        target = self._target(len(net.history), net.max_epochs)
         with torch.no_grad():
             if target > self._pruned_fraction():
                 self._prune(net, target, dataset_train)
                 self._collect_active_masks()
             self._apply_masks()
         self._record(net.history)
+
+    def _target(self, epoch, max_epochs):
+        """Return the schedule's target for the net's epoch ``epoch``."""
+        return pruning_target(
+            self.schedule,
+            self.amount,
+            epoch - self.schedule_start_,
+            *self._epoch_range(max_epochs),
+            initial=self.schedule_sparsity_,
+        )
+
+    def _warn_if_short(self, net):
+        expected = self.epochs_expected_ or net.max_epochs
+        requested = self._target(self.train_start_ + expected, net.max_epochs)
+        reached = self._pruned_fraction()
+        if reached >= requested - self.structure_.resolution(self.masks_):
+            return
+        n_run = len(net.history) - self.train_start_
+        if n_run < expected:
+            why = f"training stopped after {n_run} of its {expected} epochs"
+        else:
+            why = (
+                f"min_layer_density={self.min_layer_density} and the unit each "
+                "hidden layer keeps allow no more"
+            )
+        kind = "weights" if self.method == "l1_unstructured" else "hidden units"
+        warnings.warn(
+            f"Pruning ended with a fraction {reached:.4g} of the {kind} pruned, "
+            f"below the {requested:.4g} requested for the end of training "
+            f"(amount={self.amount}, schedule={self.schedule!r}): {why}.",
+            UserWarning,
+            stacklevel=2,
+        )
 
     def _check_epochs(self, max_epochs):
         start, end = self._epoch_range(max_epochs)
@@ -381,26 +508,46 @@ class PruningCallback(Callback):
                 history.record(f"units_{pair.source_name}", units)
 
 
-def pruning_target(schedule, amount, epoch, start, end):
-    """Fraction pruned by the end of ``epoch``'s pruning step."""
+def _first_rows_forward(net, X, y):
+    """Make a function that runs the net's module on two training rows."""
+    from torch.utils.data import Subset
+
+    dataset = net.get_dataset(X, y)
+    rows = Subset(dataset, list(range(min(2, len(dataset)))))
+    batch = next(iter(net.get_iterator(rows, training=False)))
+    return lambda: net.infer(batch[0])
+
+
+def pruning_target(schedule, amount, epoch, start, end, initial=0.0):
+    """Fraction pruned by the end of ``epoch``'s pruning step.
+
+    Epochs are counted from 1 at the first epoch of the schedule, which
+    starts from the fraction ``initial`` already pruned.
+    """
     if epoch < start:
-        return 0.0
+        return initial
     if schedule == "once":
-        return amount
+        return max(initial, amount)
     last = epoch if end is None else min(epoch, end)
     n_steps = last - start + 1
     if schedule == "per_epoch":
-        return 1.0 - (1.0 - amount) ** n_steps
+        return initial + (1.0 - initial) * (1.0 - (1.0 - amount) ** n_steps)
     progress = n_steps / (end - start + 1)
-    return amount * (1.0 - (1.0 - progress) ** 3)
+    return initial + max(0.0, amount - initial) * (1.0 - (1.0 - progress) ** 3)
 
 
 class _HiddenPair:
-    """A Linear layer whose output units feed the next Linear layer."""
+    """A Linear layer whose output units feed one other Linear layer.
 
-    def __init__(self, source_name, source, target_name, target):
+    ``between`` holds the layers the units pass through on the way, each
+    acting on every unit separately, with per-unit parameters or buffers
+    (``BatchNorm1d``, ``PReLU``) or none (activations, ``Dropout``).
+    """
+
+    def __init__(self, source_name, source, target_name, target, between=()):
         self.source_name, self.source = source_name, source
         self.target_name, self.target = target_name, target
+        self.between = list(between)
 
     def kept_units(self, masks):
         """Mask of the units whose outgoing weights are not all pruned."""
@@ -409,6 +556,34 @@ class _HiddenPair:
     def remove_units(self, masks, units):
         masks[self.source_name][units, :] = 0
         masks[self.target_name][:, units] = 0
+
+    def drop_units(self, alive):
+        """Cut the units not ``alive`` out of both layers and those between."""
+        with torch.no_grad():
+            _keep(self.source, "weight", alive)
+            _keep(self.source, "bias", alive)
+            _keep(self.target, "weight", alive, dim=1)
+            for _, layer in self.between:
+                for name in ("weight", "bias", "running_mean", "running_var"):
+                    _keep(layer, name, alive)
+        n_alive = int(alive.sum())
+        self.source.out_features = self.target.in_features = n_alive
+        for _, layer in self.between:
+            if isinstance(layer, nn.BatchNorm1d):
+                layer.num_features = n_alive
+            elif isinstance(layer, nn.PReLU) and layer.num_parameters > 1:
+                layer.num_parameters = n_alive
+
+
+def _keep(layer, name, alive, dim=0):
+    """Keep the entries ``alive`` along ``dim`` of a parameter or buffer."""
+    tensor = getattr(layer, name, None)
+    if tensor is None or (isinstance(layer, nn.PReLU) and tensor.numel() == 1):
+        return
+    kept = tensor.index_select(dim, torch.nonzero(alive).squeeze(1)).clone()
+    if isinstance(tensor, nn.Parameter):
+        kept = nn.Parameter(kept, requires_grad=tensor.requires_grad)
+    setattr(layer, name, kept)
 
 
 def _linear_layers(module):
@@ -419,34 +594,274 @@ def _linear_layers(module):
     ]
 
 
-def _hidden_pairs(linear):
-    """Pair each Linear layer with the next when its outputs feed that one."""
-    return [
-        _HiddenPair(source_name, source, target_name, target)
-        for (source_name, source), (target_name, target) in zip(
-            linear[:-1], linear[1:], strict=True
+# Operations that act on each element separately: a unit removed from their
+# input is exactly removed from their output.
+_ELEMENTWISE = {
+    torch.relu,
+    torch.relu_,
+    torch.sigmoid,
+    torch.tanh,
+    torch.Tensor.relu,
+    torch.Tensor.relu_,
+    torch.Tensor.sigmoid,
+    torch.Tensor.tanh,
+    F.relu,
+    F.relu6,
+    F.leaky_relu,
+    F.elu,
+    F.selu,
+    F.celu,
+    F.gelu,
+    F.silu,
+    F.mish,
+    F.softplus,
+    F.softsign,
+    F.hardtanh,
+    F.hardswish,
+    F.hardsigmoid,
+    F.logsigmoid,
+    F.tanhshrink,
+    F.dropout,
+    F.alpha_dropout,
+}
+# Operations that hold one parameter (or statistic) per unit, shrunk with
+# the units; checked against their layer below.
+_PER_UNIT = {F.batch_norm: nn.BatchNorm1d, torch.prelu: nn.PReLU, F.prelu: nn.PReLU}
+# Reading tensor values in Python lets the forward pass branch on the data.
+_VALUE_READS = {"__bool__", "item", "tolist", "numpy", "__int__", "__float__"}
+
+
+def _tensors(value):
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list | tuple):
+        return [tensor for item in value for tensor in _tensors(item)]
+    return []
+
+
+def _key(tensor):
+    # An in-place operation keeps the object but bumps its version.
+    return id(tensor), tensor._version
+
+
+class _Operation:
+    def __init__(self, func, inputs, keys, outputs):
+        self.func, self.inputs, self.keys = func, inputs, keys
+        self.outputs = outputs
+        self.output_keys = [_key(tensor) for tensor in outputs]
+
+
+class _ForwardRecorder(TorchFunctionMode):
+    """Record the torch operations of a forward pass run in this thread.
+
+    Torch function modes are thread-local, unlike ``torch.fx`` tracing,
+    which patches ``torch.nn.Module`` for every thread while it runs.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.operations = []
+        self.value_reads = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        inputs = _tensors([args, kwargs])
+        keys = [_key(tensor) for tensor in inputs]
+        output = func(*args, **kwargs)
+        if getattr(func, "__name__", None) in _VALUE_READS:
+            self.value_reads.append(func.__name__)
+        # Operations that return an input unchanged are not steps of the flow.
+        outputs = [t for t in _tensors(output) if _key(t) not in keys]
+        if outputs:
+            self.operations.append(_Operation(func, inputs, keys, outputs))
+        return output
+
+
+# Stands for the caller of the forward pass, which reads the module's output.
+_MODULE_OUTPUT = _Operation(None, [], [], [])
+
+
+class _Dataflow:
+    """Which recorded operation reads which tensor, and whose layer it is."""
+
+    def __init__(self, module, operations, output):
+        self.owners = {}  # parameter or buffer -> (name, layer)
+        for name, layer in module.named_modules():
+            for tensor in [*layer.parameters(False), *layer.buffers(False)]:
+                self.owners[id(tensor)] = (name, layer)
+        self.readers = {}
+        for operation in operations:
+            for key in operation.keys:
+                self.readers.setdefault(key, []).append(operation)
+        for tensor in _tensors(output):
+            self.readers.setdefault(_key(tensor), []).append(_MODULE_OUTPUT)
+        self.calls = Counter(self.layer(op)[0] for op in operations if self.layer(op))
+
+    def layer(self, operation):
+        """Return the ``(name, layer)`` whose parameters the operation uses."""
+        for tensor in operation.inputs:
+            if id(tensor) in self.owners:
+                return self.owners[id(tensor)]
+        return None
+
+    def values(self, operation):
+        """Return the operation's tensor inputs that are not a layer's own."""
+        return [t for t in operation.inputs if id(t) not in self.owners]
+
+    def linear(self, operation):
+        layer = self.layer(operation)
+        if operation.func is F.linear and layer and isinstance(layer[1], nn.Linear):
+            return layer
+        return None
+
+    def users(self, operation):
+        """Return the operations that read the first output of ``operation``."""
+        return self.readers.get(operation.output_keys[0], [])
+
+    def describe(self, operation):
+        if operation is _MODULE_OUTPUT:
+            return "the module's output"
+        layer = self.layer(operation)
+        if layer is not None:
+            return f"{type(layer[1]).__name__} {layer[0]!r}"
+        return f"{getattr(operation.func, '__name__', operation.func)}()"
+
+    def reaches_linear(self, operation):
+        pending, seen = [operation], set()
+        while pending:
+            current = pending.pop()
+            for key in current.output_keys:
+                for user in self.readers.get(key, []):
+                    if self.linear(user):
+                        return True
+                    if id(user) not in seen:
+                        seen.add(id(user))
+                        pending.append(user)
+        return False
+
+
+def _acts_per_unit(flow, operation, value, n_units):
+    """Whether ``operation`` transforms each unit of ``value`` on its own."""
+    values = flow.values(operation)
+    if len(values) != 1 or values[0] is not value or len(operation.outputs) != 1:
+        return False  # it combines the units with another value
+    if operation.func in _ELEMENTWISE:
+        return True
+    layer_type = _PER_UNIT.get(operation.func)
+    layer = flow.layer(operation)
+    if layer_type is None or layer is None or not isinstance(layer[1], layer_type):
+        return False
+    if isinstance(layer[1], nn.PReLU) and layer[1].num_parameters == 1:
+        return True
+    # Their parameters apply along dimension 1: the units of a 2-D value.
+    n_parameters = getattr(layer[1], "num_features", None) or layer[1].num_parameters
+    return value.dim() == 2 and n_parameters == n_units
+
+
+def _follow_units(flow, operation):
+    """Find the pair that starts at a Linear layer's call, or why none does."""
+    source_name, source = flow.linear(operation)
+    between = []
+    while True:
+        layer = flow.layer(operation)
+        if layer is not None and flow.calls[layer[0]] > 1:
+            return None, f"{flow.describe(operation)} is called more than once"
+        value = operation.outputs[0]
+        users = flow.users(operation)
+        if len(users) != 1:
+            names = ", ".join(flow.describe(user) for user in users)
+            return None, f"its units feed {len(users)} operations ({names})"
+        operation = users[0]
+        if flow.linear(operation):
+            break
+        if not _acts_per_unit(flow, operation, value, source.out_features):
+            return None, (
+                f"its units reach {flow.describe(operation)}, which does not "
+                "act on each unit separately"
+            )
+        if operation.func in _PER_UNIT:
+            between.append(flow.layer(operation))
+    target_name, target = flow.linear(operation)
+    if flow.calls[target_name] > 1:
+        return None, f"{flow.describe(operation)} is called more than once"
+    if flow.values(operation)[0] is not value or (
+        target.in_features != source.out_features
+    ):
+        return None, f"{flow.describe(operation)} reads them reshaped"
+    return _HiddenPair(source_name, source, target_name, target, between), None
+
+
+def _find_pairs(module, forward):
+    """Pair the Linear layers around hidden units, from one forward pass.
+
+    ``forward`` runs the module on a batch of its input and returns the
+    output; the operations it runs in this thread are recorded, with the
+    module in evaluation mode and no gradients. A Linear layer's output
+    units are hidden units when they reach exactly one other Linear layer,
+    each unit through its own chain of per-unit operations (element-wise
+    activations, ``Dropout``, ``BatchNorm1d``, ``PReLU``), with no other use
+    of them on the way, the module's output included.
+
+    Returns
+    -------
+    pairs : dict of str to _HiddenPair
+        By the name of the layer whose units are hidden.
+
+    unpairable : dict of str to str
+        For every other Linear layer whose output reaches a later Linear
+        layer, why its units cannot be removed exactly.
+    """
+    recorder = _ForwardRecorder()
+    modes = [(layer, layer.training) for layer in module.modules()]
+    module.eval()
+    try:
+        with torch.no_grad(), recorder:
+            output = forward()
+    finally:
+        for layer, training in modes:
+            layer.training = training
+    if recorder.value_reads:
+        raise ValueError(
+            f"The forward pass of the {type(module).__name__} module reads "
+            f"tensor values in Python ({', '.join(sorted(set(recorder.value_reads)))}"
+            "), so the operations it runs, and which Linear layer each hidden "
+            "unit feeds, may change with the input; hidden units can only be "
+            "removed from a module whose operations do not depend on the data."
         )
-        if source.out_features == target.in_features
-    ]
+    flow = _Dataflow(module, recorder.operations, output)
+    pairs, unpairable = {}, {}
+    for operation in recorder.operations:
+        layer = flow.linear(operation)
+        if layer is None or not flow.reaches_linear(operation):
+            continue
+        pair, reason = _follow_units(flow, operation)
+        if pair is None:
+            unpairable[layer[0]] = reason
+        else:
+            pairs[layer[0]] = pair
+    return pairs, unpairable
+
+
+def _unpairable_message(unpairable):
+    return "; ".join(f"layer {name!r}: {why}" for name, why in unpairable.items())
 
 
 class _PrunableStructure:
     """The Linear layers of a module that a pruning method acts on."""
 
-    def __init__(self, module, layer_names, method):
+    def __init__(self, module, layer_names, method, forward=None):
         linear = _linear_layers(module)
         if layer_names is not None:
-            unknown = set(layer_names) - {name for name, _ in linear}
-            if unknown:
+            known = {name for name, _ in linear}
+            unknown = [name for name in layer_names if name not in known]
+            if unknown or not layer_names:
                 raise ValueError(
-                    f"layers={sorted(unknown)} are not Linear layers of the "
+                    f"layers={list(layer_names)} must name Linear layers of the "
                     f"module; its Linear layers are {[name for name, _ in linear]}."
                 )
-        self.hidden = [
-            pair
-            for pair in _hidden_pairs(linear)
-            if layer_names is None or pair.source_name in layer_names
-        ]
+        self.hidden = []
         if method == "l1_unstructured":
             self.weighted = {
                 name: layer
@@ -454,13 +869,33 @@ class _PrunableStructure:
                 if layer_names is None or name in layer_names
             }
         else:
+            self.hidden = self._hidden_pairs(module, layer_names, method, forward)
             self.weighted = {}
             for pair in self.hidden:
                 self.weighted[pair.source_name] = pair.source
                 self.weighted[pair.target_name] = pair.target
-        if not self.weighted or (method != "l1_unstructured" and not self.hidden):
+        if not self.weighted:
             kind = "Linear" if method == "l1_unstructured" else "hidden Linear"
             raise ValueError(f"method={method!r} found no {kind} layers to prune.")
+
+    @staticmethod
+    def _hidden_pairs(module, layer_names, method, forward):
+        pairs, unpairable = _find_pairs(module, forward)
+        if layer_names is not None:
+            unpairable = {n: unpairable[n] for n in layer_names if n in unpairable}
+        if unpairable:
+            raise ValueError(
+                f"method={method!r} removes whole hidden units and cannot "
+                f"remove them exactly from this module "
+                f"({_unpairable_message(unpairable)}). Restrict pruning with "
+                f"layers= to the layers whose units can be removed "
+                f"({sorted(pairs)}), or use method='l1_unstructured'."
+            )
+        return [
+            pair
+            for name, pair in pairs.items()
+            if layer_names is None or name in layer_names
+        ]
 
     def weight_sparsity(self, masks):
         zeros = sum(float((mask == 0).sum()) for mask in masks.values())
@@ -469,6 +904,13 @@ class _PrunableStructure:
     def unit_sparsity(self, masks):
         kept = sum(float(pair.kept_units(masks).sum()) for pair in self.hidden)
         return 1.0 - kept / sum(pair.source.out_features for pair in self.hidden)
+
+    def resolution(self, masks):
+        """How far below a target rounding to whole weights (units) may land."""
+        if not self.hidden:
+            return 0.5 / sum(mask.numel() for mask in masks.values())
+        n_units = sum(pair.source.out_features for pair in self.hidden)
+        return 0.5 * len(self.hidden) / n_units
 
 
 def _n_to_prune(n_total, n_pruned, target, min_density):
@@ -688,22 +1130,43 @@ def module_bytes(module):
     return sum(_tensor_bytes(tensor) for tensor in tensors)
 
 
-def compact_module(module, *, sparse=False):
+@validate_params(
+    {"module": [nn.Module], "X": ["array-like", None], "sparse": ["boolean"]},
+    prefer_skip_nested_validation=True,
+)
+def compact_module(module, X=None, *, sparse=False):
     """Shrink a pruned module: drop dead hidden units, optionally go sparse.
 
-    A hidden unit (an output of a Linear layer that feeds the next Linear
-    layer through an element-wise activation) whose outgoing weights are all
-    zero contributes nothing; its row of the first layer, its bias and its
-    column of the second are removed, which makes both layers smaller dense
-    layers and leaves the module's outputs unchanged. With ``sparse=True``,
+    A hidden unit (an output of a Linear layer that reaches exactly one
+    other Linear layer through operations acting on each unit separately)
+    whose outgoing weights are all zero contributes nothing; its row of the
+    first layer, its bias, its entries in the per-unit layers between
+    (``BatchNorm1d`` statistics and affine parameters, ``PReLU`` slopes) and
+    its column of the second layer are removed, which makes these layers
+    smaller and leaves the module's outputs unchanged. With ``sparse=True``,
     every Linear layer whose weight takes less memory in CSR form (fewer than
     about half its weights non-zero) is then replaced by a
     :class:`SparseLinear`, for inference only.
+
+    Which units feed which layer is read from the operations of one forward
+    pass, in evaluation mode and without gradients, recorded in the calling
+    thread only. A module whose Linear layers feed later Linear layers in
+    any other way (through ``LayerNorm`` or ``GroupNorm``, which normalise
+    across units; into two heads; through a residual addition, a
+    concatenation or a reshape; a layer called twice), or whose forward pass
+    reads tensor values in Python (and so may run other operations on other
+    data), is refused and left unchanged, since removing units there would
+    change its outputs.
 
     Parameters
     ----------
     module : torch.nn.Module
         The module, changed in place.
+
+    X : array-like or Tensor of shape (n_samples, ...), default=None
+        A batch of the module's input for the forward pass. ``None`` means
+        two rows of zeros as wide as the first Linear layer's input, on its
+        device.
 
     sparse : bool, default=False
         Whether to store weights with zeros in CSR form.
@@ -714,6 +1177,16 @@ def compact_module(module, *, sparse=False):
         ``bytes_before`` and ``bytes_after`` (parameters and buffers),
         ``bytes_saved``, and ``hidden_units``: for each hidden layer, the
         number of units before and after.
+
+    Raises
+    ------
+    TypeError
+        If ``module`` is not a ``torch.nn.Module`` or ``sparse`` not a bool.
+
+    ValueError
+        If a Linear layer's units reach a later Linear layer other than one
+        to one, or the forward pass reads tensor values or fails on ``X``;
+        the module is unchanged.
 
     See Also
     --------
@@ -732,15 +1205,20 @@ def compact_module(module, *, sparse=False):
     >>> module[0]
     Linear(in_features=4, out_features=3, bias=True)
     """
+    pairs, unpairable = _find_pairs(module, _example_forward(module, X))
+    if unpairable:
+        raise ValueError(
+            "compact_module cannot remove hidden units exactly from this "
+            f"module ({_unpairable_message(unpairable)}); it is left unchanged."
+        )
     bytes_before = module_bytes(module)
-    linear = _linear_layers(module)
     hidden_units = {}
-    for pair in _hidden_pairs(linear):
+    for name, pair in pairs.items():
         alive = (pair.target.weight.detach() != 0).any(dim=0)
-        hidden_units[pair.source_name] = (pair.source.out_features, int(alive.sum()))
-        _drop_units(pair.source, pair.target, alive)
+        hidden_units[name] = (pair.source.out_features, int(alive.sum()))
+        pair.drop_units(alive)
     if sparse:
-        for name, layer in linear:
+        for name, layer in _linear_layers(module):
             if name and _smaller_as_csr(layer.weight):
                 parent, _, child = name.rpartition(".")
                 setattr(module.get_submodule(parent), child, SparseLinear(layer))
@@ -753,17 +1231,34 @@ def compact_module(module, *, sparse=False):
     }
 
 
+def _example_forward(module, X):
+    """Make a function that runs ``module`` on ``X``, or on zeros if None."""
+    linear = _linear_layers(module)
+    if X is None and not linear:
+        return lambda: None
+    weight = linear[0][1].weight if X is None else next(module.parameters(), None)
+    if X is None:
+        X = torch.zeros(2, weight.shape[1], dtype=weight.dtype, device=weight.device)
+    elif not isinstance(X, torch.Tensor):
+        X = torch.as_tensor(np.asarray(X), device=getattr(weight, "device", None))
+        if X.is_floating_point() and weight is not None:
+            X = X.to(weight.dtype)
+
+    def forward():
+        try:
+            return module(X)
+        except Exception as error:  # whatever the module raises on this input
+            raise ValueError(
+                f"compact_module could not run the module on X of shape "
+                f"{tuple(X.shape)} ({type(error).__name__}: {error}); pass X, "
+                "a batch of the module's input."
+            ) from error
+
+    return forward
+
+
 def _smaller_as_csr(weight):
     """Whether CSR with 32-bit indices takes less memory than dense."""
     n_nonzero = int((weight != 0).sum())
     csr_bytes = n_nonzero * (weight.element_size() + 4) + 4 * (len(weight) + 1)
     return csr_bytes < weight.numel() * weight.element_size()
-
-
-def _drop_units(source, target, alive):
-    with torch.no_grad():
-        source.weight = nn.Parameter(source.weight[alive].clone())
-        if source.bias is not None:
-            source.bias = nn.Parameter(source.bias[alive].clone())
-        target.weight = nn.Parameter(target.weight[:, alive].clone())
-    source.out_features = target.in_features = int(alive.sum())

@@ -1,9 +1,9 @@
 import pickle
+import threading
 
 import numpy as np
 import pytest
 import torch
-from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV, train_test_split
 from skorch.callbacks import Callback
@@ -62,16 +62,62 @@ def test_labels_of_any_value():
     np.testing.assert_array_equal(clf.classes_, ["sedan", "suv", "van"])
 
 
-def test_random_state_makes_fits_identical_and_leaves_torch_alone():
+def global_random_states():
+    return torch.get_rng_state(), np.random.get_state()[1].copy()
+
+
+@pytest.mark.parametrize("random_state", [3, None])
+def test_fit_leaves_global_random_states_alone(random_state):
     X, y = small_data()
     torch.manual_seed(123)
-    state = torch.get_rng_state()
+    np.random.seed(123)
+    before = global_random_states()
+    PrunedMLPClassifier(
+        max_epochs=2, validation_fraction=0.25, random_state=random_state
+    ).fit(X, y)
+    after = global_random_states()
+    assert torch.equal(after[0], before[0])
+    np.testing.assert_array_equal(after[1], before[1])
+
+
+def test_random_state_makes_fits_identical():
+    X, y = small_data()
     first = PrunedMLPClassifier(max_epochs=4, random_state=3).fit(X, y)
-    assert torch.equal(torch.get_rng_state(), state)
+    torch.manual_seed(7)  # the global generator plays no part
     second = PrunedMLPClassifier(max_epochs=4, random_state=3).fit(X, y)
     np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
     other = PrunedMLPClassifier(max_epochs=4, random_state=4).fit(X, y)
     assert not np.array_equal(first.predict_proba(X), other.predict_proba(X))
+
+
+def test_concurrent_fits_in_threads_equal_a_serial_fit():
+    X, y = small_data(n_samples=200)
+    params = {
+        "hidden_size": 16,
+        "amount": 0.3,
+        "max_epochs": 4,
+        "batch_size": 50,
+        "random_state": 0,
+    }
+    serial = PrunedMLPClassifier(**params).fit(X, y).net_.module_.state_dict()
+    for _ in range(3):
+        barrier = threading.Barrier(2)
+        fitted = [None, None]
+
+        def fit(index, barrier=barrier, fitted=fitted):
+            clf = PrunedMLPClassifier(**params)
+            barrier.wait()
+            fitted[index] = clf.fit(X, y).net_.module_.state_dict()
+
+        threads = [threading.Thread(target=fit, args=(i,)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for state in fitted:
+            assert list(state) == list(serial)
+            for name, tensor in state.items():
+                torch.testing.assert_close(tensor, serial[name], rtol=0, atol=0)
 
 
 def test_pandas_input_and_feature_names():
@@ -92,29 +138,74 @@ def test_grid_search_over_amount_and_hidden_size():
         {"amount": [0.2, 0.5], "hidden_size": [4, 8]},
         cv=2,
     ).fit(X, y)
-    assert len(search.cv_results_["params"]) == 4
-    assert search.best_estimator_.net_.module_.hidden.out_features in (4, 8)
+    # The refitted network is the one the best parameters describe.
+    hidden = search.best_estimator_.net_.module_.hidden
+    assert hidden.out_features == search.best_params_["hidden_size"]
     best_amount = search.best_params_["amount"]
     sparsity = search.best_estimator_.net_.history[-1, "sparsity"]
     assert sparsity == pytest.approx(best_amount, abs=0.01)
 
 
+class NotACallback:
+    pass
+
+
 @pytest.mark.parametrize(
-    "params, message",
+    "params, error, message",
     [
-        ({"amount": 1.0}, "amount"),
-        ({"method": "magnitude"}, "method"),
-        ({"schedule": "never"}, "schedule"),
+        ({"hidden_size": 0}, ValueError, "'hidden_size' parameter"),
+        ({"hidden_size": 2.5}, TypeError, "'hidden_size' parameter"),
+        ({"amount": 1.0}, ValueError, "'amount' parameter"),
+        ({"amount": -0.1}, ValueError, "'amount' parameter"),
+        ({"amount": "half"}, TypeError, "'amount' parameter"),
+        ({"method": "magnitude"}, ValueError, "'method' parameter"),
+        ({"schedule": "never"}, ValueError, "'schedule' parameter"),
+        ({"start_epoch": 0}, ValueError, "'start_epoch' parameter"),
+        ({"end_epoch": 0}, ValueError, "'end_epoch' parameter"),
+        ({"start_epoch": 5, "end_epoch": 2}, ValueError, "end_epoch=2"),
         # Checked by the classifier itself, before it builds the net.
-        ({"prune_on": "later"}, "'prune_on' parameter of PrunedMLPClassifier"),
-        ({"hidden_size": 0}, "hidden_size"),
+        ({"prune_on": "later"}, ValueError, "'prune_on' parameter"),
+        ({"min_layer_density": 1.5}, ValueError, "'min_layer_density' parameter"),
+        ({"max_epochs": 0}, ValueError, "'max_epochs' parameter"),
+        ({"lr": 0.0}, ValueError, "'lr' parameter"),
+        ({"lr": float("inf")}, ValueError, "'lr' parameter"),
+        ({"lr": float("nan")}, ValueError, "'lr' parameter"),
+        ({"batch_size": 0}, ValueError, "'batch_size' parameter"),
+        ({"optimizer": "rmsprop"}, ValueError, "'optimizer' parameter"),
+        ({"optimizer": int}, TypeError, "optimizer must be"),
+        ({"validation_fraction": 1.0}, ValueError, "'validation_fraction'"),
+        ({"callbacks": "EarlyStopping"}, TypeError, "'callbacks' parameter"),
+        ({"callbacks": [3]}, TypeError, r"callbacks\[0\] must be"),
+        ({"callbacks": [NotACallback]}, TypeError, r"callbacks\[0\] must be"),
+        ({"callbacks": [("x", 3)]}, TypeError, r"callbacks\[0\] must be"),
+        ({"callbacks": [(3, Callback())]}, TypeError, r"callbacks\[0\] must be"),
+        ({"callbacks": [("pruning", Callback())]}, ValueError, "named 'pruning'"),
+        ({"device": "banana"}, ValueError, "device='banana'"),
+        ({"device": "cuda:99"}, ValueError, "device='cuda:99'"),
+        ({"device": 3}, TypeError, "'device' parameter"),
+        ({"warm_start": "yes"}, TypeError, "'warm_start' parameter"),
+        ({"random_state": "seed"}, TypeError, "'random_state' parameter"),
+        ({"verbose": -1}, ValueError, "'verbose' parameter"),
     ],
 )
-def test_bad_parameters_raise_at_fit(params, message):
+@pytest.mark.parametrize("fit_method", ["fit", "partial_fit"])
+def test_bad_parameters_raise_before_training(params, error, message, fit_method):
     X, y = small_data()
     clf = PrunedMLPClassifier(**params)
-    with pytest.raises(ValueError, match=message):
-        clf.fit(X, y)
+    with pytest.raises(error, match=message):
+        getattr(clf, fit_method)(
+            X, y, **({"classes": [0, 1, 2]} if fit_method == "partial_fit" else {})
+        )
+    if "end_epoch=2" not in message:
+        assert not hasattr(clf, "net_")  # refused before anything was built
+
+
+def test_compact_checks_sparse():
+    X, y = small_data()
+    clf = PrunedMLPClassifier(max_epochs=1, random_state=0).fit(X, y)
+    with pytest.raises(TypeError, match="sparse must be a bool"):
+        clf.compact(sparse="yes")
+    assert not hasattr(clf, "compression_")
 
 
 def test_one_class_raises():
@@ -138,7 +229,12 @@ def test_pickle_round_trip_and_size():
         restored.predict_proba(X), fitted[0.6].predict_proba(X)
     )
     assert not hasattr(restored.net_.module_.hidden, "weight_orig")
-    assert clone(fitted[0.6]).get_params() == fitted[0.6].get_params()
+    # Training resumes after unpickling as it would have without.
+    fitted[0.6].partial_fit(X, y)
+    restored.partial_fit(X, y)
+    np.testing.assert_array_equal(
+        restored.predict_proba(X), fitted[0.6].predict_proba(X)
+    )
 
 
 def test_compact_after_structured_pruning_gives_same_predictions():
@@ -160,7 +256,7 @@ def test_compact_after_structured_pruning_gives_same_predictions():
 def test_compact_sparse_after_unstructured_pruning():
     X, y = small_data(n_features=40)
     clf = PrunedMLPClassifier(
-        amount=0.9, min_layer_density=0.2, max_epochs=8, random_state=0
+        amount=0.75, min_layer_density=0.2, max_epochs=8, random_state=0
     ).fit(X, y)
     proba = clf.predict_proba(X)
     clf.compact(sparse=True)
@@ -201,6 +297,9 @@ def test_validation_fraction_records_validation_scores():
     clf = PrunedMLPClassifier(max_epochs=2, validation_fraction=0.25, random_state=0)
     clf.fit(X, y)
     assert {"valid_loss", "valid_acc"} <= set(clf.net_.history[-1])
+    batches = clf.net_.history[-1, "batches"]
+    assert sum(batch.get("valid_batch_size", 0) for batch in batches) == 60
+    assert sum(batch.get("train_batch_size", 0) for batch in batches) == 180
 
 
 @pytest.mark.parametrize("prune_on", ["epoch_begin", "epoch_end"])
@@ -354,4 +453,63 @@ def test_training_flushes_denormals_and_restores_the_default(digits):
     ).fit(X, y)
     flushed = [cb.flushed_ for name, cb in clf.net_.callbacks_ if name == "denormals"]
     assert flushed == [True]
+    assert _denormal_survives()
+
+
+def test_warm_start_runs_a_new_gradual_ramp_to_the_raised_amount():
+    X, y = small_data(n_features=12)  # 12 * 6 + 6 * 3 = 90 weights
+    clf = PrunedMLPClassifier(amount=0.3, max_epochs=8, random_state=0).fit(X, y)
+    assert clf.net_.history[-1, "sparsity"] == pytest.approx(0.3, abs=1 / 90)
+    clf.set_params(warm_start=True, amount=0.8).fit(X, y)
+    # Epochs 9-10 wait, 11-14 ramp from 0.3 to 0.8, 15-16 fine-tune: no
+    # jump to 0.8 at the first epoch of the continued training.
+    ramp = [0.3 + 0.5 * (1 - (1 - p) ** 3) for p in (0.25, 0.5, 0.75, 1.0)]
+    np.testing.assert_allclose(
+        clf.net_.history[8:, "sparsity"], [0.3, 0.3, *ramp, 0.8, 0.8], atol=1 / 90
+    )
+
+
+def test_partial_fit_epochs_prune_as_one_fit():
+    X, y = small_data()
+    whole = PrunedMLPClassifier(amount=0.6, max_epochs=6, random_state=0).fit(X, y)
+    split = PrunedMLPClassifier(amount=0.6, max_epochs=6, random_state=0)
+    for _ in range(6):
+        split.partial_fit(X, y, classes=[0, 1, 2])  # no warning: warnings are errors
+    np.testing.assert_allclose(
+        split.net_.history[:, "sparsity"], whole.net_.history[:, "sparsity"]
+    )
+    # A changed amount starts a new schedule at the next call.
+    split.set_params(amount=0.8, schedule="once", start_epoch=1).partial_fit(X, y)
+    assert split.net_.history[-1, "sparsity"] == pytest.approx(0.8, abs=1 / 90)
+
+
+def test_early_stopping_below_amount_warns():
+    from skorch.callbacks import EarlyStopping
+
+    X, y = small_data()
+    # No epoch improves on the first by 100 %: training stops after 5.
+    stop = EarlyStopping(
+        monitor="train_loss", patience=4, threshold=1.0, sink=lambda _: None
+    )
+    clf = PrunedMLPClassifier(
+        amount=0.9, max_epochs=12, callbacks=[stop], random_state=0
+    )
+    with pytest.warns(UserWarning, match="stopped after 5 of its 12 epochs") as record:
+        clf.fit(X, y)
+    reached = clf.net_.history[-1, "sparsity"]
+    assert 0 < reached < 0.9
+    assert f"{reached:.4g} of the weights pruned, below the 0.9" in str(
+        record[0].message
+    )
+
+
+def test_denormals_stay_flushed_until_the_last_concurrent_training_ends():
+    from fuzzyprune._mlp import _denormals_flushed
+
+    first, second = _denormals_flushed(), _denormals_flushed()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # one training ends, the other goes on
+    assert not _denormal_survives()
+    second.__exit__(None, None, None)
     assert _denormal_survives()

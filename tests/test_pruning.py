@@ -8,7 +8,6 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.base import clone
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback
 from skorch.dataset import Dataset
@@ -16,7 +15,12 @@ from skorch.helper import predefined_split
 from torch import nn
 
 from fuzzyprune import PruningCallback, compact_module
-from fuzzyprune._pruning import _PrunableStructure, prune_global_l1, pruning_target
+from fuzzyprune._pruning import (
+    SparseLinear,
+    _PrunableStructure,
+    prune_global_l1,
+    pruning_target,
+)
 
 
 def blobs(n_samples=300, n_features=10, n_classes=3, seed=0):
@@ -278,8 +282,6 @@ def test_fitted_net_holds_plain_tensors():
     fresh = make_net(PruningCallback(0.5), max_epochs=2).initialize()
     fresh.load_params(f_params=buffer)
     np.testing.assert_array_equal(fresh.predict_proba(X), net.predict_proba(X))
-    cloned = clone(net)
-    assert cloned.callbacks[0][1].get_params() == callback.get_params()
 
 
 def test_pickle_of_pruned_net_is_no_larger_than_unpruned():
@@ -319,7 +321,7 @@ def test_compact_module_keeps_outputs_and_shrinks():
 def test_compact_module_sparse_stores_csr_and_keeps_outputs():
     X, y = blobs()
     # Without a minimum density the small output layer would be emptied.
-    callback = PruningCallback(0.9, schedule="once", min_layer_density=0.2)
+    callback = PruningCallback(0.75, schedule="once", min_layer_density=0.2)
     net = make_net(callback, max_epochs=4).fit(X, y)
     before = net.forward(X).numpy()
     report = compact_module(net.module_, sparse=True)
@@ -406,7 +408,10 @@ def test_history_records_per_layer_sparsity_and_units():
         ({"method": "random"}, "method"),
         ({"schedule": "sometimes"}, "schedule"),
         ({"start_epoch": 5, "end_epoch": 2}, "end_epoch"),
-        ({"layers": ["nope"]}, "layers"),
+        ({"layers": ["nope"]}, r"layers=\['nope'\] must name Linear layers"),
+        ({"layers": ["0", 3]}, r"layers=\['0', 3\] must name"),
+        ({"layers": []}, r"layers=\[\] must name"),
+        ({"layers": "0"}, "'layers' parameter"),
         ({"min_layer_density": 1.5}, "min_layer_density"),
         ({"n_activation_samples": 1}, "n_activation_samples"),
         ({"start_epoch": 0}, "start_epoch"),
@@ -480,21 +485,27 @@ def test_global_l1_count_limits_and_order(shapes, target, min_density, seed):
 @given(
     schedule=st.sampled_from(["per_epoch", "gradual", "once"]),
     amount=st.floats(0, 0.99),
+    initial=st.floats(0, 0.99),
     start=st.integers(1, 10),
     length=st.integers(0, 10),
 )
 def test_pruning_targets_never_decrease_and_stay_in_range(
-    schedule, amount, start, length
+    schedule, amount, initial, start, length
 ):
     end = start + length
     targets = [
-        pruning_target(schedule, amount, epoch, start, end) for epoch in range(1, 25)
+        pruning_target(schedule, amount, epoch, start, end, initial)
+        for epoch in range(1, 25)
     ]
     # (1 - amount) ** k may round to 0 for large amounts: the target reaches 1.
-    assert all(0 <= value <= 1 for value in targets)
+    assert all(initial <= value <= 1 for value in targets)
     assert all(b >= a - 1e-12 for a, b in zip(targets, targets[1:], strict=False))
+    assert targets[: start - 1] == [initial] * (start - 1)  # nothing before start
     if schedule != "per_epoch":
-        assert targets[end - 1] == pytest.approx(amount)
+        assert targets[end - 1] == pytest.approx(max(initial, amount))
+    else:
+        pruned = 1 - (1 - initial) * (1 - amount) ** (length + 1)
+        assert targets[end - 1] == pytest.approx(pruned)
 
 
 def test_distinctiveness_reads_activations_of_evenly_spaced_rows():
@@ -504,7 +515,9 @@ def test_distinctiveness_reads_activations_of_evenly_spaced_rows():
 
     X, y = blobs(n_samples=100)
     net = make_net(PruningCallback(0.0), max_epochs=1).fit(X, y)
-    pairs = _PrunableStructure(net.module_, None, "distinctiveness").hidden
+    pairs = _PrunableStructure(
+        net.module_, None, "distinctiveness", lambda: net.module_(torch.as_tensor(X))
+    ).hidden
     activations = hidden_activations(net, Dataset(X, y), pairs, n_samples=10)
     assert activations["0"].shape == (10, 24)
     rows = np.linspace(0, 99, 10).round().astype(int)
@@ -532,3 +545,320 @@ def test_checkpoint_load_best_works_with_pruning(tmp_path, prune_on):
     best = int(np.flatnonzero(net.history[:, "train_loss_best"])[-1])
     expected = net.history[best, "sparsity"]
     assert weight_sparsity(net.module_) == pytest.approx(expected, abs=1 / N_WEIGHTS)
+
+
+def batchnorm_mlp():
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Linear(20, 32),
+        nn.BatchNorm1d(32),
+        nn.ReLU(),
+        nn.Dropout(0.1),
+        nn.PReLU(32),
+        nn.Linear(32, 2),
+    )
+
+
+def test_structured_pruning_and_compaction_shrink_per_unit_layers():
+    X, y = blobs(n_features=20, n_classes=2)
+    callback = PruningCallback(
+        0.5, method="l1_structured", schedule="once", start_epoch=1
+    )
+    net = make_net(callback, max_epochs=2, module=batchnorm_mlp()).fit(X, y)
+    net.module_.eval()
+    with torch.no_grad():
+        before = net.module_(torch.as_tensor(X))
+    alive = (net.module_[5].weight != 0).any(dim=0)
+    assert int(alive.sum()) == 16
+    statistics = [net.module_[1].running_mean[alive], net.module_[4].weight[alive]]
+    report = compact_module(net.module_)
+    assert report["hidden_units"] == {"0": (32, 16)}
+    norm, prelu = net.module_[1], net.module_[4]
+    assert norm.num_features == 16 and prelu.num_parameters == 16
+    for name in ("weight", "bias", "running_mean", "running_var"):
+        assert getattr(norm, name).shape == (16,)
+    torch.testing.assert_close(norm.running_mean, statistics[0], rtol=0, atol=0)
+    torch.testing.assert_close(prelu.weight, statistics[1].detach(), rtol=0, atol=0)
+    with torch.no_grad():
+        after = net.module_(torch.as_tensor(X))
+    torch.testing.assert_close(after, before, rtol=1e-5, atol=1e-6)
+    net.partial_fit(X, y)  # the smaller module still trains
+
+
+class TwoHeads(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(10, 24)
+        self.first = nn.Linear(24, 3)
+        self.second = nn.Linear(24, 3)
+
+    def forward(self, X):
+        hidden = torch.relu(self.hidden(X))
+        return self.first(hidden) + self.second(hidden)
+
+
+class Residual(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(10, 10)
+        self.output = nn.Linear(10, 3)
+
+    def forward(self, X):
+        return self.output(torch.relu(self.hidden(X)) + X)
+
+
+class SharedLayer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(10, 10)
+        self.output = nn.Linear(10, 3)
+
+    def forward(self, X):
+        return self.output(self.hidden(torch.relu(self.hidden(X))))
+
+
+class BranchesOnValues(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(10, 24)
+        self.output = nn.Linear(24, 3)
+
+    def forward(self, X):
+        hidden = self.hidden(X)
+        if hidden.sum() > 0:  # other data may take the other branch
+            hidden = torch.relu(hidden)
+        return self.output(hidden)
+
+
+class ReturnsHidden(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(10, 24)
+        self.output = nn.Linear(24, 3)
+
+    def forward(self, X):
+        hidden = torch.relu(self.hidden(X))
+        return self.output(hidden), hidden
+
+
+def between(layer):
+    return nn.Sequential(nn.Linear(10, 24), layer, nn.ReLU(), nn.Linear(24, 3))
+
+
+UNPAIRABLE_MODULES = [
+    (lambda: between(nn.LayerNorm(24)), "LayerNorm '1'"),
+    (lambda: between(nn.GroupNorm(4, 24)), "GroupNorm '1'"),
+    (lambda: between(nn.Softmax(dim=1)), r"softmax\(\)"),
+    (TwoHeads, "feed 2 operations"),
+    (Residual, r"reach add\(\)"),
+    (SharedLayer, "called more than once"),
+    (ReturnsHidden, "Linear 'output', the module's output"),
+    (BranchesOnValues, r"reads tensor values in Python \(__bool__\)"),
+]
+
+
+@pytest.mark.parametrize("make_module, reason", UNPAIRABLE_MODULES)
+@pytest.mark.parametrize("method", ["l1_structured", "distinctiveness"])
+def test_structured_pruning_refuses_units_it_cannot_pair(make_module, reason, method):
+    X, y = blobs()
+    torch.manual_seed(0)
+    module = make_module()
+    state = copy.deepcopy(module.state_dict())
+    callback = PruningCallback(0.5, method=method, schedule="once", start_epoch=1)
+    net = make_net(callback, max_epochs=1, module=module)
+    with pytest.raises(ValueError, match=reason):
+        net.fit(X, y)
+    for name, tensor in module.state_dict().items():
+        torch.testing.assert_close(tensor, state[name], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("make_module, reason", UNPAIRABLE_MODULES)
+def test_compact_module_refuses_units_it_cannot_pair(make_module, reason):
+    torch.manual_seed(0)
+    module = make_module()
+    with torch.no_grad():
+        for layer in module.modules():
+            if isinstance(layer, nn.Linear) and layer.out_features == 3:
+                layer.weight[:, :4] = 0  # units that would look dead
+    state = copy.deepcopy(module.state_dict())
+    with pytest.raises(ValueError, match=reason):
+        compact_module(module, sparse=True)
+    assert list(module.state_dict()) == list(state)
+    for name, tensor in module.state_dict().items():
+        torch.testing.assert_close(tensor, state[name], rtol=0, atol=0)
+    assert all(type(layer) is not SparseLinear for layer in module.modules())
+
+
+def test_unstructured_pruning_works_on_modules_that_branch_on_values():
+    X, y = blobs()
+    torch.manual_seed(0)
+    callback = PruningCallback(0.5, schedule="once", start_epoch=1)
+    net = make_net(callback, max_epochs=1, module=BranchesOnValues()).fit(X, y)
+    assert weight_sparsity(net.module_) == pytest.approx(0.5, abs=1 / N_WEIGHTS)
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, error, message",
+    [
+        (("x",), {}, TypeError, "'module' parameter of compact_module"),
+        ((None,), {}, TypeError, "'module' parameter of compact_module"),
+        ((nn.Linear(2, 2),), {"sparse": "yes"}, TypeError, "'sparse' parameter"),
+    ],
+)
+def test_compact_module_checks_its_arguments(args, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        compact_module(*args, **kwargs)
+
+
+def test_min_layer_density_holds_for_structured_pruning():
+    X, y = blobs()
+    callback = PruningCallback(
+        0.75,
+        method="l1_structured",
+        schedule="once",
+        start_epoch=1,
+        min_layer_density=0.5,
+    )
+    with pytest.warns(
+        UserWarning, match="0.5 of the hidden units pruned, below the 0.75"
+    ):
+        net = make_net(callback, max_epochs=1).fit(X, y)
+    assert net.history[-1, "units_0"] == 12
+    assert int((net.module_[2].weight != 0).any(dim=0).sum()) == 12
+
+
+def stop_after(epochs):
+    """An EarlyStopping that stops after ``epochs`` epochs."""
+    from skorch.callbacks import EarlyStopping
+
+    # No epoch improves on the first by 100 %: it stops after ``patience``.
+    return EarlyStopping(
+        monitor="train_loss", patience=epochs - 1, threshold=1.0, sink=lambda _: None
+    )
+
+
+def test_training_stopped_early_below_amount_warns():
+    X, y = blobs()
+    callback = PruningCallback(0.9, schedule="gradual")
+    net = make_net(callback, max_epochs=8, more_callbacks=[("stop", stop_after(4))])
+    with pytest.warns(UserWarning, match="stopped after 4 of its 8 epochs") as record:
+        net.fit(X, y)
+    assert len(net.history) == 4
+    reached = net.history[-1, "sparsity"]
+    assert 0 < reached < 0.9
+    message = str(record[0].message)
+    assert f"{reached:.4g} of the weights pruned" in message
+    assert "below the 0.9 requested" in message
+
+
+def test_partial_fit_warns_only_when_short_of_its_expected_epochs():
+    X, y = blobs()
+    callback = PruningCallback(0.9, schedule="gradual")
+    net = make_net(callback, max_epochs=8).initialize()
+    with pytest.warns(UserWarning, match="stopped after 1 of its 8 epochs"):
+        net.partial_fit(X, y, epochs=1)
+    for _ in range(7):
+        callback.expect_epochs(1)
+        net.partial_fit(X, y, epochs=1)  # no warning: warnings are errors
+    assert net.history[-1, "sparsity"] == pytest.approx(0.9, abs=1 / N_WEIGHTS)
+
+
+def test_new_parameters_start_a_new_gradual_ramp_from_the_sparsity_reached():
+    X, y = blobs()
+    net = make_net(PruningCallback(0.3), max_epochs=8).fit(X, y)
+    reached = net.history[-1, "sparsity"]
+    assert reached == pytest.approx(0.3, abs=1 / N_WEIGHTS)
+    net.set_params(callbacks__pruning__amount=0.8)
+    net.partial_fit(X, y)
+    # Epochs 9-10 wait, 11-14 ramp from 0.3 to 0.8, 15-16 fine-tune.
+    ramp = [0.3 + 0.5 * (1 - (1 - p) ** 3) for p in (0.25, 0.5, 0.75, 1.0)]
+    expected = [0.3, 0.3, *ramp, 0.8, 0.8]
+    np.testing.assert_allclose(
+        net.history[8:, "sparsity"], expected, atol=1 / N_WEIGHTS
+    )
+
+
+def test_partial_fit_continues_the_schedule():
+    X, y = blobs()
+    whole = make_net(PruningCallback(0.6), max_epochs=8).fit(X, y)
+    split = make_net(PruningCallback(0.6), max_epochs=8).initialize()
+    for epochs in (3, 5):
+        dict(split.callbacks_)["pruning"].expect_epochs(epochs)
+        split.partial_fit(X, y, epochs=epochs)
+    np.testing.assert_allclose(
+        split.history[:, "sparsity"], whole.history[:, "sparsity"], atol=1e-12
+    )
+
+
+class PausesMidForward(nn.Module):
+    """An MLP whose forward pass waits, halfway, for another thread."""
+
+    def __init__(self, halfway, resume):
+        super().__init__()
+        self.hidden = nn.Linear(10, 24)
+        self.output = nn.Linear(24, 3)
+        self.halfway, self.resume = halfway, resume
+
+    def forward(self, X):
+        hidden = torch.relu(self.hidden(X))
+        self.halfway.set()
+        self.resume.wait(timeout=30)
+        return self.output(hidden)
+
+
+def test_finding_hidden_units_leaves_other_threads_alone():
+    import threading
+
+    halfway, resume = threading.Event(), threading.Event()
+    module = PausesMidForward(halfway, resume)
+    with torch.no_grad():
+        module.output.weight[:, :6] = 0
+    other = mlp()
+    outcome = {}
+
+    def forward_elsewhere():
+        halfway.wait(timeout=30)
+        try:  # while the paused forward pass is being recorded
+            outcome["shape"] = other(torch.zeros(5, 10)).shape
+        except Exception as error:
+            outcome["error"] = error
+        resume.set()
+
+    thread = threading.Thread(target=forward_elsewhere)
+    thread.start()
+    report = compact_module(module)
+    thread.join()
+    assert outcome == {"shape": (5, 3)}
+    assert report["hidden_units"] == {"hidden": (24, 18)}
+
+
+class SumsHalves(nn.Module):
+    """An MLP on the sum of the two halves of 20 features."""
+
+    def __init__(self):
+        super().__init__()
+        self.mlp = mlp()
+
+    def forward(self, X):
+        return self.mlp(X[:, :10] + X[:, 10:])
+
+
+def test_compact_module_runs_the_module_on_the_input_given():
+    module = SumsHalves()
+    with torch.no_grad():
+        module.mlp[2].weight[:, :4] = 0
+    state = copy.deepcopy(module.state_dict())
+    with pytest.raises(ValueError, match="pass X, a batch of the module's input"):
+        compact_module(module)  # zeros as wide as the first Linear: 10, not 20
+    assert all(torch.equal(module.state_dict()[k], v) for k, v in state.items())
+    report = compact_module(module, np.zeros((3, 20)))
+    assert report["hidden_units"] == {"mlp.0": (24, 20)}
+
+
+def test_finding_hidden_units_keeps_each_layer_mode():
+    module = batchnorm_mlp().train()
+    module[1].eval()  # statistics frozen by the user
+    modes = [layer.training for layer in module.modules()]
+    compact_module(module)
+    assert [layer.training for layer in module.modules()] == modes
+    assert modes.count(False) == 1
