@@ -2,6 +2,8 @@
 
 from sklearn.utils.validation import check_is_fitted
 
+from ._ga import GAFeatureSelector
+
 
 def _pyplot():
     try:
@@ -32,6 +34,13 @@ def plot_ga_history(selector, *, ax=None):
     ax : matplotlib Axes
         The axes drawn on.
 
+    Raises
+    ------
+    TypeError
+        If ``selector`` is not a :class:`~fuzzyprune.GAFeatureSelector`.
+    sklearn.exceptions.NotFittedError
+        If ``selector`` is not fitted.
+
     See Also
     --------
     fuzzyprune.GAFeatureSelector : The selector whose ``history_`` is drawn.
@@ -52,6 +61,10 @@ def plot_ga_history(selector, *, ax=None):
     >>> import matplotlib.pyplot as plt
     >>> plt.close(ax.figure)
     """
+    if not isinstance(selector, GAFeatureSelector):
+        raise TypeError(
+            f"selector must be a GAFeatureSelector, got {type(selector).__name__}."
+        )
     check_is_fitted(selector, "history_")
     if ax is None:
         ax = _pyplot().subplots()[1]
