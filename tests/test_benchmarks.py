@@ -53,6 +53,7 @@ def test_bench_fcm_prints_side_by_side_table_and_goals():
     assert "by peak RSS (goal <= 1.3)" in output
 
 
+@pytest.mark.slow
 def test_bench_ga_prints_tables_and_goals():
     output, rows = run_benchmark(
         "bench_ga.py",
@@ -84,6 +85,7 @@ def test_bench_ga_prints_tables_and_goals():
     assert "(goal <= 60)" in output
 
 
+@pytest.mark.slow
 def test_bench_mlp_prints_tables_and_goals():
     output, rows = run_benchmark(
         "bench_mlp.py",
