@@ -961,3 +961,54 @@ def test_high_dimensional_blobs_as_well_as_kmeans():
     kmeans = np.mean(scores["kmeans"])
     assert np.mean(scores["auto"]) >= kmeans - 0.02, scores
     assert np.mean(scores["polynomial"]) >= kmeans - 0.05, scores
+
+
+def _peak_fit_bytes(X):
+    """Peak bytes numpy allocates during a fit of ``X``, on one thread.
+
+    One thread, since each thread a fit happens to start holds its own
+    chunk-sized buffers.
+    """
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with threadpool_limits(1, user_api="blas"):
+            FuzzyCMeans(5, max_iter=5, random_state=0).fit(X)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e30])
+def test_fit_memory_grows_by_at_most_a_third_of_the_data(scale):
+    """Beyond chunk-sized buffers, a fit holds less than 0.3 bytes per byte of X.
+
+    Comparing two sizes of data cancels the fixed cost of the buffers, so
+    any copy of X, or a per-sample array as wide as X, shows.
+    """
+    rng = np.random.RandomState(0)
+    blobs = rng.rand(16000, 256) + np.repeat(rng.rand(5, 256) * 3, 3200, axis=0)
+    X = (blobs * scale).astype(np.float32)
+    small, large = X[::4].copy(), X
+    extra = _peak_fit_bytes(large) - _peak_fit_bytes(small)
+    assert extra <= 0.3 * (large.nbytes - small.nbytes)
+
+
+def test_repeated_fits_keep_no_memory():
+    import gc
+    import tracemalloc
+
+    X, _ = make_blobs(2000, n_features=16, centers=5, random_state=0)
+    fcm = FuzzyCMeans(5, max_iter=5, random_state=0)
+    tracemalloc.start()
+    try:
+        sizes = []
+        for _ in range(12):
+            fcm.fit(X).predict(X)
+            gc.collect()
+            sizes.append(tracemalloc.get_traced_memory()[0])
+    finally:
+        tracemalloc.stop()
+    # A leaked array of memberships would add 80 kB per fit.
+    assert sizes[-1] - sizes[3] < 2000 * 5 * 8
