@@ -579,8 +579,10 @@ def _initial_centers(data, init, n_clusters, fuzzifier, random_state, sample_wei
     if isinstance(init, str) and init == "random":
         return _random_membership_centers(data, n_clusters, fuzzifier, random_state)
     if callable(init):
+        with _naming_errors("init"):
+            centers = init(data.X, n_clusters, random_state=random_state)
         init = _check_init(
-            init(data.X, n_clusters, random_state=random_state),
+            centers,
             data.X.dtype,
             n_clusters,
             data.X.shape[1],
@@ -596,6 +598,7 @@ def _check_init(centers, dtype, n_clusters, n_features):
     ValueError
         If they are not finite numbers of shape (n_clusters, n_features).
     """
+    _refuse_text(centers, "init")
     # Values beyond the dtype's range become inf, which the check refuses.
     with _naming_errors("init"), np.errstate(over="ignore"):
         centers = check_array(
@@ -623,17 +626,24 @@ def _naming_errors(parameter):
 
 
 def _refuse_text(values, parameter):
-    """Refuse an array of strings, which NumPy would parse as numbers.
+    """Refuse an array of strings, which NumPy would parse as numbers, or complex.
 
     Raises
     ------
     ValueError
-        If ``values`` is an array of strings or bytes.
+        If ``values`` is an array of strings, bytes or complex numbers.
     """
-    if getattr(values, "dtype", None) is not None and values.dtype.kind in "SU":
+    kind = getattr(getattr(values, "dtype", None), "kind", None)
+    if kind in ("S", "U"):
         raise ValueError(
             f"{parameter} holds strings (dtype {values.dtype}); convert them to "
             "numbers first."
+        )
+    # Checked here so that the message does not print the whole array.
+    if kind == "c":
+        raise ValueError(
+            f"{parameter} holds complex numbers (dtype {values.dtype}); only "
+            "real numbers are supported."
         )
 
 
@@ -948,7 +958,12 @@ class FuzzyCMeans(
         "init": [StrOptions({"k-means++", "random"}), callable, "array-like"],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
-        "n_jobs": [Integral, None],
+        # joblib gives 0 no meaning: refuse it before anything is fitted.
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
         "verbose": ["verbose"],
     }
 

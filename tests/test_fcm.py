@@ -409,7 +409,7 @@ BAD_X = {
     "no samples": (np.empty((0, 2)), "0 sample"),
     "1-D": (np.arange(6.0), "Expected 2D array, got 1D array"),
     "3-D": (np.zeros((3, 2, 2)), "Found array with dim 3"),
-    "complex": (GOOD_X + 1j, "Complex data not supported"),
+    "complex": (GOOD_X + 1j, r"X holds complex numbers \(dtype complex128\)[^\n]*$"),
     "strings": (np.array([["a", "b"]] * 3), "X holds strings"),
     "numeric strings": (GOOD_X.astype(str), "X holds strings"),
     "object strings": (np.array([["a", "b"]] * 3, dtype=object), "could not convert"),
@@ -451,7 +451,7 @@ BAD_WEIGHTS = {
     "strings": (np.array(["a"] * 10), "sample_weight holds strings"),
     "numeric strings": (np.ones(10).astype(str), "sample_weight holds strings"),
     "object strings": (np.array(["a"] * 10, dtype=object), "could not convert"),
-    "complex": (np.ones(10) * 1j, "Complex data not supported"),
+    "complex": (np.ones(10) * 1j, r"sample_weight holds complex numbers[^\n]*$"),
 }
 
 
@@ -486,7 +486,7 @@ def nan_centers(X, n_clusters, random_state):
         (np.full((3, 2), np.inf), "Input init contains infinity"),
         (np.full((3, 2), 1e39), "Input init contains infinity"),  # beyond float32
         ([["a", "b"]] * 3, "could not convert string to float"),
-        (np.ones((3, 2)) * 1j, "Complex data not supported"),
+        (np.ones((3, 2)) * 1j, r"init holds complex numbers[^\n]*$"),
         (wrong_centers, r"initial centers have shape \(2, 2\); expected"),
         (nan_centers, "Input init contains NaN"),
         (5, "'init' parameter"),
@@ -497,6 +497,22 @@ def test_bad_init_raises_naming_it(init, match):
     with pytest.raises(ValueError, match=match) as error:
         FuzzyCMeans(3, init=init).fit(GOOD_X.astype(np.float32))
     assert "init" in str(error.value)
+
+
+def test_init_callable_of_another_signature_raises_naming_init():
+    def two_arguments(X, n_clusters):
+        return X[:n_clusters]
+
+    with pytest.raises(TypeError, match=r"^init: .*random_state"):
+        FuzzyCMeans(3, init=two_arguments).fit(GOOD_X)
+
+
+def test_n_jobs_zero_is_refused_before_fitting():
+    fcm = FuzzyCMeans(2, random_state=0).fit(GOOD_X)
+    centers = fcm.cluster_centers_
+    with pytest.raises(ValueError, match="'n_jobs' parameter"):
+        fcm.set_params(n_jobs=0, m=1.5).fit(GOOD_X[:5])
+    assert fcm.cluster_centers_ is centers and fcm.m_ == 2
 
 
 def test_new_data_must_match_fitted_features(blobs):
