@@ -4,10 +4,12 @@ import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
+from numbers import Integral
 
 import joblib
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils._param_validation import Interval
 from threadpoolctl import ThreadpoolController
 
 # A chunk is sized to stay in cache while every product that needs it runs, so
@@ -21,6 +23,14 @@ _CHUNK_ROWS_RANGE = (16, 2048)
 # identical whatever the machine's core count or ``n_jobs``.
 _CHUNKS_PER_BLOCK = 8
 _MIN_BLOCKS = 16
+
+# The values of ``n_jobs`` joblib gives a meaning to (it has none for 0), as
+# a parameter constraint, so that 0 is refused before anything is fitted.
+N_JOBS_CONSTRAINT = [
+    Interval(Integral, None, -1, closed="right"),
+    Interval(Integral, 1, None, closed="left"),
+    None,
+]
 
 
 def chunk_rows(X):

@@ -31,6 +31,7 @@ from sklearn.utils.validation import (
 )
 
 from ._chunks import (
+    N_JOBS_CONSTRAINT,
     chunk_rows,
     chunks_of,
     map_blocks,
@@ -958,12 +959,7 @@ class FuzzyCMeans(
         "init": [StrOptions({"k-means++", "random"}), callable, "array-like"],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
-        # joblib gives 0 no meaning: refuse it before anything is fitted.
-        "n_jobs": [
-            Interval(Integral, None, -1, closed="right"),
-            Interval(Integral, 1, None, closed="left"),
-            None,
-        ],
+        "n_jobs": N_JOBS_CONSTRAINT,
         "verbose": ["verbose"],
     }
 

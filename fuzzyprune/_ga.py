@@ -30,7 +30,7 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._chunks import single_threaded_blas
+from ._chunks import N_JOBS_CONSTRAINT, single_threaded_blas
 from ._fcm import FuzzyCMeans
 from .metrics import (
     fuzzy_silhouette_score,
@@ -565,7 +565,7 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         ],
         "silhouette_sample_size": [Interval(Integral, 2, None, closed="left"), None],
         "cv": ["cv_object"],
-        "n_jobs": [Integral, None],
+        "n_jobs": N_JOBS_CONSTRAINT,
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }

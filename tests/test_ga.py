@@ -627,7 +627,7 @@ class FitOnly:
         ({"max_features": 7}, "max_features <= n_features=6"),
         ({"silhouette_sample_size": 1}, "'silhouette_sample_size' parameter"),
         ({"cv": 1}, "'cv' parameter"),
-        ({"n_jobs": 0}, "n_jobs"),
+        ({"n_jobs": 0}, "'n_jobs' parameter"),
         ({"n_jobs": 1.5}, "'n_jobs' parameter"),
         ({"random_state": "seed"}, "'random_state' parameter"),
         ({"verbose": -1}, "'verbose' parameter"),
