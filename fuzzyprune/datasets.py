@@ -296,7 +296,8 @@ _SPLIT_FOLDERS = {
     "val": ("val", "validation", "valid"),
     "test": ("test",),
 }
-_FILE_NAME = re.compile(r"^(\d+)_c(\d+)_(\d+)\.npy$")
+# At most 18 digits: every number fits in int64.
+_FILE_NAME = re.compile(r"^(\d{1,18})_c(\d{1,18})_(\d{1,18})\.npy$")
 _CACHE_NAME = "vehicle_x_cache"
 # Bumped whenever the index changes meaning; an index of another format is
 # rebuilt, never trusted.
@@ -307,6 +308,7 @@ _CACHE_FORMAT = 2
 # build are also compared by content whenever the cache is used.
 _SAME_TICK_NS = 2_000_000_000
 _BUNCH_FIELDS = ("data", "vehicle_id", "camera_id", "type", "split")
+_MAX_INT64 = np.iinfo(np.int64).max
 
 
 @validate_params(
@@ -342,9 +344,13 @@ def write_vehicle_x(root, data, *, labels="xml"):
     data : Bunch
         With ``data``, ``vehicle_id``, ``camera_id``, ``type`` and ``split``,
         as :func:`make_vehicle_x` returns: ``data`` a 2-D array of real
-        numbers within the float32 range, one row per sample; the ids and
-        types 1-D arrays of non-negative integers, one per sample; ``split``
-        one of ``"train"``, ``"val"`` and ``"test"`` per sample.
+        numbers within the float32 range, one row per sample; the ids 1-D
+        arrays of non-negative integers, one per sample; ``type`` a 1-D
+        array of indices into ``type_names``, one per sample; ``split`` one
+        of ``"train"``, ``"val"`` and ``"test"`` per sample. ``type_names``
+        is optional: the layout stores type numbers only, which
+        :func:`load_vehicle_x` names by ``VEHICLE_TYPE_NAMES``, so it
+        must be the first names of that list (all 11 when absent).
 
     labels : {"xml", "csv"}, default="xml"
         Format of the label file. A CSV file holds one type per vehicle, so
@@ -358,16 +364,25 @@ def write_vehicle_x(root, data, *, labels="xml"):
     Raises
     ------
     ValueError
-        Naming the field of ``data``, if a field is missing, ``data.data``
-        is not a 2-D array of finite real numbers within the float32 range,
-        a field has another length than ``data.data`` has rows, an id or
-        type is negative, a split is not one of the three, or, with
-        ``labels="csv"``, a vehicle has several types.
+        Naming the field of ``data``, if a field is missing or cannot be
+        made an array, ``data.data`` is not a 2-D array of finite real
+        numbers within the float32 range (complex numbers and strings
+        included), a field has another length than ``data.data`` has rows,
+        an id is negative or beyond 64 bits, a type is not in 0 to
+        ``len(type_names) - 1``, ``type_names`` is not the start of
+        ``VEHICLE_TYPE_NAMES``, a split is not one of the three, or,
+        with ``labels="csv"``, a vehicle has several types.
     TypeError
         If an id or type field does not hold integers.
     FileExistsError
-        If ``root`` is a file or already holds one of the files or folders
-        named above.
+        Naming ``root``, if it is a file or already holds one of the files
+        or folders named above.
+    NotADirectoryError
+        Naming ``root``, if it does not exist and cannot be created because
+        a file stands where one of its parent folders would be.
+    OSError
+        As the operating system raises it, if writing fails otherwise (no
+        permission, no space); the files written so far are removed.
 
     See Also
     --------
@@ -425,11 +440,13 @@ def _check_bunch(data, labels):
         )
     features = _check_features(data["data"])
     n_samples = features.shape[0]
+    n_types = _check_type_names(data.get("type_names", VEHICLE_TYPE_NAMES))
     ids = {
         field: _check_ids(data[field], field, n_samples)
-        for field in ("vehicle_id", "camera_id", "type")
+        for field in ("vehicle_id", "camera_id")
     }
-    splits = np.asarray(data["split"])
+    ids["type"] = _check_ids(data["type"], "type", n_samples, stop=n_types)
+    splits = _as_array(data["split"], "split")
     _check_field_shape(splits, "split", n_samples)
     unknown = set(splits.astype(str).tolist()) - set(_SPLIT_FOLDERS)
     if unknown:
@@ -447,12 +464,45 @@ def _check_bunch(data, labels):
     return features, ids, splits.astype(str)
 
 
+def _as_array(values, field):
+    try:
+        return np.asarray(values)
+    except (TypeError, ValueError) as error:  # ragged lists, say
+        raise ValueError(f"data.{field} cannot be made an array: {error}") from error
+
+
+# What data.data holds, by dtype kind, where it is not real numbers.
+_DTYPE_KINDS = {
+    "c": "complex numbers",
+    "U": "strings",
+    "S": "bytes",
+    "M": "dates",
+    "m": "time spans",
+    "V": "records",
+}
+
+
 def _check_features(values):
-    values = np.asarray(values)
+    values = _as_array(values, "data")
     if values.ndim != 2 or 0 in values.shape:
         raise ValueError(
             "data.data must be a 2-D array of shape (n_samples, n_features) with "
             f"at least one row and one column; got shape {values.shape}."
+        )
+    # Checked here, not by check_array, whose messages for these types omit
+    # the field or print the whole array.
+    if values.dtype.kind == "O":
+        try:
+            values = values.astype(np.float64)
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"data.data must hold real numbers; some of its objects are not: "
+                f"{error}"
+            ) from error
+    elif values.dtype.kind not in "biuf":
+        raise ValueError(
+            f"data.data must hold real numbers; got {values.dtype} values "
+            f"({_DTYPE_KINDS.get(values.dtype.kind, 'not real numbers')})."
         )
     values = check_array(values, dtype="numeric", input_name="data.data")
     with np.errstate(over="ignore", invalid="ignore"):
@@ -473,26 +523,59 @@ def _check_field_shape(values, field, n_samples):
         )
 
 
-def _check_ids(values, field, n_samples):
-    values = np.asarray(values)
+def _check_ids(values, field, n_samples, *, stop=_MAX_INT64 + 1):
+    """Check integers in ``range(stop)``, one per sample; return them as int64."""
+    values = _as_array(values, field)
     _check_field_shape(values, field, n_samples)
     if values.dtype.kind not in "iu":
         raise TypeError(f"data.{field} must hold integers; got dtype {values.dtype}.")
-    if values.min() < 0:
+    low, high = values.min(), values.max()
+    if low < 0 or high >= stop:
+        indices = ", indices into data.type_names" if field == "type" else ""
         raise ValueError(
-            f"data.{field} must hold non-negative integers; got {values.min()}."
+            f"data.{field} must hold integers from 0 to {stop - 1}{indices}; got "
+            f"{low if low < 0 else high}."
         )
     return values.astype(np.int64)
 
 
+def _check_type_names(type_names):
+    """Return the number of types, if the loader gives them these names."""
+    names = np.asarray(type_names, dtype=object)
+    # The layout stores type numbers only, which the loader names so.
+    if (
+        names.ndim != 1
+        or not 0 < names.size <= len(VEHICLE_TYPE_NAMES)
+        or names.tolist() != list(VEHICLE_TYPE_NAMES[: names.size])
+    ):
+        raise ValueError(
+            "data.type_names must be the first names of VEHICLE_TYPE_NAMES, by "
+            "which load_vehicle_x names the types written; got "
+            f"{_short_repr(type_names)}."
+        )
+    return names.size
+
+
+def _short_repr(value, limit=200):
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}..."
+
+
 def _check_nothing_to_overwrite(root):
-    if root.exists() and not root.is_dir():
-        raise FileExistsError(f"root {str(root)!r} is a file, not a folder.")
     if not root.exists():
+        # The nearest folder that exists, where root will be created.
+        ancestor = next((path for path in root.parents if path.exists()), None)
+        if ancestor is not None and not ancestor.is_dir():
+            raise NotADirectoryError(
+                f"root {str(root)!r} cannot be created: {str(ancestor)!r} is a "
+                "file, not a folder."
+            )
         return
+    if not root.is_dir():
+        raise FileExistsError(f"root {str(root)!r} is a file, not a folder.")
     names = [name for folders in _SPLIT_FOLDERS.values() for name in folders]
     clashes = [root / name for name in names if (root / name).exists()]
-    clashes += sorted(root.glob("*.xml")) + sorted(root.glob("*.csv"))
+    clashes += _label_files(root)
     clashes += [path for path in _cache_paths(root) if path.exists()]
     if clashes:
         raise FileExistsError(
@@ -557,15 +640,19 @@ def _write_csv_labels(path, ids):
 def load_vehicle_x(root, *, split=None, cache=True, cache_dir=None):
     """Load Vehicle-X features from their folder layout.
 
-    ``root`` holds the folders ``train/``, ``val/`` (or ``validation/``,
-    ``valid/``) and ``test/``, each with one file ``VVVVV_cCCC_NN.npy`` of
-    2048 (or any fixed number of) real numbers per image, whose name gives
-    the vehicle id, the camera id and the image's index. Vehicle types (and
-    colours, when given) come from a label file in ``root``: a VeRi-style
-    ``*.xml`` (``<Item imageName="00001_c001_33.jpg" vehicleID="0001"
-    cameraID="c001" colorID="..." typeID="..."/>``) or a ``*.csv`` with
-    columns ``vehicle_id,type_id``. A folder holding only some of the splits
-    loads those.
+    ``root`` holds the folders ``train/``, ``val/`` (or one of
+    ``validation/``, ``valid/``) and ``test/``, each with one file
+    ``VVVVV_cCCC_NN.npy`` of 2048 (or any fixed number of) real numbers per
+    image, whose name gives the vehicle id, the camera id and the image's
+    index. Vehicle types (and colours, when given) come from the one label
+    file in ``root``: a VeRi-style ``*.xml`` (``<Item
+    imageName="00001_c001_33.jpg" vehicleID="0001" cameraID="c001"
+    colorID="..." typeID="..."/>``) or a ``*.csv`` with columns
+    ``vehicle_id,type_id``. A type is an index into
+    ``VEHICLE_TYPE_NAMES``, 0 (Sedan) to 10 (RV), as in Vehicle-X's
+    ``finegrained_label.xml``. A folder holding only some of the splits
+    loads those. Two folders of one split, or several label files, are
+    refused rather than merged or one of them picked.
 
     The first load writes every feature, in one float32 array, to
     ``vehicle_x_cache.npy`` (with its index in ``vehicle_x_cache.json``);
@@ -609,7 +696,9 @@ def load_vehicle_x(root, *, split=None, cache=True, cache_dir=None):
         read-only, when read from the cache), ``vehicle_id``, ``camera_id``,
         ``image_index`` (the ``NN`` of the file name), ``type``,
         ``color`` (``-1`` where unknown; only with an XML label file),
-        ``split``, ``file_names``, ``type_names`` and ``feature_names``.
+        ``split``, ``file_names``, ``type_names`` (the 11 names of
+        ``VEHICLE_TYPE_NAMES``, which ``type`` indexes) and
+        ``feature_names``.
 
     Raises
     ------
@@ -619,8 +708,10 @@ def load_vehicle_x(root, *, split=None, cache=True, cache_dir=None):
     ValueError
         Naming the file or folder, for a malformed file name, a file or
         folder that cannot be read, a feature file that does not hold one
-        row of finite real numbers (or as many as the others), a label file
-        that cannot be parsed, or an image whose vehicle has no type in the
+        row of finite real numbers (or as many as the others), a split held
+        by two folders (``val/`` and ``valid/``), several label files, a
+        label file that cannot be parsed or gives a type outside 0 to 10
+        (or a colour below -1), or an image whose vehicle has no type in the
         label file.
 
     Warns
@@ -686,11 +777,18 @@ def _feature_files(root):
         )
     files, splits = [], []
     for split, folders in _SPLIT_FOLDERS.items():
-        for folder in folders:
-            if (root / folder).is_dir():
-                found = _list_feature_files(root, folder)
-                files += found
-                splits += [split] * len(found)
+        present = [folder for folder in folders if (root / folder).is_dir()]
+        if len(present) > 1:
+            # Loading both would count a copied folder's images twice.
+            raise ValueError(
+                f"Vehicle-X folder {str(root)!r} holds "
+                f"{' and '.join(f'{folder}/' for folder in present)}, all folders "
+                f"of the {split!r} split; keep only one of them."
+            )
+        for folder in present:
+            found = _list_feature_files(root, folder)
+            files += found
+            splits += [split] * len(found)
     if not files:
         raise FileNotFoundError(
             f"No .npy feature files in the split folders of {str(root)!r}: expected "
@@ -718,7 +816,8 @@ def _parse_file_name(file):
     if match is None:
         raise ValueError(
             f"Malformed Vehicle-X file name {str(file)!r}: expected "
-            "VVVVV_cCCC_NN.npy (vehicle id, camera id, image index)."
+            "VVVVV_cCCC_NN.npy (vehicle id, camera id, image index, each of at "
+            "most 18 digits)."
         )
     return tuple(int(group) for group in match.groups())
 
@@ -1050,18 +1149,34 @@ def _replacing(path):
         raise
 
 
+def _label_files(root):
+    return sorted(root.glob("*.xml")) + sorted(root.glob("*.csv"))
+
+
 def _read_labels(root, files, vehicle_ids):
-    xml_files = sorted(root.glob("*.xml"))
-    csv_files = sorted(root.glob("*.csv"))
-    if xml_files:
-        return _read_xml_labels(xml_files[0], files)
-    if csv_files:
-        return _read_csv_labels(csv_files[0], files, vehicle_ids), np.full(
-            len(files), -1
+    label_files = _label_files(root)
+    if not label_files:
+        raise FileNotFoundError(
+            f"No label file in {str(root)!r}: expected a VeRi-style .xml or a .csv "
+            "with columns vehicle_id,type_id."
         )
-    raise FileNotFoundError(
-        f"No label file in {str(root)!r}: expected a VeRi-style .xml or a .csv "
-        "with columns vehicle_id,type_id."
+    if len(label_files) > 1:
+        # Which one holds the types is the user's call, not a sort order's.
+        raise ValueError(
+            f"Vehicle-X folder {str(root)!r} holds several label files, "
+            f"{', '.join(repr(path.name) for path in label_files)}; keep only one."
+        )
+    path = label_files[0]
+    if path.suffix == ".xml":
+        return _read_xml_labels(path, files)
+    return _read_csv_labels(path, files, vehicle_ids), np.full(len(files), -1)
+
+
+def _type_range_error(path, where, type_id):
+    return ValueError(
+        f"Label file {str(path)!r} gives {where} type {type_id}; types must be "
+        f"integers from 0 to {len(VEHICLE_TYPE_NAMES) - 1}, indices into "
+        "VEHICLE_TYPE_NAMES."
     )
 
 
@@ -1074,12 +1189,20 @@ def _read_xml_labels(path, files):
     for item in items:
         stem = Path(item.get("imageName", "")).stem
         try:
-            by_image[stem] = (int(item.get("typeID")), int(item.get("colorID", -1)))
+            type_id, color = int(item.get("typeID")), int(item.get("colorID", -1))
         except (TypeError, ValueError) as error:
             raise ValueError(
                 f"Item {item.attrib} of label file {str(path)!r} needs an integer "
                 "typeID (and colorID, if given)."
             ) from error
+        if not 0 <= type_id < len(VEHICLE_TYPE_NAMES):
+            raise _type_range_error(path, f"image {stem!r}", type_id)
+        if not -1 <= color <= _MAX_INT64:
+            raise ValueError(
+                f"Label file {str(path)!r} gives image {stem!r} colour {color}; a "
+                "colorID must be a non-negative 64-bit integer, or -1 for unknown."
+            )
+        by_image[stem] = (type_id, color)
     labels = []
     for file in files:
         stem = os.path.basename(file)[: -len(".npy")]
@@ -1094,6 +1217,9 @@ def _read_xml_labels(path, files):
 
 def _read_csv_labels(path, files, vehicle_ids):
     table = _read_csv_table(path)
+    bad = np.flatnonzero((table[:, 1] < 0) | (table[:, 1] >= len(VEHICLE_TYPE_NAMES)))
+    if bad.size:
+        raise _type_range_error(path, f"vehicle {table[bad[0], 0]}", table[bad[0], 1])
     pairs = np.unique(table, axis=0)
     vehicles, counts = np.unique(pairs[:, 0], return_counts=True)
     if (counts > 1).any():
@@ -1117,7 +1243,14 @@ def _read_csv_table(path):
             reader = csv.DictReader(file)
             rows = [(row["vehicle_id"], row["type_id"]) for row in reader]
         table = np.array(rows, dtype=np.int64).reshape(-1, 2)
-    except (OSError, csv.Error, KeyError, TypeError, ValueError) as error:
+    except (
+        OSError,
+        csv.Error,
+        KeyError,
+        TypeError,
+        ValueError,
+        OverflowError,
+    ) as error:
         raise ValueError(
             f"Cannot read label file {str(path)!r}: expected columns "
             f"vehicle_id,type_id of integers, one row per vehicle ({error!r})."

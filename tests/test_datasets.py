@@ -1,6 +1,7 @@
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -724,20 +725,62 @@ def bunch_with(**fields):
         (bunch_with(data=np.ones(20)), ValueError, "data.data must be a 2-D"),
         (bunch_with(data=np.ones((20, 0))), ValueError, "data.data must be a 2-D"),
         (bunch_with(data=np.full((20, 4), np.nan)), ValueError, "data.data.*NaN"),
-        (bunch_with(data=np.ones((20, 4)) + 1j), ValueError, "[Cc]omplex"),
-        (bunch_with(data=np.full((20, 4), "a")), ValueError, "strings"),
+        (bunch_with(data=np.ones((20, 4)) + 1j), ValueError, "data.data.*complex"),
+        (bunch_with(data=np.full((20, 4), "a")), ValueError, "data.data.*strings"),
+        (
+            bunch_with(data=np.full((20, 4), 1j, dtype=object)),
+            ValueError,
+            "data.data must hold real numbers",
+        ),
+        (bunch_with(data=[[1.0, 2.0], [3.0]]), ValueError, "data.data cannot be"),
         (bunch_with(data=np.full((20, 4), 1e300)), ValueError, "float32 range"),
         (bunch_with(vehicle_id=np.ones(20) * 1.5), TypeError, "data.vehicle_id.*int"),
-        (bunch_with(camera_id=-np.ones(20, int)), ValueError, "data.camera_id.*neg"),
+        (bunch_with(camera_id=-np.ones(20, int)), ValueError, "data.camera_id.*-1"),
+        (
+            bunch_with(vehicle_id=np.full(20, 2**63, dtype=np.uint64)),
+            ValueError,
+            "data.vehicle_id.*from 0 to 9223372036854775807",
+        ),
+        (bunch_with(type=np.arange(20) * 1000), ValueError, "data.type.*0 to 10"),
+        (bunch_with(type=np.arange(20) - 3), ValueError, "data.type.*0 to 10.*-3"),
+        (
+            Bunch(
+                **{
+                    **make_vehicle_x(20, n_types=3, random_state=0),
+                    "type": 3 + 0 * np.arange(20),
+                }
+            ),
+            ValueError,
+            r"data.type.*0 to 2, indices into data.type_names; got 3",
+        ),
+        (
+            bunch_with(type_names=["car", "bus"]),
+            ValueError,
+            "data.type_names.*VEHICLE_TYPE_NAMES",
+        ),
+        (
+            bunch_with(type_names=[*VEHICLE_TYPE_NAMES, "Tractor"]),
+            ValueError,
+            "data.type_names",
+        ),
         (bunch_with(type=np.ones((20, 1), int)), ValueError, r"data.type.*\(20, 1\)"),
         (bunch_with(split=np.array(["train"] * 19 + ["dev"])), ValueError, "dev"),
         (bunch_with(split=np.array(["train"] * 19)), ValueError, "data.split"),
     ],
 )
 def test_write_refuses_bad_data_and_writes_nothing(tmp_path, data, error, match):
-    with pytest.raises(error, match=match):
+    with pytest.raises(error, match=match) as info:
         write_vehicle_x(tmp_path / "out", data)
+    # One line, not a dump of the array.
+    assert "\n" not in str(info.value) and len(str(info.value)) < 400
     assert not (tmp_path / "out").exists()
+
+
+def test_write_takes_numbers_held_as_objects(tmp_path):
+    vx = bunch_with()
+    numbers = Bunch(**{**vx, "data": vx.data.astype(object)})
+    files = write_vehicle_x(tmp_path, numbers)
+    assert_array_equal([np.load(file) for file in files], vx.data)
 
 
 def test_write_refuses_types_a_csv_cannot_hold(tmp_path):
@@ -765,8 +808,19 @@ def test_write_refuses_to_mix_with_existing_files(tmp_path, existing):
 
 def test_write_refuses_a_file_as_root(tmp_path):
     (tmp_path / "file").write_text("")
-    with pytest.raises(FileExistsError, match="is a file"):
+    with pytest.raises(FileExistsError, match="root .*file'? is a file"):
         write_vehicle_x(tmp_path / "file", bunch_with())
+
+
+@pytest.mark.parametrize("below", ["sub", "sub/deeper"])
+def test_write_refuses_a_root_under_a_file(tmp_path, below):
+    (tmp_path / "file").write_text("")
+    root = tmp_path / "file" / below
+    with pytest.raises(
+        NotADirectoryError, match=f"{re.escape(repr(str(root)))} cannot be created"
+    ):
+        write_vehicle_x(root, bunch_with())
+    assert [path.name for path in tmp_path.iterdir()] == ["file"]
 
 
 def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
@@ -794,3 +848,108 @@ def test_fewer_vehicles_than_types_use_the_first_types():
 def test_make_vehicle_x_refuses_bools():
     with pytest.raises(TypeError, match="'n_samples' parameter.*bool"):
         make_vehicle_x(True, n_features=2)
+
+
+# --- ambiguous layouts and types without names --------------------------------
+
+
+@pytest.mark.parametrize("copy", ["valid", "validation"])
+@pytest.mark.parametrize("cache", [True, False])
+def test_a_split_in_two_folders_is_refused(tmp_path, small_vehicle_x, copy, cache):
+    write_vehicle_x(tmp_path, small_vehicle_x)
+    shutil.copytree(tmp_path / "val", tmp_path / copy)
+    for split in (None, "train"):
+        with pytest.raises(ValueError, match=f"val/ and {copy}/.*'val' split"):
+            load_vehicle_x(tmp_path, split=split, cache=cache)
+
+
+@pytest.mark.parametrize(
+    "written, extra",
+    [("xml", "labels.csv"), ("csv", "labels.xml"), ("csv", "more.csv")],
+)
+def test_several_label_files_are_refused(tmp_path, small_vehicle_x, written, extra):
+    write_vehicle_x(tmp_path, small_vehicle_x, labels=written)
+    # Another label file giving other types; neither may win silently.
+    other = Bunch(**{**small_vehicle_x, "type": (small_vehicle_x.type + 1) % 11})
+    write_vehicle_x(tmp_path / "other", other, labels=extra[-3:])
+    (tmp_path / "other" / f"labels.{extra[-3:]}").rename(tmp_path / extra)
+    for cache in (True, False):
+        with pytest.raises(ValueError, match="several label files") as info:
+            load_vehicle_x(tmp_path, cache=cache)
+        assert f"'labels.{written}'" in str(info.value)
+        assert f"'{extra}'" in str(info.value)
+
+
+def one_image_layout(root, labels):
+    (root / "train").mkdir()
+    np.save(root / "train" / "00001_c002_00.npy", np.zeros(3, dtype=np.float32))
+    name, content = labels
+    (root / name).write_text(content)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    type_id=st.integers(-2, 12) | st.integers(-(2**63), 2**63 - 1),
+    labels=st.sampled_from(["xml", "csv"]),
+)
+def test_label_types_must_index_the_type_names(type_id, labels):
+    content = {
+        "xml": (
+            "labels.xml",
+            f'<Items><Item imageName="00001_c002_00.jpg" typeID="{type_id}"/></Items>',
+        ),
+        "csv": ("labels.csv", f"vehicle_id,type_id\n1,{type_id}\n"),
+    }[labels]
+    with tempfile.TemporaryDirectory() as root:
+        one_image_layout(Path(root), content)
+        if 0 <= type_id < len(VEHICLE_TYPE_NAMES):
+            vx = load_vehicle_x(root, cache=False)
+            assert vx.type.tolist() == [type_id]
+            assert vx.type_names[type_id] == VEHICLE_TYPE_NAMES[type_id]
+        else:
+            with pytest.raises(
+                ValueError, match=rf"labels.{labels}.* type {type_id}; .*0 to 10"
+            ):
+                load_vehicle_x(root, cache=False)
+
+
+@pytest.mark.parametrize("type_id", [-3, 11, 99])
+def test_out_of_range_label_type_is_refused_for_unused_rows(tmp_path, type_id):
+    # A vehicle with no images still makes a label file wrong.
+    one_image_layout(
+        tmp_path, ("labels.csv", f"vehicle_id,type_id\n1,0\n7,{type_id}\n")
+    )
+    with pytest.raises(ValueError, match=f"labels.csv.*vehicle 7 type {type_id}"):
+        load_vehicle_x(tmp_path, cache=False)
+
+
+@pytest.mark.parametrize(
+    "item, match",
+    [
+        ('typeID="1" colorID="-2"', "colour -2"),
+        (f'typeID="1" colorID="{2**64}"', f"colour {2**64}"),
+        (f'typeID="{2**64}"', f"type {2**64}"),
+    ],
+)
+def test_xml_numbers_out_of_range_are_refused(tmp_path, item, match):
+    one_image_layout(
+        tmp_path,
+        ("labels.xml", f'<Items><Item imageName="00001_c002_00.jpg" {item}/></Items>'),
+    )
+    with pytest.raises(ValueError, match=f"labels.xml.*{match}"):
+        load_vehicle_x(tmp_path, cache=False)
+
+
+def test_csv_type_beyond_64_bits_is_named(tmp_path):
+    one_image_layout(tmp_path, ("labels.csv", f"vehicle_id,type_id\n1,{2**64}\n"))
+    with pytest.raises(ValueError, match="labels.csv.*integers"):
+        load_vehicle_x(tmp_path, cache=False)
+
+
+def test_file_name_numbers_beyond_64_bits_are_named(tmp_path):
+    (tmp_path / "train").mkdir()
+    name = f"{10**19}_c001_00.npy"
+    np.save(tmp_path / "train" / name, np.zeros(3, dtype=np.float32))
+    (tmp_path / "labels.csv").write_text("vehicle_id,type_id\n1,0\n")
+    with pytest.raises(ValueError, match=f"Malformed .*{name}.*18 digits"):
+        load_vehicle_x(tmp_path, cache=False)
