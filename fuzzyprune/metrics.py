@@ -9,10 +9,17 @@ last step on ``X`` transformed by the steps before it. Every scorer follows
 scikit-learn's rule that greater is better: indices where smaller is better are
 negated and named ``neg_*``. Where an index is undefined for a fold (fewer than
 2 clusters among its samples), its scorer warns and returns ``nan``.
+
+Samples, centers, memberships and sample weights must be real numbers:
+strings, even ones spelling numbers, and complex numbers are refused, naming
+the argument. Only the proportions of sample weights matter: they are divided
+by a power of two (exactly) before use, so weights of any finite scale, from
+the smallest subnormal to the largest float, give the same index.
 """
 
 import copy
 import warnings
+from contextlib import contextmanager
 from inspect import signature
 from numbers import Integral, Real
 
@@ -35,7 +42,14 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
-from ._fcm import _MODERATE_EXPONENT, _largest_exponent, sq_distances
+from ._fcm import (
+    _MODERATE_EXPONENT,
+    _largest_exponent,
+    _naming_errors,
+    _refuse_text,
+    _relative_weights,
+    sq_distances,
+)
 from ._fuzzifiers import fuzzifier_function
 
 __all__ = [
@@ -70,11 +84,45 @@ class _UndefinedIndexError(ValueError):
     """
 
 
+def _refuse_non_real(values, name, text):
+    """Refuse complex values and, unless ``text``, strings.
+
+    NumPy would parse strings spelling numbers, and scikit-learn's refusal of
+    complex values prints the whole array.
+    """
+    if values is None:
+        return
+    array = values if sp.issparse(values) else np.asarray(values)
+    if array.dtype == object:
+        # The type of the values, as NumPy infers it for a list: what a data
+        # frame with a column of text or complex numbers holds.
+        array = np.asarray(array.tolist())
+    if not text or array.dtype.kind == "c":
+        _refuse_text(array, name)
+
+
+@contextmanager
+def _checking(values, name, *, text=False):
+    """Check the argument ``name`` holding ``values`` within this block.
+
+    Complex values are refused, and strings unless ``text``; errors raised
+    within name the argument. scikit-learn's finiteness check first sums the
+    values, which for finite data near the largest float can overflow to
+    ``inf - inf``: the warning that would raise is silenced, as the check
+    then looks at every value.
+    """
+    with _naming_errors(name):
+        _refuse_non_real(values, name, text)
+        with np.errstate(over="ignore", invalid="ignore"):
+            yield
+
+
 def _check_memberships(memberships):
     """Check that ``memberships`` is a fuzzy partition: rows in [0, 1] summing to 1."""
-    memberships = check_array(
-        memberships, dtype=[np.float64, np.float32], input_name="memberships"
-    )
+    with _checking(memberships, "memberships"):
+        memberships = check_array(
+            memberships, dtype=[np.float64, np.float32], input_name="memberships"
+        )
     if memberships.min() < 0 or memberships.max() > 1:
         raise ValueError("memberships must lie in [0, 1].")
     sums = memberships.sum(axis=1, dtype=np.float64)
@@ -95,15 +143,31 @@ def _check_n_clusters(n_clusters, function, minimum=2):
 
 
 def _check_weights(sample_weight, X):
-    """Check non-negative sample weights, not all zero, one per sample of ``X``."""
-    return _check_sample_weight(
-        sample_weight, X, dtype=np.float64, ensure_non_negative=True
-    )
+    """Check finite non-negative sample weights, not all zero, one per sample of ``X``.
+
+    Returns them as given, in float64; ones for ``None``.
+    """
+    with _checking(sample_weight, "sample_weight"):
+        return _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+
+
+def _check_relative_weights(sample_weight, X):
+    """Check sample weights and divide them by a power of two.
+
+    They keep their exact proportions, with the largest in [0.5, 1), so that
+    their products and sums neither overflow nor lose their digits to
+    underflow, whatever their scale.
+    """
+    return _relative_weights(_check_weights(sample_weight, X))
 
 
 def _weighted_mean(values, sample_weight):
     """Mean of per-sample ``values`` with checked ``sample_weight``."""
-    return float(np.average(values, weights=_check_weights(sample_weight, values)))
+    return float(
+        np.average(values, weights=_check_relative_weights(sample_weight, values))
+    )
 
 
 def _check_labels(labels, n_samples, name="labels"):
@@ -112,7 +176,8 @@ def _check_labels(labels, n_samples, name="labels"):
     A column vector is accepted with scikit-learn's DataConversionWarning.
     """
     # check_array rejects NaN and infinity before type_of_target casts them.
-    labels = check_array(labels, ensure_2d=False, dtype=None, input_name=name)
+    with _checking(labels, name, text=True):
+        labels = check_array(labels, ensure_2d=False, dtype=None, input_name=name)
     if labels.ndim == 2 and labels.shape[1] != 1:
         raise ValueError(f"{name} must be 1-D, got shape {labels.shape}.")
     labels = column_or_1d(labels, warn=True, input_name=name)
@@ -129,23 +194,28 @@ def _check_labels(labels, n_samples, name="labels"):
 
 def _check_cluster_indices(labels, n_clusters):
     """Check that labels index ``n_clusters`` centers: integers in [0, n_clusters)."""
+    expected = (
+        f"labels must be integers in [0, {n_clusters - 1}] to index the "
+        f"{n_clusters} centers"
+    )
+    if not np.issubdtype(labels.dtype, np.number):
+        raise ValueError(f"{expected}, got values of dtype {labels.dtype}.")
     if not (
-        np.issubdtype(labels.dtype, np.number)
-        and np.all(labels == np.round(labels))
+        np.all(labels == np.round(labels))
         and labels.min() >= 0
         and labels.max() < n_clusters
     ):
         raise ValueError(
-            f"labels must be integers in [0, {n_clusters - 1}] to index the "
-            f"{n_clusters} centers, got values from {labels.min()} to "
-            f"{labels.max()}."
+            f"{expected}, got values from {labels.min()} to {labels.max()}."
         )
     return labels.astype(np.intp)
 
 
 def _check_centers(centers, X):
     """Check ``centers``: finite, in ``X``'s dtype, one column per feature."""
-    centers = check_array(centers, dtype=X.dtype, input_name="centers")
+    # Values beyond the range of X's dtype become inf, which the check refuses.
+    with _checking(centers, "centers"):
+        centers = check_array(centers, dtype=X.dtype, input_name="centers")
     if centers.shape[1] != X.shape[1]:
         raise ValueError(
             f"centers must have shape (n_clusters, n_features) with n_features = "
@@ -155,9 +225,10 @@ def _check_centers(centers, X):
 
 
 def _check_samples(X):
-    return check_array(
-        X, accept_sparse="csr", dtype=[np.float64, np.float32], input_name="X"
-    )
+    with _checking(X, "X"):
+        return check_array(
+            X, accept_sparse="csr", dtype=[np.float64, np.float32], input_name="X"
+        )
 
 
 def _to_unit_scale(X, centers=None):
@@ -199,7 +270,8 @@ def partition_coefficient(memberships, *, sample_weight=None):
         Memberships, each row summing to 1.
 
     sample_weight : array-like of shape (n_samples,), default=None
-        Non-negative weights of the samples; ``None`` weighs them equally.
+        Finite, non-negative weights of the samples, not all zero; only
+        their proportions matter. ``None`` weighs the samples equally.
 
     Returns
     -------
@@ -211,8 +283,9 @@ def partition_coefficient(memberships, *, sample_weight=None):
     ------
     ValueError
         If ``memberships`` is not a fuzzy partition (values outside [0, 1],
-        NaN, or a row not summing to 1), or ``sample_weight`` is negative or
-        of the wrong length.
+        NaN, or a row not summing to 1), ``sample_weight`` is not finite, is
+        negative, all zero or of the wrong length, or either holds strings or
+        complex numbers.
 
     See Also
     --------
@@ -245,7 +318,8 @@ def modified_partition_coefficient(memberships, *, sample_weight=None):
         Memberships, each row summing to 1, with at least 2 clusters.
 
     sample_weight : array-like of shape (n_samples,), default=None
-        Non-negative weights of the samples; ``None`` weighs them equally.
+        Finite, non-negative weights of the samples, not all zero; only
+        their proportions matter. ``None`` weighs the samples equally.
 
     Returns
     -------
@@ -256,7 +330,8 @@ def modified_partition_coefficient(memberships, *, sample_weight=None):
     ------
     ValueError
         If ``memberships`` is not a fuzzy partition or has fewer than 2
-        clusters, or ``sample_weight`` is invalid.
+        clusters, or ``sample_weight`` is invalid (see
+        :func:`partition_coefficient`).
 
     See Also
     --------
@@ -291,7 +366,8 @@ def partition_entropy(memberships, *, sample_weight=None):
         Memberships, each row summing to 1.
 
     sample_weight : array-like of shape (n_samples,), default=None
-        Non-negative weights of the samples; ``None`` weighs them equally.
+        Finite, non-negative weights of the samples, not all zero; only
+        their proportions matter. ``None`` weighs the samples equally.
 
     Returns
     -------
@@ -303,7 +379,7 @@ def partition_entropy(memberships, *, sample_weight=None):
     ------
     ValueError
         If ``memberships`` is not a fuzzy partition, or ``sample_weight`` is
-        invalid.
+        invalid (see :func:`partition_coefficient`).
 
     Examples
     --------
@@ -382,7 +458,7 @@ def xie_beni_index(
         power function.
 
     sample_weight : array-like of shape (n_samples,), default=None
-        Non-negative weights of the samples, as in
+        Finite, non-negative weights of the samples, not all zero, as in
         :meth:`FuzzyCMeans.fit <fuzzyprune.FuzzyCMeans.fit>`: they weigh the
         objective, and ``n_samples`` becomes their sum.
 
@@ -399,8 +475,8 @@ def xie_beni_index(
     ValueError
         If ``X`` or ``centers`` hold NaN or infinity, ``memberships`` is not a
         fuzzy partition of the samples (see :func:`partition_coefficient`),
-        the shapes disagree, there are fewer than 2 centers, or
-        ``sample_weight`` is invalid.
+        the shapes disagree, there are fewer than 2 centers, ``sample_weight``
+        is invalid, or an argument holds strings or complex numbers.
 
     References
     ----------
@@ -417,7 +493,7 @@ def xie_beni_index(
     """
     X, memberships, centers = _check_fuzzy_partition(X, memberships, centers)
     _check_n_clusters(centers.shape[0], "xie_beni_index")
-    sample_weight = _check_weights(sample_weight, X)
+    sample_weight = _check_relative_weights(sample_weight, X)
     X, centers = _to_unit_scale(X, centers)
     function = fuzzifier_function(fuzzifier, m, beta)
     weights = np.exp(function.log_weights(memberships.astype(np.float64)))
@@ -481,8 +557,9 @@ def fuzzy_silhouette_score(
     ValueError
         If ``X`` holds NaN or infinity, ``memberships`` is not a fuzzy
         partition of the samples (see :func:`partition_coefficient`), it has
-        fewer than 2 clusters, or the samples' largest memberships do not
-        form between 2 and ``n_samples - 1`` clusters.
+        fewer than 2 clusters, either holds strings or complex numbers, or
+        the samples' largest memberships do not form between 2 and
+        ``n_samples - 1`` clusters.
 
     See Also
     --------
@@ -551,9 +628,9 @@ def silhouette_samples_exact(X, labels):
     Raises
     ------
     ValueError
-        If ``X`` holds NaN or infinity, ``labels`` are not discrete, hold NaN,
-        are not one per sample, or form fewer than 2 or more than
-        ``n_samples - 1`` clusters.
+        If ``X`` holds NaN, infinity, strings or complex numbers, ``labels``
+        are not discrete, hold NaN or complex numbers, are not one per
+        sample, or form fewer than 2 or more than ``n_samples - 1`` clusters.
 
     See Also
     --------
@@ -639,8 +716,16 @@ def _silhouettes_from_sums(sums, labels):
 
 
 def _cluster_means(X, labels, sample_weight):
-    """Weighted mean of each cluster's rows, one product with the cluster indicator."""
+    """Weighted mean of each cluster's rows, one product with the cluster indicator.
+
+    Each cluster's weights are divided by a power of two, to a largest in
+    [0.5, 1): the means are exact even for a cluster whose weights are
+    beyond float64's range relative to the others'.
+    """
     n_clusters = labels.max() + 1
+    largest = np.zeros(n_clusters)
+    np.maximum.at(largest, labels, sample_weight)
+    sample_weight = np.ldexp(sample_weight, -np.frexp(largest)[1][labels])
     indicator = sp.csr_array(
         (sample_weight, (labels, np.arange(labels.size))),
         shape=(n_clusters, labels.size),
@@ -682,8 +767,9 @@ def simplified_silhouette_score(X, labels, centers=None, *, sample_weight=None):
         Cluster centers; ``None`` uses the mean of each cluster's samples.
 
     sample_weight : array-like of shape (n_samples,), default=None
-        Non-negative weights of the samples, in the mean of their silhouettes
-        and, when ``centers`` is ``None``, in the means of the clusters;
+        Finite, non-negative weights of the samples, not all zero, in the
+        mean of their silhouettes and, when ``centers`` is ``None``, in the
+        means of the clusters (a sample of weight 0 counts as absent);
         ``None`` weighs them equally.
 
     Returns
@@ -696,10 +782,12 @@ def simplified_silhouette_score(X, labels, centers=None, *, sample_weight=None):
     Raises
     ------
     ValueError
-        If ``X`` or ``centers`` hold NaN or infinity, ``labels`` are not
-        discrete, hold NaN or are not one per sample, a label does not index
-        a center, the samples fall in fewer than 2 clusters, or
-        ``sample_weight`` is invalid.
+        If ``X`` or ``centers`` hold NaN, infinity, strings or complex
+        numbers, ``labels`` are not discrete, hold NaN or complex numbers or
+        are not one per sample, a label is not an integer indexing a center
+        (when ``centers`` are given), the samples fall in fewer than 2
+        clusters, or ``sample_weight`` is invalid (see
+        :func:`partition_coefficient`).
 
     See Also
     --------
@@ -727,12 +815,13 @@ def simplified_silhouette_score(X, labels, centers=None, *, sample_weight=None):
         counted = sample_weight > 0
         X, labels, sample_weight = X[counted], labels[counted], sample_weight[counted]
         labels = np.unique(labels, return_inverse=True)[1]
+        X, _ = _to_unit_scale(X)
         centers = _cluster_means(X, labels, sample_weight).astype(X.dtype)
     else:
         centers = _check_centers(centers, X)
         labels = _check_cluster_indices(labels, centers.shape[0])
+        X, centers = _to_unit_scale(X, centers)
     _check_n_clusters(np.unique(labels).size, "simplified_silhouette_score")
-    X, centers = _to_unit_scale(X, centers)
     distances = np.sqrt(sq_distances(X, centers))
     rows = np.arange(X.shape[0])
     own = distances[rows, labels]
@@ -741,7 +830,7 @@ def simplified_silhouette_score(X, labels, centers=None, *, sample_weight=None):
     largest = np.maximum(own, nearest_other)
     with np.errstate(invalid="ignore", divide="ignore"):
         silhouettes = np.where(largest > 0, (nearest_other - own) / largest, 0.0)
-    return float(np.average(silhouettes, weights=sample_weight))
+    return float(np.average(silhouettes, weights=_relative_weights(sample_weight)))
 
 
 @validate_params(
@@ -769,7 +858,8 @@ def cluster_accuracy(y_true, y_pred, *, sample_weight=None):
         Cluster labels; their values need not match the classes'.
 
     sample_weight : array-like of shape (n_samples,), default=None
-        Non-negative weights of the samples; ``None`` weighs them equally.
+        Finite, non-negative weights of the samples, not all zero; only
+        their proportions matter. ``None`` weighs the samples equally.
 
     Returns
     -------
@@ -781,7 +871,8 @@ def cluster_accuracy(y_true, y_pred, *, sample_weight=None):
     ------
     ValueError
         If there are no samples, the labels are not discrete, hold NaN or
-        differ in length, or ``sample_weight`` is invalid.
+        complex numbers or differ in length, or ``sample_weight`` is invalid
+        (see :func:`partition_coefficient`).
 
     Examples
     --------
@@ -793,7 +884,7 @@ def cluster_accuracy(y_true, y_pred, *, sample_weight=None):
     n_samples = len(y_true)
     classes = _check_labels(y_true, n_samples, name="y_true")
     clusters = _check_labels(y_pred, n_samples, name="y_pred")
-    sample_weight = _check_weights(sample_weight, classes)
+    sample_weight = _check_relative_weights(sample_weight, classes)
     contingency = sp.coo_array(
         (
             sample_weight,

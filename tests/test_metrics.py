@@ -1,3 +1,4 @@
+import functools
 import pickle
 import warnings
 
@@ -5,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import sklearn
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from scipy.spatial.distance import cdist
@@ -604,3 +605,222 @@ def test_several_scorers_without_labels_share_a_cross_validation():
         cv=2,
     )
     assert all(np.isfinite(results[f"test_{name}"]).all() for name in ALL_SCORERS)
+
+
+@functools.cache
+def _iris_partition():
+    iris = load_iris()
+    fcm = FuzzyCMeans(3, random_state=0).fit(iris.data)
+    return (
+        iris.data,
+        fcm.predict_proba(iris.data),
+        fcm.cluster_centers_,
+        fcm.predict(iris.data),
+        iris.target,
+    )
+
+
+def _weighted_scores(sample_weight):
+    X, memberships, centers, labels, classes = _iris_partition()
+    return [
+        partition_coefficient(memberships, sample_weight=sample_weight),
+        modified_partition_coefficient(memberships, sample_weight=sample_weight),
+        partition_entropy(memberships, sample_weight=sample_weight),
+        xie_beni_index(X, memberships, centers, sample_weight=sample_weight),
+        simplified_silhouette_score(X, labels, centers, sample_weight=sample_weight),
+        simplified_silhouette_score(X, labels, sample_weight=sample_weight),
+        cluster_accuracy(classes, labels, sample_weight=sample_weight),
+    ]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    scale=st.floats(
+        min_value=np.finfo(np.float64).smallest_subnormal,
+        max_value=np.finfo(np.float64).max,
+    )
+)
+@example(scale=1e308)
+@example(scale=5e-324)
+def test_uniform_weights_change_no_index_at_any_scale(scale):
+    # Products and sums of weights near the ends of float64's range overflow
+    # or lose their digits unless the weights are first scaled exactly.
+    assert _weighted_scores(np.full(150, scale)) == pytest.approx(
+        _weighted_scores(None), rel=1e-12
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(exponent=st.integers(-1021, 1023), seed=st.integers(0, 2**32 - 1))
+def test_weights_times_a_power_of_two_give_the_same_indices(exponent, seed):
+    rng = np.random.default_rng(seed)
+    # Normal floats times 2 ** exponent stay normal: the scaling is exact.
+    weights = rng.uniform(0.5, 1, size=150) * (rng.random(150) < 0.8)
+    expected = _weighted_scores(weights)
+    assert np.isfinite(expected).all()
+    assert _weighted_scores(np.ldexp(weights, exponent)) == expected
+
+
+@pytest.mark.parametrize(
+    "weights, match",
+    [
+        ([1.0, np.inf, 1.0, 1.0], "Input sample_weight contains infinity"),
+        ([1.0, np.nan, 1.0, 1.0], "Input sample_weight contains NaN"),
+        ([1.0, -1e-300, 1.0, 1.0], "sample_weight"),
+        ([0.0, 0.0, 0.0, 0.0], "sample_weight: .*at least one non-zero"),
+    ],
+)
+def test_bad_weights_are_refused_by_every_weighted_index(weights, match):
+    calls = [
+        lambda w: partition_coefficient(CRISP_4, sample_weight=w),
+        lambda w: modified_partition_coefficient(CRISP_4, sample_weight=w),
+        lambda w: partition_entropy(CRISP_4, sample_weight=w),
+        lambda w: xie_beni_index(X_4, CRISP_4, CENTERS_2, sample_weight=w),
+        lambda w: simplified_silhouette_score(X_4, [0, 0, 1, 1], sample_weight=w),
+        lambda w: cluster_accuracy([0, 0, 1, 1], [0, 0, 1, 1], sample_weight=w),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError, match=match):
+            call(weights)
+
+
+def test_a_cluster_of_tiny_weights_keeps_its_center():
+    # Relative to the others, its weights are beyond float64's range; it is
+    # still a cluster, with the mean of its samples for center.
+    X = np.array([[0.0], [1.0], [9.0], [10.0], [4.0], [5.0]])
+    labels = [0, 0, 1, 1, 2, 2]
+    weights = np.array([1e308, 1e308, 1e308, 1e308, 1e-300, 3e-300])
+    expected = simplified_silhouette_score(
+        X[:4], labels[:4], [[0.5], [9.5], [4.75]], sample_weight=weights[:4]
+    )
+    assert expected < 0.9  # the tiny cluster's center matters
+    assert simplified_silhouette_score(
+        X, labels, sample_weight=weights
+    ) == pytest.approx(expected, rel=1e-12)
+
+
+def _numeric_arguments():
+    """Each numeric argument of each index, with valid values for the others."""
+    weights = np.ones(4)
+    return [
+        (partition_coefficient, {"memberships": CRISP_4}),
+        (partition_coefficient, {"memberships": CRISP_4, "sample_weight": weights}),
+        (partition_entropy, {"memberships": CRISP_4, "sample_weight": weights}),
+        (
+            modified_partition_coefficient,
+            {"memberships": CRISP_4, "sample_weight": weights},
+        ),
+        (
+            xie_beni_index,
+            {"X": X_4, "memberships": CRISP_4, "centers": CENTERS_2},
+        ),
+        (
+            xie_beni_index,
+            {
+                "X": X_4,
+                "memberships": CRISP_4,
+                "centers": CENTERS_2,
+                "sample_weight": weights,
+            },
+        ),
+        (fuzzy_silhouette_score, {"X": X_4, "memberships": CRISP_4}),
+        (
+            simplified_silhouette_score,
+            {
+                "X": X_4,
+                "labels": [0, 0, 1, 1],
+                "centers": CENTERS_2,
+                "sample_weight": weights,
+            },
+        ),
+        (silhouette_samples_exact, {"X": X_4, "labels": [0, 0, 1, 1]}),
+        (
+            cluster_accuracy,
+            {"y_true": [0, 0, 1, 1], "y_pred": [0, 0, 1, 1], "sample_weight": weights},
+        ),
+    ]
+
+
+_NUMERIC = {"X", "memberships", "centers", "sample_weight"}
+_EACH_NUMERIC_ARGUMENT = [
+    pytest.param(function, kwargs, name, id=f"{function.__name__}-{name}")
+    for function, kwargs in _numeric_arguments()
+    for name in kwargs
+    if name in _NUMERIC
+]
+
+
+def _spelled(values, container):
+    """``values`` with numbers spelled as strings, in ``container``."""
+    text = np.asarray(values).astype(str)
+    if container == "list":
+        return text.tolist()
+    if container == "object array":  # what a data frame with a text column holds
+        mixed = np.asarray(values, dtype=object)
+        mixed.flat[0] = text.flat[0]
+        return mixed
+    return text
+
+
+@pytest.mark.parametrize("function, kwargs, name", _EACH_NUMERIC_ARGUMENT)
+@pytest.mark.parametrize("container", ["array", "list", "object array"])
+def test_numbers_spelled_as_strings_are_refused(function, kwargs, name, container):
+    # NumPy would parse them: "1.5" becomes 1.5.
+    function(**kwargs)
+    with pytest.raises(ValueError, match=rf"^{name} holds strings"):
+        function(**{**kwargs, name: _spelled(kwargs[name], container)})
+
+
+@pytest.mark.parametrize(
+    "function, kwargs, name",
+    [
+        *_EACH_NUMERIC_ARGUMENT,
+        (simplified_silhouette_score, {"X": X_4, "labels": [0, 0, 1, 1]}, "labels"),
+        (cluster_accuracy, {"y_true": [0, 0, 1, 1], "y_pred": [0, 0, 1, 1]}, "y_true"),
+        (cluster_accuracy, {"y_true": [0, 0, 1, 1], "y_pred": [0, 0, 1, 1]}, "y_pred"),
+    ],
+)
+def test_complex_values_are_refused_naming_the_argument(function, kwargs, name):
+    values = np.asarray(kwargs[name]) + 1e-3j
+    for container in (values, values.tolist(), values.astype(object)):
+        with pytest.raises(ValueError, match=rf"^{name} holds complex") as error:
+            function(**{**kwargs, name: container})
+        assert "e-03j" not in str(error.value)  # the values are not printed
+    if name == "X":
+        with pytest.raises(ValueError, match="^X holds complex"):
+            function(**{**kwargs, name: sp.csr_array(values)})
+
+
+def test_labels_indexing_centers_must_be_integers():
+    X, memberships, centers, labels = _blob_partition()
+    letters = np.array(list("abc"))[labels]
+    with pytest.raises(ValueError, match=r"labels must be integers in \[0, 2\].*<U1"):
+        simplified_silhouette_score(X, letters, centers)
+    # Without centers, labels only name the clusters, as in scikit-learn.
+    assert simplified_silhouette_score(X, letters) == simplified_silhouette_score(
+        X, labels
+    )
+    assert silhouette_samples_exact(X, letters).tolist() == (
+        silhouette_samples_exact(X, labels).tolist()
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_finite_data_near_the_largest_float_are_checked_quietly(dtype):
+    # scikit-learn's finiteness check sums X first; here the first feature,
+    # positive, sums to inf and the second, negative, to -inf, and together
+    # they give NaN. With warnings as errors, a warning from the check fails.
+    X, _ = make_blobs(60, centers=[[8, -8], [11, -5], [5, -11]], random_state=0)
+    fcm = FuzzyCMeans(3, random_state=0).fit(X)
+    memberships, centers, labels = fcm.memberships_, fcm.cluster_centers_, fcm.labels_
+    largest = np.finfo(dtype).max
+    exponent = np.frexp(largest)[1] - np.frexp(np.abs(X).max())[1]
+    huge = np.ldexp(X, exponent).astype(dtype)
+    assert np.isfinite(huge).all()
+    assert huge.min() < -largest / 2 and huge.max() > largest / 2
+    expected = _scale_dependent_scores(
+        X.astype(dtype), memberships, centers.astype(dtype), labels
+    )
+    huge_centers = np.ldexp(centers, exponent).astype(dtype)
+    scores = _scale_dependent_scores(huge, memberships, huge_centers, labels)
+    assert_allclose(scores, expected, rtol=1e-5 if dtype == np.float32 else 1e-12)
