@@ -2,10 +2,8 @@
 
 import functools
 import os
-import re
 import sys
 import warnings
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import joblib
@@ -41,6 +39,7 @@ from ._chunks import (
 )
 from ._fuzzifiers import fuzzifier_function, schwaemmle_jensen_m
 from ._products import rows_times, stack_rows, weighted_sums
+from ._validation import checking, naming_errors
 
 # Squared distances are computed as |x - s|^2 - 2 x.(c - s) + |c - s|^2 + 2 s.(c - s)
 # with a shift s near the data. Where the result is within this many units of
@@ -580,7 +579,7 @@ def _initial_centers(data, init, n_clusters, fuzzifier, random_state, sample_wei
     if isinstance(init, str) and init == "random":
         return _random_membership_centers(data, n_clusters, fuzzifier, random_state)
     if callable(init):
-        with _naming_errors("init"):
+        with naming_errors("init"):
             centers = init(data.X, n_clusters, random_state=random_state)
         init = _check_init(
             centers,
@@ -599,9 +598,8 @@ def _check_init(centers, dtype, n_clusters, n_features):
     ValueError
         If they are not finite numbers of shape (n_clusters, n_features).
     """
-    _refuse_text(centers, "init")
     # Values beyond the dtype's range become inf, which the check refuses.
-    with _naming_errors("init"), np.errstate(over="ignore"):
+    with checking(centers, "init"):
         centers = check_array(
             centers, dtype=dtype, copy=True, order="C", input_name="init"
         )
@@ -611,41 +609,6 @@ def _check_init(centers, dtype, n_clusters, n_features):
             f"(n_clusters, n_features) = ({n_clusters}, {n_features})."
         )
     return centers
-
-
-@contextmanager
-def _naming_errors(parameter):
-    """Make the errors raised within name ``parameter`` if they do not already."""
-    try:
-        yield
-    except (TypeError, ValueError) as error:
-        message = str(error)
-        if re.search(rf"\b{parameter}\b", message):
-            raise
-        kind = ValueError if isinstance(error, ValueError) else TypeError
-        raise kind(f"{parameter}: {message}") from error
-
-
-def _refuse_text(values, parameter):
-    """Refuse an array of strings, which NumPy would parse as numbers, or complex.
-
-    Raises
-    ------
-    ValueError
-        If ``values`` is an array of strings, bytes or complex numbers.
-    """
-    kind = getattr(getattr(values, "dtype", None), "kind", None)
-    if kind in ("S", "U"):
-        raise ValueError(
-            f"{parameter} holds strings (dtype {values.dtype}); convert them to "
-            "numbers first."
-        )
-    # Checked here so that the message does not print the whole array.
-    if kind == "c":
-        raise ValueError(
-            f"{parameter} holds complex numbers (dtype {values.dtype}); only "
-            "real numbers are supported."
-        )
 
 
 def _check_weights(sample_weight, X):
@@ -659,8 +622,7 @@ def _check_weights(sample_weight, X):
     """
     if sample_weight is None:
         return None
-    _refuse_text(np.asarray(sample_weight), "sample_weight")
-    with _naming_errors("sample_weight"):
+    with checking(sample_weight, "sample_weight"):
         return _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
@@ -1171,8 +1133,7 @@ class FuzzyCMeans(
         # scikit-learn's finiteness check first sums X, which for finite data
         # near the largest float can overflow to inf - inf; it then checks
         # every value.
-        _refuse_text(X, "X")
-        with _naming_errors("X"), np.errstate(over="ignore", invalid="ignore"):
+        with checking(X, "X"):
             return validate_data(
                 self,
                 X,

@@ -19,7 +19,6 @@ the smallest subnormal to the largest float, give the same index.
 
 import copy
 import warnings
-from contextlib import contextmanager
 from inspect import signature
 from numbers import Integral, Real
 
@@ -45,12 +44,11 @@ from sklearn.utils.validation import (
 from ._fcm import (
     _MODERATE_EXPONENT,
     _largest_exponent,
-    _naming_errors,
-    _refuse_text,
     _relative_weights,
     sq_distances,
 )
 from ._fuzzifiers import fuzzifier_function
+from ._validation import checking
 
 __all__ = [
     "cluster_accuracy",
@@ -84,42 +82,9 @@ class _UndefinedIndexError(ValueError):
     """
 
 
-def _refuse_non_real(values, name, text):
-    """Refuse complex values and, unless ``text``, strings.
-
-    NumPy would parse strings spelling numbers, and scikit-learn's refusal of
-    complex values prints the whole array.
-    """
-    if values is None:
-        return
-    array = values if sp.issparse(values) else np.asarray(values)
-    if array.dtype == object:
-        # The type of the values, as NumPy infers it for a list: what a data
-        # frame with a column of text or complex numbers holds.
-        array = np.asarray(array.tolist())
-    if not text or array.dtype.kind == "c":
-        _refuse_text(array, name)
-
-
-@contextmanager
-def _checking(values, name, *, text=False):
-    """Check the argument ``name`` holding ``values`` within this block.
-
-    Complex values are refused, and strings unless ``text``; errors raised
-    within name the argument. scikit-learn's finiteness check first sums the
-    values, which for finite data near the largest float can overflow to
-    ``inf - inf``: the warning that would raise is silenced, as the check
-    then looks at every value.
-    """
-    with _naming_errors(name):
-        _refuse_non_real(values, name, text)
-        with np.errstate(over="ignore", invalid="ignore"):
-            yield
-
-
 def _check_memberships(memberships):
     """Check that ``memberships`` is a fuzzy partition: rows in [0, 1] summing to 1."""
-    with _checking(memberships, "memberships"):
+    with checking(memberships, "memberships"):
         memberships = check_array(
             memberships, dtype=[np.float64, np.float32], input_name="memberships"
         )
@@ -147,7 +112,7 @@ def _check_weights(sample_weight, X):
 
     Returns them as given, in float64; ones for ``None``.
     """
-    with _checking(sample_weight, "sample_weight"):
+    with checking(sample_weight, "sample_weight"):
         return _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
@@ -176,7 +141,7 @@ def _check_labels(labels, n_samples, name="labels"):
     A column vector is accepted with scikit-learn's DataConversionWarning.
     """
     # check_array rejects NaN and infinity before type_of_target casts them.
-    with _checking(labels, name, text=True):
+    with checking(labels, name, text=True):
         labels = check_array(labels, ensure_2d=False, dtype=None, input_name=name)
     if labels.ndim == 2 and labels.shape[1] != 1:
         raise ValueError(f"{name} must be 1-D, got shape {labels.shape}.")
@@ -214,7 +179,7 @@ def _check_cluster_indices(labels, n_clusters):
 def _check_centers(centers, X):
     """Check ``centers``: finite, in ``X``'s dtype, one column per feature."""
     # Values beyond the range of X's dtype become inf, which the check refuses.
-    with _checking(centers, "centers"):
+    with checking(centers, "centers"):
         centers = check_array(centers, dtype=X.dtype, input_name="centers")
     if centers.shape[1] != X.shape[1]:
         raise ValueError(
@@ -225,7 +190,7 @@ def _check_centers(centers, X):
 
 
 def _check_samples(X):
-    with _checking(X, "X"):
+    with checking(X, "X"):
         return check_array(
             X, accept_sparse="csr", dtype=[np.float64, np.float32], input_name="X"
         )

@@ -412,7 +412,8 @@ BAD_X = {
     "complex": (GOOD_X + 1j, r"X holds complex numbers \(dtype complex128\)[^\n]*$"),
     "strings": (np.array([["a", "b"]] * 3), "X holds strings"),
     "numeric strings": (GOOD_X.astype(str), "X holds strings"),
-    "object strings": (np.array([["a", "b"]] * 3, dtype=object), "could not convert"),
+    "object strings": (np.array([["a", "b"]] * 3, dtype=object), "X holds strings"),
+    "list of numeric strings": ([["0", "1"], ["2", "3"]] * 3, "X holds strings"),
     "object": (np.array([[1.0, {}]] * 3, dtype=object), "must be a string or a"),
 }
 
@@ -450,7 +451,8 @@ BAD_WEIGHTS = {
     "2-D": (np.ones((10, 1)), "must be 1D array or scalar"),
     "strings": (np.array(["a"] * 10), "sample_weight holds strings"),
     "numeric strings": (np.ones(10).astype(str), "sample_weight holds strings"),
-    "object strings": (np.array(["a"] * 10, dtype=object), "could not convert"),
+    "object strings": (np.array(["a"] * 10, dtype=object), "sample_weight holds str"),
+    "list of numeric strings": (["1"] * 10, "sample_weight holds strings"),
     "complex": (np.ones(10) * 1j, r"sample_weight holds complex numbers[^\n]*$"),
 }
 
@@ -485,7 +487,7 @@ def nan_centers(X, n_clusters, random_state):
         (np.full((3, 2), np.nan), "Input init contains NaN"),
         (np.full((3, 2), np.inf), "Input init contains infinity"),
         (np.full((3, 2), 1e39), "Input init contains infinity"),  # beyond float32
-        ([["a", "b"]] * 3, "could not convert string to float"),
+        ([["a", "b"]] * 3, "init holds strings"),
         (np.ones((3, 2)) * 1j, r"init holds complex numbers[^\n]*$"),
         (wrong_centers, r"initial centers have shape \(2, 2\); expected"),
         (nan_centers, "Input init contains NaN"),
