@@ -190,8 +190,13 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         followed by fine-tuning.
 
     start_epoch, end_epoch : int, default=None
-        First and last pruning epochs; ``None`` as in
-        :class:`~fuzzyprune.PruningCallback`.
+        First and last pruning epochs, counted from 1 at the first epoch of
+        each ``fit``; ``None`` as in :class:`~fuzzyprune.PruningCallback`.
+        Epochs beyond ``max_epochs`` are allowed (``partial_fit`` may train
+        on past them), but a ``fit`` that ends before its last pruning epoch
+        ends below ``amount`` and warns: with ``start_epoch=10`` and
+        ``max_epochs=4`` nothing is pruned, with ``end_epoch=10`` the ramp
+        is cut short.
 
     prune_on : {"epoch_begin", "epoch_end"}, default="epoch_begin"
         When, within a pruning epoch, the pruning step happens:
@@ -247,7 +252,10 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         epoch), not at once. ``partial_fit`` continues the current schedule
         epoch by epoch, so that ``max_epochs`` calls prune as one ``fit``
         does, and starts a new one only when a pruning parameter has
-        changed.
+        changed. Pruning is never undone: a lowered ``amount`` keeps the
+        sparsity reached (pruned weights stay zero), and warns, except with
+        ``schedule="per_epoch"``, whose ``amount`` is a fraction of what
+        remains.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the weights' initialisation, the shuffling of batches and the
@@ -407,8 +415,10 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         -----
         UserWarning
             If training ends below the sparsity the schedule requests for
-            its end (an ``EarlyStopping`` callback stopped it, or
-            ``min_layer_density`` allows no more).
+            its end (an ``EarlyStopping`` callback stopped it,
+            ``min_layer_density`` allows no more, or ``start_epoch`` or
+            ``end_epoch`` lie beyond ``max_epochs``), or if a warm start
+            lowers ``amount`` below the sparsity already reached.
         """
         self._check_components()
         continuing = self.warm_start and hasattr(self, "net_")
@@ -450,6 +460,13 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
 
         TypeError
             At the first call, if a parameter has the wrong type.
+
+        Warns
+        -----
+        UserWarning
+            As :meth:`fit`, at the call that completes ``max_epochs`` epochs
+            of the schedule, or at a call whose lowered ``amount`` starts a
+            schedule below the sparsity already reached.
         """
         first_call = not hasattr(self, "net_")
         if first_call:

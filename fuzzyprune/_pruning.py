@@ -2,7 +2,6 @@
 
 import math
 import warnings
-from collections import Counter
 from numbers import Integral, Real
 
 import numpy as np
@@ -54,7 +53,11 @@ class PruningCallback(Callback):
     amount : float, default=0.5
         With ``schedule="per_epoch"``, the fraction of the remaining weights
         (or hidden units) pruned at each epoch; otherwise the final fraction
-        of weights (or hidden units) pruned. In [0, 1).
+        of weights (or hidden units) pruned. In [0, 1). Pruning is never
+        undone: pruned weights stay zero, so a schedule started on a net
+        already pruned beyond ``amount`` (a lowered ``amount`` between
+        trainings) keeps the sparsity reached, and warns unless the
+        schedule is ``"per_epoch"``.
 
     method : {"l1_unstructured", "l1_structured", "distinctiveness"}, \
             default="l1_unstructured"
@@ -74,15 +77,23 @@ class PruningCallback(Callback):
         one other Linear layer, each through its own chain of per-unit
         operations (element-wise activations, ``Dropout``, ``BatchNorm1d``,
         ``PReLU``) and nothing else, as in a multilayer perceptron; the
-        operations of one forward pass on two training rows, recorded in
-        the training thread only, tell which. The structured methods
+        operations of one forward pass on two training rows, in evaluation
+        mode and recorded in the training thread only, tell which (a
+        module whose forward pass takes other operations in training mode,
+        such as a normalisation applied only when ``self.training``, is
+        judged by its evaluation-mode operations). The structured methods
         refuse, before training, a forward pass that reads tensor values in
         Python (other data could run other operations) and a Linear layer
         (among ``layers``) whose outputs reach a later Linear layer in any
         other way: through ``LayerNorm`` or ``GroupNorm``, which normalise
         across units, into two heads, through a residual addition, a
-        concatenation or a reshape, or a layer called twice.
-        ``"l1_unstructured"`` works on any module.
+        concatenation or a reshape, a layer called twice, a parameter of a
+        layer on the way read outside that layer's call (such as
+        ``self.hidden.bias.mean()``), a parameter shared with another layer
+        (tied weights) or a layer registered under several names.
+        ``"l1_unstructured"`` works on any module; a weight tied between
+        Linear layers is ranked and masked once, under the name of the
+        first of them.
 
     schedule : {"per_epoch", "gradual", "once"}, default="gradual"
         - ``"per_epoch"``: prune ``amount`` of what remains at every epoch
@@ -100,12 +111,17 @@ class PruningCallback(Callback):
         schedule's first epoch, which for a fresh net is the first epoch of
         ``net.history``).
         ``None`` means 1 for ``"per_epoch"`` and, for the other schedules,
-        the epoch after the first quarter of ``max_epochs``.
+        the epoch after the first quarter of ``max_epochs``. A schedule is
+        expected to run ``net.max_epochs`` epochs: when the training that
+        completes them ends below the schedule's final target because its
+        pruning epochs lie beyond them, it warns (see Warns).
 
     end_epoch : int, default=None
         Last epoch that prunes. ``None`` means no end for ``"per_epoch"``
         and the end of the third quarter of ``max_epochs`` for
-        ``"gradual"``, leaving the last quarter to fine-tune.
+        ``"gradual"``, leaving the last quarter to fine-tune. Beyond
+        ``net.max_epochs``, the ramp is cut short and training ends below
+        ``amount``, with a warning.
 
     layers : list of str, default=None
         Names (as in ``module.named_modules()``) of the Linear layers whose
@@ -195,7 +211,11 @@ class PruningCallback(Callback):
         When training ends with less pruned than the schedule's target for
         the training's expected last epoch: an ``EarlyStopping`` callback or
         an interrupt stopped it early, or ``min_layer_density`` (or the unit
-        each hidden layer keeps) allows no more.
+        each hidden layer keeps) allows no more. Also when the training that
+        completes the schedule's ``net.max_epochs`` epochs ends below the
+        schedule's final target because ``start_epoch`` or ``end_epoch`` lie
+        beyond them; and when a ``"gradual"`` or ``"once"`` schedule starts
+        with more already pruned than ``amount``.
 
     Notes
     -----
@@ -342,6 +362,7 @@ class PruningCallback(Callback):
             # starts the schedule, from the sparsity the net has.
             self.schedule_start_ = self.train_start_
             self.schedule_sparsity_ = self._pruned_fraction()
+            self._warn_if_amount_below_reached()
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         """Prune now, or once the epoch's training is over."""
@@ -406,13 +427,27 @@ class PruningCallback(Callback):
 
     def _warn_if_short(self, net):
         expected = self.epochs_expected_ or net.max_epochs
-        requested = self._target(self.train_start_ + expected, net.max_epochs)
+        train_end = self.train_start_ + expected - self.schedule_start_
+        last = self._last_pruning_epoch(net.max_epochs, train_end)
+        # The training that completes the schedule's max_epochs epochs is
+        # answerable for all of it: pruning still due after it never runs.
+        done_before = self.train_start_ - self.schedule_start_
+        completes = done_before < net.max_epochs <= train_end
+        epoch = max(train_end, last) if completes else train_end
+        requested = self._target(self.schedule_start_ + epoch, net.max_epochs)
         reached = self._pruned_fraction()
         if reached >= requested - self.structure_.resolution(self.masks_):
             return
         n_run = len(net.history) - self.train_start_
         if n_run < expected:
             why = f"training stopped after {n_run} of its {expected} epochs"
+        elif epoch > train_end:
+            why = (
+                f"the schedule prunes until its epoch {last} (start_epoch="
+                f"{self.start_epoch}, end_epoch={self.end_epoch}), after its "
+                f"{train_end} epochs of training (max_epochs={net.max_epochs}); "
+                "lower start_epoch or end_epoch, or raise max_epochs"
+            )
         else:
             why = (
                 f"min_layer_density={self.min_layer_density} and the unit each "
@@ -426,6 +461,28 @@ class PruningCallback(Callback):
             UserWarning,
             stacklevel=2,
         )
+
+    def _last_pruning_epoch(self, max_epochs, train_end):
+        """Last epoch of the schedule that prunes (``train_end`` if none)."""
+        start, end = self._epoch_range(max_epochs)
+        if self.schedule == "once":
+            return start
+        return train_end if end is None else end
+
+    def _warn_if_amount_below_reached(self):
+        if self.schedule == "per_epoch":
+            return  # its amount is a fraction of what remains
+        if self.amount < self.schedule_sparsity_ - self.structure_.resolution(
+            self.masks_
+        ):
+            kind = "weights" if self.method == "l1_unstructured" else "hidden units"
+            warnings.warn(
+                f"amount={self.amount} is below the fraction "
+                f"{self.schedule_sparsity_:.4g} of the {kind} already pruned; "
+                "pruned weights stay zero, so the net keeps that sparsity.",
+                UserWarning,
+                stacklevel=2,
+            )
 
     def _check_epochs(self, max_epochs):
         start, end = self._epoch_range(max_epochs)
@@ -679,6 +736,14 @@ class _ForwardRecorder(TorchFunctionMode):
         return output
 
 
+def _func_name(func):
+    """Name a recorded function; a tensor property read by its property."""
+    name = getattr(func, "__name__", func)
+    if name == "__get__":  # torch records ``x.T`` as the property's __get__
+        return getattr(getattr(func, "__self__", None), "__name__", name)
+    return name
+
+
 # Stands for the caller of the forward pass, which reads the module's output.
 _MODULE_OUTPUT = _Operation(None, [], [], [])
 
@@ -687,24 +752,53 @@ class _Dataflow:
     """Which recorded operation reads which tensor, and whose layer it is."""
 
     def __init__(self, module, operations, output):
-        self.owners = {}  # parameter or buffer -> (name, layer)
-        for name, layer in module.named_modules():
-            for tensor in [*layer.parameters(False), *layer.buffers(False)]:
-                self.owners[id(tensor)] = (name, layer)
+        # Parameter or buffer -> every (layer name, layer, tensor name) that
+        # holds it: more than one when it is tied, or its layer registered
+        # under several names.
+        self.owners = {}
+        for name, layer in module.named_modules(remove_duplicate=False):
+            tensors = [*layer.named_parameters(recurse=False)]
+            tensors += [*layer.named_buffers(recurse=False)]
+            for tensor_name, tensor in tensors:
+                if tensor is not None:
+                    self.owners.setdefault(id(tensor), []).append(
+                        (name, layer, tensor_name)
+                    )
         self.readers = {}
         for operation in operations:
             for key in operation.keys:
                 self.readers.setdefault(key, []).append(operation)
         for tensor in _tensors(output):
             self.readers.setdefault(_key(tensor), []).append(_MODULE_OUTPUT)
-        self.calls = Counter(self.layer(op)[0] for op in operations if self.layer(op))
+        self.uses = {}  # layer name -> the operations that read its tensors
+        for operation in operations:
+            layer = self.layer(operation)
+            if layer is not None:
+                self.uses.setdefault(layer[0], []).append(operation)
 
     def layer(self, operation):
-        """Return the ``(name, layer)`` whose parameters the operation uses."""
-        for tensor in operation.inputs:
-            if id(tensor) in self.owners:
-                return self.owners[id(tensor)]
-        return None
+        """Return the ``(name, layer)`` whose parameters the operation uses.
+
+        Of the layers holding a tied parameter, the first that holds all the
+        operation's parameters (a Linear layer's weight and bias).
+        """
+        holders = [
+            [owner[:2] for owner in self.owners[id(tensor)]]
+            for tensor in operation.inputs
+            if id(tensor) in self.owners
+        ]
+        if not holders:
+            return None
+        common = set.intersection(*({name for name, _ in h} for h in holders))
+        return next((h for h in holders[0] if h[0] in common), holders[0][0])
+
+    def tensor_names(self, operation):
+        """Return the qualified names of the parameters an operation reads."""
+        return [
+            f"{self.owners[id(tensor)][0][0]}.{self.owners[id(tensor)][0][2]}"
+            for tensor in operation.inputs
+            if id(tensor) in self.owners
+        ]
 
     def values(self, operation):
         """Return the operation's tensor inputs that are not a layer's own."""
@@ -724,9 +818,63 @@ class _Dataflow:
         if operation is _MODULE_OUTPUT:
             return "the module's output"
         layer = self.layer(operation)
-        if layer is not None:
+        if layer is None:
+            return f"{_func_name(operation.func)}()"
+        if self.is_call(operation):
             return f"{type(layer[1]).__name__} {layer[0]!r}"
-        return f"{getattr(operation.func, '__name__', operation.func)}()"
+        return self.reading(operation)
+
+    def is_call(self, operation):
+        """Whether the operation is its layer's call: it reads all its parameters.
+
+        Other operations read a layer's parameters only in the module's own
+        code, such as ``self.hidden.bias.mean()``.
+        """
+        read = {id(tensor) for tensor in operation.inputs}
+        parameters = self.layer(operation)[1].parameters(recurse=False)
+        return all(id(parameter) in read for parameter in parameters)
+
+    def reading(self, operation):
+        """Name an operation by its function and the parameters it reads."""
+        names = ", ".join(map(repr, self.tensor_names(operation)))
+        return f"{_func_name(operation.func)}() reading {names}"
+
+    def reuse(self, operation):
+        """Say why the layer called by ``operation`` is used elsewhere too.
+
+        Return None when this call is the only operation that reads the
+        layer's parameters and buffers.
+        """
+        name, layer = self.layer(operation)
+        others = [op for op in self.uses[name] if op is not operation]
+        if any(self.is_call(op) for op in others):
+            return f"{type(layer).__name__} {name!r} is called more than once"
+        if others:
+            return (
+                f"a parameter of {type(layer).__name__} {name!r} is used outside "
+                f"the layer's call, by {self.reading(others[0])}"
+            )
+        return None
+
+    def sharing(self, name, layer):
+        """Say why a layer's tensors are also another layer's, or None."""
+        kind = f"{type(layer).__name__} {name!r}"
+        tensors = [*layer.named_parameters(recurse=False)]
+        tensors += [*layer.named_buffers(recurse=False)]
+        for tensor_name, tensor in tensors:
+            if tensor is None:
+                continue
+            holders = self.owners[id(tensor)]
+            names = [f"{owner}.{held}" for owner, _, held in holders]
+            if len({id(held_by) for _, held_by, _ in holders}) > 1:
+                return (
+                    f"{kind} shares its parameter {tensor_name!r} with another "
+                    f"layer (tied: {' is '.join(map(repr, names))})"
+                )
+            if len(holders) > 1:
+                owners = ", ".join(repr(owner) for owner, _, _ in holders)
+                return f"{kind} is registered under several names ({owners})"
+        return None
 
     def reaches_linear(self, operation):
         pending, seen = [operation], set()
@@ -765,9 +913,9 @@ def _follow_units(flow, operation):
     source_name, source = flow.linear(operation)
     between = []
     while True:
-        layer = flow.layer(operation)
-        if layer is not None and flow.calls[layer[0]] > 1:
-            return None, f"{flow.describe(operation)} is called more than once"
+        reason = flow.layer(operation) and flow.reuse(operation)
+        if reason:
+            return None, reason
         value = operation.outputs[0]
         users = flow.users(operation)
         if len(users) != 1:
@@ -784,12 +932,18 @@ def _follow_units(flow, operation):
         if operation.func in _PER_UNIT:
             between.append(flow.layer(operation))
     target_name, target = flow.linear(operation)
-    if flow.calls[target_name] > 1:
-        return None, f"{flow.describe(operation)} is called more than once"
+    reason = flow.reuse(operation)
+    if reason:
+        return None, reason
     if flow.values(operation)[0] is not value or (
         target.in_features != source.out_features
     ):
         return None, f"{flow.describe(operation)} reads them reshaped"
+    # Tied tensors would be shrunk in one layer and not in the other.
+    for name, layer in [(source_name, source), *between, (target_name, target)]:
+        reason = flow.sharing(name, layer)
+        if reason:
+            return None, reason
     return _HiddenPair(source_name, source, target_name, target, between), None
 
 
@@ -802,7 +956,9 @@ def _find_pairs(module, forward):
     units are hidden units when they reach exactly one other Linear layer,
     each unit through its own chain of per-unit operations (element-wise
     activations, ``Dropout``, ``BatchNorm1d``, ``PReLU``), with no other use
-    of them on the way, the module's output included.
+    of them on the way, the module's output included, and every layer on the
+    way is called once, its parameters read by no other operation and
+    shared with no other layer (nor the layer registered under two names).
 
     Returns
     -------
@@ -863,11 +1019,15 @@ class _PrunableStructure:
                 )
         self.hidden = []
         if method == "l1_unstructured":
-            self.weighted = {
-                name: layer
-                for name, layer in linear
-                if layer_names is None or name in layer_names
-            }
+            self.weighted = {}
+            seen = set()
+            for name, layer in linear:
+                # A weight tied between layers is ranked and masked once.
+                if (layer_names is None or name in layer_names) and (
+                    id(layer.weight) not in seen
+                ):
+                    seen.add(id(layer.weight))
+                    self.weighted[name] = layer
         else:
             self.hidden = self._hidden_pairs(module, layer_names, method, forward)
             self.weighted = {}
@@ -1150,13 +1310,20 @@ def compact_module(module, X=None, *, sparse=False):
 
     Which units feed which layer is read from the operations of one forward
     pass, in evaluation mode and without gradients, recorded in the calling
-    thread only. A module whose Linear layers feed later Linear layers in
-    any other way (through ``LayerNorm`` or ``GroupNorm``, which normalise
-    across units; into two heads; through a residual addition, a
-    concatenation or a reshape; a layer called twice), or whose forward pass
+    thread only: a module whose forward pass takes other operations in
+    training mode (a normalisation applied only when ``self.training``, for
+    instance) is judged, and compacted, by its evaluation-mode path. A
+    module whose Linear layers feed later Linear layers in any other way
+    (through ``LayerNorm`` or ``GroupNorm``, which normalise across units;
+    into two heads; through a residual addition, a concatenation or a
+    reshape; a layer called twice; a parameter of a layer on the way read
+    outside that layer's call; a parameter shared with another layer, as
+    tied weights are, or a layer registered under several names, which
+    would be shrunk under one name and not the other), or whose forward pass
     reads tensor values in Python (and so may run other operations on other
     data), is refused and left unchanged, since removing units there would
-    change its outputs.
+    change its outputs. With ``sparse=True``, layers that share a weight, or
+    a layer registered under several names, share its sparse form.
 
     Parameters
     ----------
@@ -1185,8 +1352,10 @@ def compact_module(module, X=None, *, sparse=False):
 
     ValueError
         If a Linear layer's units reach a later Linear layer other than one
-        to one, or the forward pass reads tensor values or fails on ``X``;
-        the module is unchanged.
+        to one, a layer they pass shares a parameter or is read outside its
+        call, or the forward pass reads tensor values or fails on ``X``;
+        the message names the layer and the reason, and the module is
+        unchanged.
 
     See Also
     --------
@@ -1218,10 +1387,7 @@ def compact_module(module, X=None, *, sparse=False):
         hidden_units[name] = (pair.source.out_features, int(alive.sum()))
         pair.drop_units(alive)
     if sparse:
-        for name, layer in _linear_layers(module):
-            if name and _smaller_as_csr(layer.weight):
-                parent, _, child = name.rpartition(".")
-                setattr(module.get_submodule(parent), child, SparseLinear(layer))
+        _sparsify(module)
     bytes_after = module_bytes(module)
     return {
         "bytes_before": bytes_before,
@@ -1229,6 +1395,31 @@ def compact_module(module, X=None, *, sparse=False):
         "bytes_saved": bytes_before - bytes_after,
         "hidden_units": hidden_units,
     }
+
+
+def _sparsify(module):
+    """Replace the Linear layers smaller in CSR form by ``SparseLinear``.
+
+    A layer registered under several names is replaced by one
+    ``SparseLinear`` under all of them, and tied tensors stay tied.
+    """
+    layers = [
+        (name, layer)
+        for name, layer in module.named_modules(remove_duplicate=False)
+        if name and isinstance(layer, nn.Linear) and _smaller_as_csr(layer.weight)
+    ]
+    replacements, tensors = {}, {}
+    for name, layer in layers:
+        if id(layer) not in replacements:
+            sparse = SparseLinear(layer)
+            for key in ("weight", "bias"):
+                original = getattr(layer, key)
+                if original is not None:
+                    shared = tensors.setdefault(id(original), getattr(sparse, key))
+                    setattr(sparse, key, shared)
+            replacements[id(layer)] = sparse
+        parent, _, child = name.rpartition(".")
+        setattr(module.get_submodule(parent), child, replacements[id(layer)])
 
 
 def _example_forward(module, X):

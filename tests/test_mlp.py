@@ -513,3 +513,27 @@ def test_denormals_stay_flushed_until_the_last_concurrent_training_ends():
     assert not _denormal_survives()
     second.__exit__(None, None, None)
     assert _denormal_survives()
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"start_epoch": 10}, "fraction 0 of the weights pruned, below the 0.8"),
+        ({"end_epoch": 10}, r"below the 0.8 requested.*prunes until its epoch 10"),
+    ],
+)
+def test_pruning_epochs_beyond_max_epochs_warn(params, message):
+    X, y = small_data()
+    clf = PrunedMLPClassifier(amount=0.8, max_epochs=4, random_state=0, **params)
+    with pytest.warns(UserWarning, match=message):
+        clf.fit(X, y)
+    assert clf.net_.history[-1, "sparsity"] < 0.8
+
+
+def test_warm_start_with_a_lower_amount_warns_and_keeps_the_sparsity():
+    X, y = small_data()  # 90 weights
+    clf = PrunedMLPClassifier(amount=0.6, max_epochs=4, random_state=0).fit(X, y)
+    clf.set_params(warm_start=True, amount=0.3)
+    with pytest.warns(UserWarning, match="amount=0.3 is below the fraction 0.6"):
+        clf.fit(X, y)
+    assert clf.net_.history[-1, "sparsity"] == pytest.approx(0.6, abs=1 / 90)

@@ -641,6 +641,58 @@ class ReturnsHidden(nn.Module):
         return self.output(hidden), hidden
 
 
+class TiedOutput(nn.Module):
+    """An MLP whose output layer's weight is also a spare layer's."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(10, 24)
+        self.output = nn.Linear(24, 3)
+        self.spare = nn.Linear(24, 3)
+        self.spare.weight = self.output.weight
+
+    def forward(self, X):
+        return self.output(torch.relu(self.hidden(X)))
+
+
+class TwoNames(nn.Module):
+    """An MLP whose output layer is registered under a second name."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(10, 24)
+        self.output = nn.Linear(24, 3)
+        self.alias = self.output
+
+    def forward(self, X):
+        return self.output(torch.relu(self.hidden(X)))
+
+
+class ReadsBias(nn.Module):
+    """An MLP that adds the mean of its hidden layer's bias to its output."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(10, 24)
+        self.output = nn.Linear(24, 3)
+
+    def forward(self, X):
+        return self.output(torch.relu(self.hidden(X))) + self.hidden.bias.mean()
+
+
+class AddsOtherBias(nn.Module):
+    """An MLP whose hidden units get another layer's bias added."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(10, 24)
+        self.output = nn.Linear(24, 3)
+        self.other = nn.Linear(3, 24)
+
+    def forward(self, X):
+        return self.output(torch.relu(self.hidden(X)) + self.other.bias)
+
+
 def between(layer):
     return nn.Sequential(nn.Linear(10, 24), layer, nn.ReLU(), nn.Linear(24, 3))
 
@@ -651,7 +703,15 @@ UNPAIRABLE_MODULES = [
     (lambda: between(nn.Softmax(dim=1)), r"softmax\(\)"),
     (TwoHeads, "feed 2 operations"),
     (Residual, r"reach add\(\)"),
-    (SharedLayer, "called more than once"),
+    (SharedLayer, "Linear 'hidden' is called more than once"),
+    (
+        ReadsBias,
+        r"a parameter of Linear 'hidden' is used outside the layer's call, "
+        r"by mean\(\) reading 'hidden.bias'",
+    ),
+    (AddsOtherBias, r"its units reach add\(\) reading 'other.bias', which does"),
+    (TiedOutput, "Linear 'output' shares its parameter 'weight'.*'spare.weight'"),
+    (TwoNames, r"Linear 'output' is registered under several names \('output', "),
     (ReturnsHidden, "Linear 'output', the module's output"),
     (BranchesOnValues, r"reads tensor values in Python \(__bool__\)"),
 ]
@@ -862,3 +922,123 @@ def test_finding_hidden_units_keeps_each_layer_mode():
     compact_module(module)
     assert [layer.training for layer in module.modules()] == modes
     assert modes.count(False) == 1
+
+
+class TiedPair(nn.Module):
+    """Two Linear layers, one weight: the second layer's is the first's."""
+
+    def __init__(self):
+        super().__init__()
+        self.first = nn.Linear(10, 24)
+        self.second = nn.Linear(10, 24)
+        self.second.weight = self.first.weight
+        self.output = nn.Linear(24, 3)
+
+    def forward(self, X):
+        return self.output(torch.relu(self.first(X)) * torch.tanh(self.second(X)))
+
+
+def test_unstructured_pruning_counts_a_tied_weight_once():
+    X, y = blobs()
+    torch.manual_seed(0)
+    callback = PruningCallback(0.5, schedule="once", start_epoch=1)
+    net = make_net(callback, max_epochs=1, module=TiedPair()).fit(X, y)
+    module = net.module_
+    weights = torch.cat([module.first.weight.ravel(), module.output.weight.ravel()])
+    zeros = int((weights == 0).sum())
+    assert zeros == round(0.5 * len(weights))
+    assert net.history[-1, "sparsity"] == pytest.approx(zeros / len(weights))
+    assert "sparsity_second" not in net.history[-1]
+
+
+class SharedHeads(nn.Module):
+    """Two tied heads on the input, the first registered under two names."""
+
+    def __init__(self):
+        super().__init__()
+        self.first = nn.Linear(10, 3)
+        self.second = nn.Linear(10, 3)
+        self.second.weight = self.first.weight
+        self.alias = self.first
+
+    def forward(self, X):
+        return self.first(X) + self.second(X)
+
+
+def test_compact_module_sparse_keeps_shared_tensors_shared():
+    torch.manual_seed(0)
+    module = SharedHeads()
+    with torch.no_grad():
+        module.first.weight[:, 1:] = 0
+    X = torch.randn(5, 10)
+    with torch.no_grad():
+        before = module(X)
+    report = compact_module(module, X, sparse=True)
+    assert type(module.first) is SparseLinear and module.alias is module.first
+    assert type(module.second) is SparseLinear
+    assert module.second.weight is module.first.weight
+    assert module.second.bias is not module.first.bias
+    assert report["bytes_saved"] > 0
+    with torch.no_grad():
+        torch.testing.assert_close(module(X), before)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (
+            {"start_epoch": 10},
+            r"fraction 0 of the weights pruned, below the 0.8 requested.*"
+            r"prunes until its epoch 10 \(start_epoch=10, end_epoch=None\), "
+            r"after its 4 epochs of training \(max_epochs=4\)",
+        ),
+        (
+            {"end_epoch": 10},
+            r"below the 0.8 requested.*prunes until its epoch 10 "
+            r"\(start_epoch=None, end_epoch=10\)",
+        ),
+        ({"schedule": "once", "start_epoch": 5}, "prunes until its epoch 5"),
+        (
+            {"schedule": "per_epoch", "start_epoch": 3, "end_epoch": 6},
+            "prunes until its epoch 6",
+        ),
+    ],
+)
+def test_pruning_epochs_beyond_max_epochs_warn(params, message):
+    X, y = blobs()
+    net = make_net(PruningCallback(0.8, **params), max_epochs=4)
+    with pytest.warns(UserWarning, match=message) as record:
+        net.fit(X, y)
+    reached = net.history[-1, "sparsity"]
+    assert f"fraction {reached:.4g} of the weights" in str(record[0].message)
+
+
+def test_partial_fit_warns_once_the_schedule_runs_past_max_epochs():
+    X, y = blobs()
+    callback = PruningCallback(0.5, schedule="once", start_epoch=6)
+    net = make_net(callback, max_epochs=4).initialize()
+    for epoch in range(1, 7):
+        callback.expect_epochs(1)
+        if epoch == 4:  # the call that completes max_epochs epochs
+            with pytest.warns(UserWarning, match="prunes until its epoch 6"):
+                net.partial_fit(X, y, epochs=1)
+        else:  # no warning: warnings are errors
+            net.partial_fit(X, y, epochs=1)
+    assert net.history[:, "sparsity"] == pytest.approx(
+        [0, 0, 0, 0, 0, 0.5], abs=1 / N_WEIGHTS
+    )
+
+
+@pytest.mark.parametrize("schedule", ["gradual", "once"])
+def test_amount_below_the_sparsity_reached_warns_and_keeps_it(schedule):
+    X, y = blobs()
+    callback = PruningCallback(0.6, schedule="once", start_epoch=1)
+    net = make_net(callback, max_epochs=2).fit(X, y)
+    net.set_params(callbacks__pruning__amount=0.3)
+    net.set_params(callbacks__pruning__schedule=schedule)
+    with pytest.warns(UserWarning, match="amount=0.3 is below the fraction 0.599"):
+        net.partial_fit(X, y)
+    assert net.history[-1, "sparsity"] == pytest.approx(0.6, abs=1 / N_WEIGHTS)
+    assert weight_sparsity(net.module_) == pytest.approx(0.6, abs=1 / N_WEIGHTS)
+    net.set_params(callbacks__pruning__amount=0.6)
+    net.partial_fit(X, y)  # the same amount: no warning, warnings are errors
