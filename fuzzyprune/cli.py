@@ -4,7 +4,7 @@ import argparse
 import math
 import sys
 import time
-from pathlib import Path
+import warnings
 
 import numpy as np
 from sklearn import datasets
@@ -27,7 +27,7 @@ from .metrics import (
     simplified_silhouette_score,
     xie_beni_index,
 )
-from .reproduce import MIN_SAMPLES, _output_folder_problem
+from .reproduce import MIN_SAMPLES, _output_folder_problem, _refuse_bools
 
 _DATASETS = {
     "iris": datasets.load_iris,
@@ -37,10 +37,15 @@ _DATASETS = {
 }
 
 
+def _fuzzifier_label(fcm):
+    """Name the fuzzifier of a fit: ``m``, and what "auto" chose."""
+    return f"auto ({fcm.m_:.4g})" if fcm.m == "auto" else fcm.m
+
+
 def _validity_row(X, y, fcm):
     memberships = fcm.memberships_
     return {
-        "m": fcm.m,
+        "m": _fuzzifier_label(fcm),
         "PC": partition_coefficient(memberships),
         "MPC": modified_partition_coefficient(memberships),
         "PE": partition_entropy(memberships),
@@ -56,17 +61,17 @@ def _validity_row(X, y, fcm):
 
 def _print_table(rows, out):
     columns = list(rows[0])
-    widths = [max(len(name), 8) for name in columns]
-    out.write(
-        "  ".join(name.rjust(w) for name, w in zip(columns, widths, strict=True)) + "\n"
-    )
-    for row in rows:
-        cells = [
+    lines = [columns] + [
+        [
             f"{row[name]:.4g}" if isinstance(row[name], float) else str(row[name])
             for name in columns
         ]
+        for row in rows
+    ]
+    widths = [max(8, *(len(line[i]) for line in lines)) for i in range(len(columns))]
+    for line in lines:
         out.write(
-            "  ".join(cell.rjust(w) for cell, w in zip(cells, widths, strict=True))
+            "  ".join(cell.rjust(w) for cell, w in zip(line, widths, strict=True))
             + "\n"
         )
 
@@ -93,7 +98,7 @@ def demo(dataset="iris", fuzzifiers=(1.5, 2.0, 3.0), seed=0, out=None):
         least one.
 
     seed : int, RandomState instance or None, default=0
-        Random state of the clusterings.
+        Random state of the clusterings; not a bool.
 
     out : file-like, default=None
         Where to print; ``None`` means standard output.
@@ -101,17 +106,19 @@ def demo(dataset="iris", fuzzifiers=(1.5, 2.0, 3.0), seed=0, out=None):
     Returns
     -------
     rows : list of dict
-        The validity indices for each fuzzifier, as printed.
+        The validity indices for each fuzzifier, as printed; ``"m"`` is the
+        fuzzifier, or for ``"auto"`` the string ``"auto (<chosen m>)"``.
 
     Raises
     ------
     ValueError or TypeError
         Naming the parameter, if ``dataset`` is not one of the above,
         ``fuzzifiers`` is empty or holds a value that is neither greater than
-        1 nor ``"auto"``, ``seed`` is not a random state, or ``out`` has no
-        ``write`` method; before anything is printed.
+        1 nor ``"auto"``, ``seed`` is not a random state (or is a bool), or
+        ``out`` has no ``write`` method; before anything is printed.
     """
     _check_fuzzifiers(fuzzifiers)
+    _refuse_bools("demo", seed=seed)
     out = sys.stdout if out is None else out
     bunch = _DATASETS[dataset]()
     X = StandardScaler().fit_transform(bunch.data)
@@ -127,7 +134,7 @@ def demo(dataset="iris", fuzzifiers=(1.5, 2.0, 3.0), seed=0, out=None):
         row = _validity_row(X, bunch.target, fcm)
         row["seconds"] = time.perf_counter() - start
         if not rows:
-            out.write(f"Memberships of the first 5 samples (m={m}):\n")
+            out.write(f"Memberships of the first 5 samples (m={row['m']}):\n")
             out.write(np.array2string(fcm.memberships_[:5], precision=3) + "\n\n")
         rows.append(row)
     out.write(
@@ -171,10 +178,8 @@ def _integer_at_least(low, high=None):
     allowed = f"at least {low}" if high is None else f"from {low} to {high - 1}"
 
     def convert(text):
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
+        # int() also takes spaces, "+", "_" and non-ASCII digits such as "١".
+        value = int(text) if text.isascii() and text.isdigit() else None
         if value is None or value < low or (high is not None and value >= high):
             raise argparse.ArgumentTypeError(
                 f"must be an integer {allowed}; got {text!r}"
@@ -188,9 +193,16 @@ def _integer_at_least(low, high=None):
 _seed = _integer_at_least(0, 2**32)
 
 
+def _data_folder(text):
+    """Read ``--data``: a path, which an empty text is not."""
+    if not text:
+        raise argparse.ArgumentTypeError("must be a Vehicle-X folder, not ''")
+    return text
+
+
 def _output_folder(text):
     """Read ``--out``: a folder that exists or can be created, writable."""
-    problem = _output_folder_problem(Path(text))
+    problem = _output_folder_problem(text)
     if problem is not None:
         raise argparse.ArgumentTypeError(f"cannot write results to {text!r}: {problem}")
     return text
@@ -209,7 +221,8 @@ def main(argv=None):
     status : int
         0 on success. A usage error (a bad argument, or a ``--data`` folder
         that cannot be read) exits with status 2 and one line on standard
-        error, before anything is written.
+        error, before anything is written. A warning is printed as one line
+        ``fuzzyprune <command>: warning: <message>`` on standard error.
     """
     parser = argparse.ArgumentParser(prog="fuzzyprune", description=__doc__)
     parser.add_argument("--version", action="version", version=__version__)
@@ -230,10 +243,27 @@ def main(argv=None):
     )
     reproduce_parser = _add_reproduce_parser(commands)
     args = parser.parse_args(argv)
-    if args.command == "reproduce":
-        return _run_reproduce(args, reproduce_parser)
-    demo(args.dataset, tuple(args.m), args.seed)
+    # catch_warnings restores the caller's hook and filters on any exit.
+    with warnings.catch_warnings():
+        warnings.showwarning = _warning_printer(f"{parser.prog} {args.command}")
+        if args.command == "reproduce":
+            return _run_reproduce(args, reproduce_parser)
+        demo(args.dataset, tuple(args.m), args.seed)
     return 0
+
+
+def _warning_printer(prefix):
+    """Return a :func:`warnings.showwarning` that prints one line per warning.
+
+    The default names the source line that warned: for a command, the entry
+    script's ``sys.exit(main())``, which tells a user nothing.
+    """
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        print(f"{prefix}: warning: {text}", file=file or sys.stderr)
+
+    return show
 
 
 def _add_reproduce_parser(commands):
@@ -247,6 +277,7 @@ def _add_reproduce_parser(commands):
     parser.add_argument(
         "--data",
         metavar="ROOT",
+        type=_data_folder,
         help="Vehicle-X feature folder (train/, val/, test/ and a label file); "
         "without it, synthetic data of the same structure",
     )

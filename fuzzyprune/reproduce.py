@@ -27,6 +27,7 @@ import csv
 import dataclasses
 import os
 import platform
+import stat
 import time
 import warnings
 from numbers import Integral, Real
@@ -97,8 +98,8 @@ class Settings:
         iteration count is below 1, an amount is outside [0, 1), a fuzzifier
         is not above 1, a population is below 3 or a number of generations
         below 0 (or an entry of ``ga_settings`` is not such a pair),
-        ``silhouette_sample_size`` is below 2 or ``well_trained_lr`` is not a
-        positive finite number.
+        ``silhouette_sample_size`` is below 2, ``well_trained_lr`` is not a
+        positive finite number, or a number is a bool.
     """
 
     name: str
@@ -115,6 +116,20 @@ class Settings:
     def __post_init__(self):
         """Refuse a field out of its range (see Raises)."""
         _check_settings(self)
+
+
+def _refuse_bools(caller, **params):
+    """Refuse a bool given for a number, naming the parameter.
+
+    scikit-learn's ``Interval(Integral, ...)`` accepts ``True`` as 1, which is
+    never a meant seed or count.
+    """
+    for name, value in params.items():
+        if isinstance(value, bool):
+            raise TypeError(
+                f"The {name!r} parameter of {caller} must be a number, not a "
+                f"bool. Got {value!r} instead."
+            )
 
 
 _AT_LEAST_ONE = Interval(Integral, 1, None, closed="left")
@@ -159,6 +174,7 @@ def _check_settings(settings):
     validate_parameter_constraints(
         _SETTINGS_CONSTRAINTS | tuples, fields, caller_name="Settings"
     )
+    _refuse_bools("Settings", **fields)
     for name in _SETTINGS_ENTRY_CONSTRAINTS:
         if not fields[name]:
             raise ValueError(f"The {name!r} field of Settings must not be empty.")
@@ -187,6 +203,7 @@ def _check_settings(settings):
 
 def _check_entries(entries):
     """Check each ``name: (constraints, value)`` as a field of Settings."""
+    _refuse_bools("Settings", **{name: value for name, (_, value) in entries.items()})
     validate_parameter_constraints(
         {name: constraints for name, (constraints, _) in entries.items()},
         {name: value for name, (_, value) in entries.items()},
@@ -288,14 +305,35 @@ class _Data:
         return self.bunch.type[self.rows[split]]
 
 
-def _output_folder_problem(folder):
-    """Say why no results can be written to ``folder``, or return None."""
-    try:
-        existing = next(path for path in (folder, *folder.parents) if path.exists())
-    except OSError as error:  # a folder on the way that may not be searched
-        return str(error)
-    if not existing.is_dir():
-        return f"{str(existing)!r} is a file, not a folder"
+def _output_folder_problem(out):
+    """Say why no results can be written to the folder ``out``, or return None.
+
+    The path is walked from its root down, so that the first part at fault is
+    named: a file, a symbolic link to nothing or in a loop, a folder that may
+    not be searched. Missing folders below the deepest existing one are
+    created by :func:`_prepare`, which must be able to write there.
+    """
+    if not os.fspath(out):
+        return "the path is empty"
+    folder = Path(out)
+    existing = None
+    for path in reversed((folder, *folder.parents)):
+        try:
+            is_folder = stat.S_ISDIR(path.stat().st_mode)
+        except FileNotFoundError:
+            if path.is_symlink():
+                return (
+                    f"{str(path)!r} is a symbolic link to {os.readlink(path)!r}, "
+                    "which does not exist"
+                )
+            if existing is None:
+                return f"{str(path)!r} does not exist"
+            break
+        except (OSError, ValueError) as error:  # a link loop, no search right, NUL
+            return str(error)
+        if not is_folder:
+            return f"{str(path)!r} is a file, not a folder"
+        existing = path
     if not os.access(existing, os.W_OK | os.X_OK):
         return f"{str(existing)!r} is not writable"
     return None
@@ -366,12 +404,12 @@ def _check_splits(loaded):
 
 
 def _prepare(out, data, settings, seed, n_samples):
-    """Check every input and load the data; write nothing.
+    """Check every input and load the data, then create the output folder.
 
     Returns
     -------
     folder : Path
-        The output folder, not yet created.
+        The output folder, created with any missing parent folders.
     loaded : _Data
         The samples of each split.
     settings : Settings
@@ -380,17 +418,31 @@ def _prepare(out, data, settings, seed, n_samples):
     Raises
     ------
     ValueError or OSError
-        If no results can be written to ``out``, or if the data cannot be
-        loaded or are too small or malformed for the experiments.
+        If no results can be written to ``out`` (checked before the data are
+        loaded, then when the folder is created), if ``data`` is an empty
+        path, or if the data cannot be loaded or are too small or malformed
+        for the experiments.
     """
-    folder = Path(out)
-    problem = _output_folder_problem(folder)
+    problem = _output_folder_problem(out)
     if problem is not None:
         raise ValueError(f"Cannot write results to out={str(out)!r}: {problem}.")
+    if isinstance(data, str | os.PathLike) and not os.fspath(data):
+        # Path("") is the current folder, which the user did not name.
+        raise ValueError(
+            "The 'data' parameter of reproduce must be a non-empty path, a "
+            "Bunch or None. Got '' instead."
+        )
     if n_samples is not None:
         settings = dataclasses.replace(settings, max_samples=n_samples)
     loaded = _load(data, settings, n_samples, seed)
     _check_splits(loaded)
+    folder = Path(out)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # what the checks cannot foresee, such as a race
+        raise ValueError(
+            f"Cannot write results to out={str(out)!r}: {error}."
+        ) from error
     return folder, loaded, settings
 
 
@@ -937,16 +989,17 @@ def _report(folder, data, settings, seed, tables, figures, seconds):
 def reproduce(out, *, data=None, settings=QUICK, seed=0, n_samples=None, progress=True):
     """Run the study's experiments and write tables, figures and a report.
 
-    Every input is checked, and the data loaded, before anything is written.
+    Every input is checked, and the data loaded, before anything is written;
+    then the output folder is created, before the experiments run.
 
     Parameters
     ----------
     out : str or path-like
-        Output folder, created if needed; an existing folder's files of the
-        same names are replaced.
+        Output folder, created if needed with any missing parent folders; an
+        existing folder's files of the same names are replaced.
 
     data : str, path-like or Bunch, default=None
-        Vehicle-X feature folder, or what
+        Vehicle-X feature folder (a non-empty path), or what
         :func:`~fuzzyprune.datasets.load_vehicle_x` returned for one; ``None``
         uses synthetic data of the same structure.
 
@@ -956,11 +1009,11 @@ def reproduce(out, *, data=None, settings=QUICK, seed=0, n_samples=None, progres
 
     seed : int, default=0
         Seeds the data, the sampling and every estimator; from 0 to
-        ``2**32 - 1``.
+        ``2**32 - 1``, not a bool.
 
     n_samples : int, default=None
         Number of samples to use (synthetic: to generate), at least
-        :data:`MIN_SAMPLES`; ``None`` uses the settings' limit.
+        :data:`MIN_SAMPLES` and not a bool; ``None`` uses the settings' limit.
 
     progress : bool, default=True
         Show a progress bar.
@@ -973,13 +1026,16 @@ def reproduce(out, *, data=None, settings=QUICK, seed=0, n_samples=None, progres
     Raises
     ------
     ValueError or TypeError
-        Naming the parameter, if a parameter has the wrong type or is out of
-        its range; if ``out`` is a file, lies inside a file, or is in a folder
-        that is not writable; if ``data`` is a Bunch without the fields of
-        :func:`~fuzzyprune.datasets.load_vehicle_x`'s, with labels of other
-        lengths than its features, unknown splits or types, or non-finite
-        features; or if the samples used leave fewer training samples than
-        the 11 clusters, or no validation or test sample.
+        Naming the parameter, if a parameter has the wrong type (``True`` or
+        ``False`` for ``seed`` or ``n_samples`` included) or is out of its
+        range; if ``out`` or ``data`` is an empty path; if ``out`` is a file,
+        lies inside a file, is or lies inside a symbolic link to nothing or in
+        a loop, or lies in a folder that may not be searched or is not
+        writable, or if it cannot be created; if ``data`` is a Bunch without
+        the fields of :func:`~fuzzyprune.datasets.load_vehicle_x`'s, with
+        labels of other lengths than its features, unknown splits or types,
+        or non-finite features; or if the samples used leave fewer training
+        samples than the 11 clusters, or no validation or test sample.
     OSError or ValueError
         Raised by :func:`~fuzzyprune.datasets.load_vehicle_x`, naming the
         file, if the folder ``data`` cannot be read as Vehicle-X features.
@@ -1008,6 +1064,7 @@ def reproduce(out, *, data=None, settings=QUICK, seed=0, n_samples=None, progres
     [2]
     """
     start = time.perf_counter()
+    _refuse_bools("reproduce", seed=seed, n_samples=n_samples)
     folder, loaded, settings = _prepare(out, data, settings, seed, n_samples)
     return _run(folder, loaded, settings, seed, progress, start)
 
@@ -1015,7 +1072,8 @@ def reproduce(out, *, data=None, settings=QUICK, seed=0, n_samples=None, progres
 def _run(folder, loaded, settings, seed, progress, start):
     """Run the experiments on checked inputs, then write every output.
 
-    ``start`` is the :func:`time.perf_counter` time at which the run began.
+    ``folder`` is the output folder, created by :func:`_prepare`, and
+    ``start`` the :func:`time.perf_counter` time at which the run began.
     """
     n_steps = (
         len(settings.baseline_epochs)
@@ -1024,7 +1082,6 @@ def _run(folder, loaded, settings, seed, progress, start):
         + len(_fcm_runs(settings))
         + len(_ga_runs(settings))
     )
-    folder.mkdir(parents=True, exist_ok=True)
     bar = tqdm(total=n_steps, disable=not progress, unit="experiment")
     with bar, warnings.catch_warnings():
         # Merged clusters are reported in the tables ('clusters found'); a

@@ -1,11 +1,16 @@
 import io
 import os
+import shlex
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
+from sklearn.datasets import load_wine
+from sklearn.preprocessing import StandardScaler
 
+from fuzzyprune._fcm import FuzzyCMeans
 from fuzzyprune.cli import demo, main
 from fuzzyprune.datasets import make_vehicle_x, write_vehicle_x
 
@@ -29,12 +34,18 @@ def test_demo_returns_the_printed_indices():
     )  # a smaller fuzzifier gives a crisper partition
 
 
-def test_demo_accepts_the_automatic_fuzzifier(capsys):
-    assert main(["demo", "--m", "auto", "2"]) == 0
+def test_demo_shows_the_fuzzifier_auto_chose(capsys):
+    assert main(["demo", "--dataset", "wine", "--m", "auto", "2"]) == 0
     output = capsys.readouterr().out
-    assert "Memberships of the first 5 samples (m=auto)" in output
+    X = StandardScaler().fit_transform(load_wine().data)
+    chosen = f"{FuzzyCMeans(3, m='auto').fit(X).m_:.4g}"
+    assert chosen != "2"
+    assert f"Memberships of the first 5 samples (m=auto ({chosen}))" in output
     table = output[output.index("Validity indices") :].splitlines()
     assert [line.split()[0] for line in table[2:]] == ["auto", "2"]
+    assert table[2].split()[1] == f"({chosen})"
+    # Columns stay aligned however wide a cell is.
+    assert len({len(line) for line in table[1:]}) == 1
 
 
 def test_demo_prints_the_memberships_of_the_first_fit_once(capsys):
@@ -61,6 +72,28 @@ def test_demo_refuses_bad_parameters_before_printing(params, match):
         demo(**{"out": out, **params})
     if isinstance(out, io.StringIO):
         assert out.getvalue() == ""
+
+
+@pytest.mark.parametrize("seed", [True, False])
+def test_demo_refuses_a_bool_seed(seed):
+    out = io.StringIO()
+    with pytest.raises(TypeError, match="'seed' parameter of demo .* not a bool"):
+        demo(seed=seed, out=out)
+    assert out.getvalue() == ""
+
+
+def test_warnings_print_as_one_line_naming_the_command(capsys):
+    before = warnings.showwarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # shown, where the suite makes errors
+        assert main(["demo", "--dataset", "wine", "--m", "8"]) == 0
+        assert warnings.showwarning is before
+    err = capsys.readouterr().err.splitlines()
+    # m=8 merges wine's clusters: one warning, without a source line.
+    assert len(err) == 1, err
+    assert err[0].startswith(
+        "fuzzyprune demo: warning: FuzzyCMeans with m=8 found a degenerate partition"
+    )
 
 
 def _vehicle_x_folder(root, n_samples=40):
@@ -103,6 +136,16 @@ def _a_file(path):
     return path
 
 
+def _dangling_link(path):
+    path.symlink_to(path.parent / "nowhere")
+    return path
+
+
+def _link_loop(path):
+    path.symlink_to(path)
+    return path
+
+
 # Each case: arguments ({x} is a path made by PATHS["x"]), then a fragment of
 # the error line.
 BAD_ARGUMENTS = [
@@ -116,6 +159,12 @@ BAD_ARGUMENTS = [
     ("demo --seed -1", "argument --seed: must be an integer from 0 to 4294967295"),
     ("demo --seed 4294967296", "argument --seed: must be an integer from 0"),
     ("demo --seed 1.5", "argument --seed"),
+    # int() reads these; the command takes ASCII digits only.
+    ("demo --seed ' 7'", "argument --seed: must be an integer from 0"),
+    ("demo --seed +7", "argument --seed: must be an integer from 0"),
+    ("demo --seed 1_0", "argument --seed: must be an integer from 0"),
+    ("demo --seed \u0661", "argument --seed: must be an integer from 0"),
+    ("reproduce --n-samples \uff12\uff10 --out {out}", "argument --n-samples"),
     ("demo --dataset moons", "argument --dataset: invalid choice: 'moons'"),
     ("reproduce --seed -1 --out {out}", "argument --seed"),
     ("reproduce --seed 4294967296 --out {out}", "argument --seed"),
@@ -127,6 +176,11 @@ BAD_ARGUMENTS = [
     ("reproduce --quick --full --out {out}", "not allowed with argument --quick"),
     ("reproduce --out {file}", "argument --out: cannot write results to"),
     ("reproduce --out {file}/results", "is a file, not a folder"),
+    ("reproduce --out ''", "argument --out: cannot write results to '': the path"),
+    ("reproduce --out {dangling}", "dangling' is a symbolic link to '"),
+    ("reproduce --out {dangling}/results", "dangling' is a symbolic link to '"),
+    ("reproduce --out {loop}/results", "Too many levels of symbolic links"),
+    ("reproduce --data '' --out {out}", "argument --data: must be a Vehicle-X folder"),
     ("reproduce --data {missing} --out {out}", "argument --data: Vehicle-X folder"),
     ("reproduce --data {file} --out {out}", "argument --data: Vehicle-X folder"),
     ("reproduce --data {only_train} --out {out}", "0 'val', 0 'test' samples"),
@@ -136,6 +190,8 @@ BAD_ARGUMENTS = [
 ]
 PATHS = {
     "file": _a_file,
+    "dangling": _dangling_link,
+    "loop": _link_loop,
     "missing": lambda path: path,
     "only_train": _only_train,
     "malformed": _malformed_name,
@@ -154,10 +210,12 @@ def test_usage_errors_exit_2_with_one_line_and_write_nothing(
         if f"{{{name}}}" in arguments
     }
     out = tmp_path / "out"
-    argv = arguments.format(out=out, **paths).split()
+    argv = shlex.split(arguments.format(out=out, **paths))
+    hook = warnings.showwarning
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
+    assert warnings.showwarning is hook
     err = capsys.readouterr().err
     prefix = f"fuzzyprune {argv[0]}: error: "
     error_lines = [line for line in err.splitlines() if line.startswith(prefix)]
@@ -166,6 +224,7 @@ def test_usage_errors_exit_2_with_one_line_and_write_nothing(
     assert message in error_lines[0]
     assert "Traceback" not in err
     assert not out.exists()
+    assert not (tmp_path / "nowhere").exists()  # nor made through a link
 
 
 def test_unwritable_output_folder_is_a_usage_error(tmp_path, monkeypatch, capsys):

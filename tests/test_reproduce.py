@@ -178,13 +178,17 @@ def least_run(tmp_path_factory):
     try:
         open_figure = plt.figure()
         tables = reproduce(
-            root / "out", data=root / "vehicle-x", settings=settings, progress=False
+            # Missing parent folders are created too.
+            root / "new" / "out",
+            data=root / "vehicle-x",
+            settings=settings,
+            progress=False,
         )
         after = plt.get_backend(), plt.get_fignums(), open_figure.number
     finally:
         plt.close("all")
         plt.switch_backend(previous)
-    return root / "out", tables, after
+    return root / "new" / "out", tables, after
 
 
 def test_reproduce_runs_at_the_least_data_and_settings_it_accepts(least_run):
@@ -207,6 +211,16 @@ def _a_file(tmp_path):
     return tmp_path / "file"
 
 
+def _dangling_link(tmp_path):
+    (tmp_path / "link").symlink_to(tmp_path / "nowhere")
+    return tmp_path / "link"
+
+
+def _link_loop(tmp_path):
+    (tmp_path / "link").symlink_to(tmp_path / "link")
+    return tmp_path / "link"
+
+
 def _without(key):
     return Bunch(**{k: v for k, v in small_vehicle_x().items() if k != key})
 
@@ -226,6 +240,20 @@ BAD_PARAMETERS = [
     (lambda tmp: {"out": _a_file(tmp)}, ValueError, "is a file, not a folder"),
     (lambda tmp: {"out": _a_file(tmp) / "sub"}, ValueError, "is a file, not a"),
     (lambda tmp: {"out": 3}, TypeError, "'out' parameter of reproduce"),
+    (lambda tmp: {"out": ""}, ValueError, "out='': the path is empty"),
+    (lambda tmp: {"out": _dangling_link(tmp)}, ValueError, "link' is a symbolic link"),
+    (
+        lambda tmp: {"out": _dangling_link(tmp) / "sub"},
+        ValueError,
+        "out=.*link' is a symbolic link to '.*nowhere', which does not exist",
+    ),
+    (
+        lambda tmp: {"out": _link_loop(tmp) / "sub"},
+        ValueError,
+        "out=.*Too many levels of symbolic links",
+    ),
+    (lambda tmp: {"out": "res\0ults"}, ValueError, "out=.*null"),
+    (lambda tmp: {"data": ""}, ValueError, "'data' parameter of reproduce must be"),
     (lambda tmp: {"data": 3}, TypeError, "'data' parameter of reproduce"),
     (lambda tmp: {"data": tmp / "missing"}, FileNotFoundError, "missing"),
     (lambda tmp: {"data": _without("type")}, ValueError, "data has no type"),
@@ -266,6 +294,9 @@ BAD_PARAMETERS = [
     (lambda tmp: {"n_samples": 20.0}, TypeError, "'n_samples' parameter"),
     (lambda tmp: {"seed": -1}, ValueError, r"'seed' .* \[0, 4294967295\]"),
     (lambda tmp: {"seed": 2**32}, ValueError, "'seed' parameter of reproduce"),
+    (lambda tmp: {"seed": True}, TypeError, "'seed' parameter .* not a bool"),
+    (lambda tmp: {"seed": False}, TypeError, "'seed' parameter .* not a bool"),
+    (lambda tmp: {"n_samples": True}, TypeError, "'n_samples' parameter"),
     (lambda tmp: {"settings": "quick"}, TypeError, "'settings' parameter"),
     (lambda tmp: {"progress": "yes"}, TypeError, "'progress' parameter"),
 ]
@@ -277,14 +308,15 @@ BAD_PARAMETERS = [
     ids=[case[2] for case in BAD_PARAMETERS],
 )
 def test_reproduce_refuses_bad_parameters_before_writing(
-    tmp_path, make_params, error, match
+    tmp_path, monkeypatch, make_params, error, match
 ):
+    monkeypatch.chdir(tmp_path)  # where an empty path would write
     params = {"settings": tiny_settings(), "progress": False, **make_params(tmp_path)}
     out = params.pop("out", tmp_path / "out")
     with pytest.raises(error, match=match):
         reproduce(out, **params)
     assert not (tmp_path / "out").exists()
-    assert sorted(path.name for path in tmp_path.iterdir()) in ([], ["file"])
+    assert sorted(path.name for path in tmp_path.iterdir()) in ([], ["file"], ["link"])
 
 
 def test_reproduce_refuses_an_unwritable_folder(tmp_path, monkeypatch):
@@ -296,6 +328,52 @@ def test_reproduce_refuses_an_unwritable_folder(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="is not writable"):
         reproduce(tmp_path / "out", settings=tiny_settings(), progress=False)
     assert not (tmp_path / "out").exists()
+
+
+def test_reproduce_refuses_a_folder_in_one_it_may_not_search(tmp_path, monkeypatch):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    stat = os.stat
+
+    # Checked this way rather than with permissions, which root ignores.
+    def no_search(path, *args, **kwargs):
+        if os.path.dirname(path) == str(locked):
+            raise PermissionError(13, "Permission denied", str(path))
+        return stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", no_search)
+    with pytest.raises(ValueError, match=r"out=.*Permission denied: '.*locked/out'"):
+        reproduce(locked / "out" / "sub", settings=tiny_settings(), progress=False)
+    monkeypatch.undo()
+    assert list(locked.iterdir()) == []
+
+
+def test_reproduce_refuses_an_output_folder_it_cannot_create(tmp_path, monkeypatch):
+    def refuse(self, *args, **kwargs):
+        raise OSError(30, "Read-only file system", str(self))
+
+    monkeypatch.setattr(type(tmp_path), "mkdir", refuse)
+    # Created once everything is checked, and before any experiment runs.
+    monkeypatch.setattr(
+        "fuzzyprune.reproduce._run", lambda *args: pytest.fail("experiments ran")
+    )
+    with pytest.raises(ValueError, match="out=.*Read-only file system"):
+        reproduce(tmp_path / "out", data=small_vehicle_x(), settings=tiny_settings())
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("pruned_epochs", True),
+        ("baseline_epochs", (10, True)),
+        ("fcm_iterations", (True,)),
+        ("amounts", (False,)),
+        ("ga_settings", ((10, True),)),
+    ],
+)
+def test_settings_refuse_bools_for_numbers(field, value):
+    with pytest.raises(TypeError, match=f"'{field}.*' parameter of Settings .* bool"):
+        dataclasses.replace(QUICK, **{field: value})
 
 
 @pytest.mark.parametrize(
