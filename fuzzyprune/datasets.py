@@ -364,14 +364,14 @@ def write_vehicle_x(root, data, *, labels="xml"):
     Raises
     ------
     ValueError
-        Naming the field of ``data``, if a field is missing or cannot be
-        made an array, ``data.data`` is not a 2-D array of finite real
-        numbers within the float32 range (complex numbers and strings
-        included), a field has another length than ``data.data`` has rows,
-        an id is negative or beyond 64 bits, a type is not in 0 to
-        ``len(type_names) - 1``, ``type_names`` is not the start of
-        ``VEHICLE_TYPE_NAMES``, a split is not one of the three, or,
-        with ``labels="csv"``, a vehicle has several types.
+        If ``root`` is an empty path; naming the field of ``data``, if a
+        field is missing or cannot be made an array, ``data.data`` is not a
+        2-D array of finite real numbers within the float32 range (complex
+        numbers and strings included), a field has another length than
+        ``data.data`` has rows, an id is negative or beyond 64 bits, a type
+        is not in 0 to ``len(type_names) - 1``, ``type_names`` is not the
+        start of ``VEHICLE_TYPE_NAMES``, a split is not one of the three,
+        or, with ``labels="csv"``, a vehicle has several types.
     TypeError
         If an id or type field does not hold integers.
     FileExistsError
@@ -397,7 +397,7 @@ def write_vehicle_x(root, data, *, labels="xml"):
     >>> files[0].parent.name, files[0].name
     ('train', '00002_c027_00.npy')
     """
-    root = Path(root)
+    root = _folder(root)
     features, ids, splits = _check_bunch(data, labels)
     _check_nothing_to_overwrite(root)
     image_index = _image_indices(ids["vehicle_id"], ids["camera_id"])
@@ -428,6 +428,13 @@ def write_vehicle_x(root, data, *, labels="xml"):
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return [root / folder / name for folder, name in zip(folders, names, strict=True)]
+
+
+def _folder(root):
+    """Return ``root`` as a Path, refusing the empty path (not the current folder)."""
+    if not os.fspath(root):
+        raise ValueError("root is an empty path; give the data folder.")
+    return Path(root)
 
 
 def _check_bunch(data, labels):
@@ -702,6 +709,8 @@ def load_vehicle_x(root, *, split=None, cache=True, cache_dir=None):
 
     Raises
     ------
+    ValueError
+        If ``root`` is an empty path.
     FileNotFoundError
         If ``root`` is not a folder, holds no ``.npy`` file in its split
         folders, holds none of the requested ``split``, or has no label file.
@@ -735,7 +744,7 @@ def load_vehicle_x(root, *, split=None, cache=True, cache_dir=None):
     >>> vx.data.shape, sorted(set(vx.split.tolist()))
     ((30, 8), ['test', 'train', 'val'])
     """
-    root = Path(root)
+    root = _folder(root)
     names, splits = _feature_files(root)
     # Plain strings: pathlib would take seconds for Vehicle-X's 77,516 files.
     files = [os.path.join(root, name) for name in names]

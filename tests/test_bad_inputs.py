@@ -411,3 +411,18 @@ def test_plot_ga_history_refuses_an_unfitted_selector():
         plot_ga_history(GAFeatureSelector())
     with pytest.raises(TypeError, match="selector|GAFeatureSelector"):
         plot_ga_history(FuzzyCMeans(3).fit(X))
+
+
+def test_vehicle_x_functions_refuse_the_empty_path(tmp_path, monkeypatch):
+    """An empty path is a mistake, not the current folder."""
+    from fuzzyprune.datasets import load_vehicle_x, make_vehicle_x, write_vehicle_x
+
+    monkeypatch.chdir(tmp_path)
+    data = make_vehicle_x(20, n_vehicles=3, n_features=4, random_state=0)
+    with pytest.raises(ValueError, match="root is an empty path"):
+        write_vehicle_x("", data)
+    write_vehicle_x(tmp_path / "data", data)
+    monkeypatch.chdir(tmp_path / "data")
+    with pytest.raises(ValueError, match="root is an empty path"):
+        load_vehicle_x("")
+    assert list(tmp_path.iterdir()) == [tmp_path / "data"]
