@@ -51,8 +51,8 @@ def refuse_non_real(values, name, *, text=False):
         )
     if kind == "c":
         raise ValueError(
-            f"{name} holds complex numbers (dtype {array.dtype}); only real "
-            "numbers are supported."
+            f"{name} holds complex numbers (dtype {array.dtype}). Complex data "
+            "not supported: give real numbers."
         )
 
 
