@@ -70,3 +70,22 @@ def checking(values, name, *, text=False):
         refuse_non_real(values, name, text=text)
         with np.errstate(over="ignore", invalid="ignore"):
             yield
+
+
+def refuse_bools(caller, **params):
+    """Refuse a bool given for a number, naming the parameter.
+
+    scikit-learn's ``Interval(Integral, ...)`` accepts ``True`` as 1, which is
+    never a meant seed or count.
+
+    Raises
+    ------
+    TypeError
+        If one of ``params`` is a bool.
+    """
+    for name, value in params.items():
+        if isinstance(value, bool):
+            raise TypeError(
+                f"The {name!r} parameter of {caller} must be a number, not a "
+                f"bool. Got {value!r} instead."
+            )

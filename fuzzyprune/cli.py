@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import (
 
 from . import __version__
 from ._fcm import FuzzyCMeans
+from ._validation import refuse_bools
 from .metrics import (
     cluster_accuracy,
     fuzzy_silhouette_score,
@@ -27,7 +28,7 @@ from .metrics import (
     simplified_silhouette_score,
     xie_beni_index,
 )
-from .reproduce import MIN_SAMPLES, _output_folder_problem, _refuse_bools
+from .reproduce import MIN_SAMPLES, _output_folder_problem
 
 _DATASETS = {
     "iris": datasets.load_iris,
@@ -118,7 +119,7 @@ def demo(dataset="iris", fuzzifiers=(1.5, 2.0, 3.0), seed=0, out=None):
         ``out`` has no ``write`` method; before anything is printed.
     """
     _check_fuzzifiers(fuzzifiers)
-    _refuse_bools("demo", seed=seed)
+    refuse_bools("demo", seed=seed)
     out = sys.stdout if out is None else out
     bunch = _DATASETS[dataset]()
     X = StandardScaler().fit_transform(bunch.data)

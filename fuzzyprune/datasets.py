@@ -23,6 +23,8 @@ from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_array
 
+from ._validation import refuse_bools
+
 __all__ = ["VEHICLE_TYPE_NAMES", "load_vehicle_x", "make_vehicle_x", "write_vehicle_x"]
 
 VEHICLE_TYPE_NAMES = (
@@ -226,7 +228,7 @@ def make_vehicle_x(
     ...                           structure="separated"))
     1.0
     """
-    _refuse_bools(
+    refuse_bools(
         "make_vehicle_x",
         n_samples=n_samples,
         n_vehicles=n_vehicles,
@@ -278,16 +280,6 @@ def make_vehicle_x(
 
 def _feature_names(n_features):
     return [f"feature_{i}" for i in range(n_features)]
-
-
-def _refuse_bools(function, **params):
-    # Integral intervals accept True and False; counts must be real integers.
-    for name, value in params.items():
-        if isinstance(value, bool):
-            raise TypeError(
-                f"The {name!r} parameter of {function} must be an int, not a bool; "
-                f"got {value!r}."
-            )
 
 
 # Folder names accepted for each split, the first being the one written.

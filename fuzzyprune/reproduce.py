@@ -50,6 +50,7 @@ from tqdm.auto import tqdm
 from . import __version__
 from ._fcm import FuzzyCMeans
 from ._ga import GAFeatureSelector
+from ._validation import refuse_bools
 from .datasets import load_vehicle_x, make_vehicle_x
 from .metrics import cluster_accuracy
 
@@ -118,20 +119,6 @@ class Settings:
         _check_settings(self)
 
 
-def _refuse_bools(caller, **params):
-    """Refuse a bool given for a number, naming the parameter.
-
-    scikit-learn's ``Interval(Integral, ...)`` accepts ``True`` as 1, which is
-    never a meant seed or count.
-    """
-    for name, value in params.items():
-        if isinstance(value, bool):
-            raise TypeError(
-                f"The {name!r} parameter of {caller} must be a number, not a "
-                f"bool. Got {value!r} instead."
-            )
-
-
 _AT_LEAST_ONE = Interval(Integral, 1, None, closed="left")
 _SETTINGS_CONSTRAINTS = {
     "name": [str],
@@ -174,7 +161,7 @@ def _check_settings(settings):
     validate_parameter_constraints(
         _SETTINGS_CONSTRAINTS | tuples, fields, caller_name="Settings"
     )
-    _refuse_bools("Settings", **fields)
+    refuse_bools("Settings", **fields)
     for name in _SETTINGS_ENTRY_CONSTRAINTS:
         if not fields[name]:
             raise ValueError(f"The {name!r} field of Settings must not be empty.")
@@ -203,7 +190,7 @@ def _check_settings(settings):
 
 def _check_entries(entries):
     """Check each ``name: (constraints, value)`` as a field of Settings."""
-    _refuse_bools("Settings", **{name: value for name, (_, value) in entries.items()})
+    refuse_bools("Settings", **{name: value for name, (_, value) in entries.items()})
     validate_parameter_constraints(
         {name: constraints for name, (constraints, _) in entries.items()},
         {name: value for name, (_, value) in entries.items()},
@@ -1064,7 +1051,7 @@ def reproduce(out, *, data=None, settings=QUICK, seed=0, n_samples=None, progres
     [2]
     """
     start = time.perf_counter()
-    _refuse_bools("reproduce", seed=seed, n_samples=n_samples)
+    refuse_bools("reproduce", seed=seed, n_samples=n_samples)
     folder, loaded, settings = _prepare(out, data, settings, seed, n_samples)
     return _run(folder, loaded, settings, seed, progress, start)
 
