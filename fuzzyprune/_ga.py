@@ -32,6 +32,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._chunks import N_JOBS_CONSTRAINT, single_threaded_blas
 from ._fcm import FuzzyCMeans
+from ._validation import checking
 from .metrics import (
     fuzzy_silhouette_score,
     get_scorer,
@@ -722,10 +723,11 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
             "accept_sparse": "csr",
             "ensure_all_finite": not tags.input_tags.allow_nan,
         }
-        if y is None:
-            X = validate_data(self, X, **check)
-        else:
-            X, y = validate_data(self, X, y, multi_output=True, **check)
+        with checking(X, "X"):
+            if y is None:
+                X = validate_data(self, X, **check)
+            else:
+                X, y = validate_data(self, X, y, multi_output=True, **check)
         min_features, max_features = self._check_search_params(X.shape[1])
         if _routing_enabled():
             fit_params = process_routing(self, "fit", **params).estimator.fit
