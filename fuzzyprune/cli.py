@@ -2,6 +2,7 @@
 
 import argparse
 import math
+import re
 import sys
 import time
 import warnings
@@ -28,7 +29,7 @@ from .metrics import (
     simplified_silhouette_score,
     xie_beni_index,
 )
-from .reproduce import MIN_SAMPLES, _output_folder_problem
+from .reproduce import MAX_SAMPLES, MIN_SAMPLES, _output_folder_problem
 
 _DATASETS = {
     "iris": datasets.load_iris,
@@ -159,14 +160,16 @@ def _check_fuzzifiers(fuzzifiers):
     )
 
 
+# A number in ASCII: float() also reads digits of other scripts ("٢", "２")
+# and underscores ("2_0" as 20), which the user cannot have meant.
+_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
 def _fuzzifier(text):
     """Read a value of ``--m``: a finite number greater than 1, or "auto"."""
     if text == "auto":
         return text
-    try:
-        m = float(text)
-    except ValueError:
-        m = math.nan
+    m = float(text) if _DECIMAL.fullmatch(text) else math.nan
     if not 1 < m < math.inf:
         raise argparse.ArgumentTypeError(
             f"must be a finite number greater than 1, or 'auto'; got {text!r}"
@@ -312,8 +315,9 @@ def _add_reproduce_parser(commands):
     )
     parser.add_argument(
         "--n-samples",
-        type=_integer_at_least(MIN_SAMPLES),
-        help=f"samples to use (synthetic: to generate), at least {MIN_SAMPLES}",
+        type=_integer_at_least(MIN_SAMPLES, MAX_SAMPLES + 1),
+        help=f"samples to use (synthetic: to generate), from {MIN_SAMPLES} to "
+        f"{MAX_SAMPLES}",
     )
     return parser
 

@@ -97,12 +97,18 @@ def _vehicle_types(n_vehicles, n_types, rng):
     return types
 
 
+# The largest count NumPy takes for an array's size; a larger one would
+# raise OverflowError, not name the parameter.
+_MAX_COUNT = np.iinfo(np.intp).max
+_COUNT = Interval(Integral, 1, _MAX_COUNT, closed="both")
+
+
 @validate_params(
     {
-        "n_samples": [Interval(Integral, 1, None, closed="left")],
-        "n_vehicles": [Interval(Integral, 1, None, closed="left")],
+        "n_samples": [_COUNT],
+        "n_vehicles": [_COUNT],
         "n_types": [Interval(Integral, 1, len(VEHICLE_TYPE_NAMES), closed="both")],
-        "n_features": [Interval(Integral, 1, None, closed="left")],
+        "n_features": [_COUNT],
         "random_state": ["random_state"],
         "structure": [StrOptions(set(_RECIPES))],
     },
@@ -136,10 +142,12 @@ def make_vehicle_x(
     Parameters
     ----------
     n_samples : int, default=77516
-        Number of images (Vehicle-X has 77,516).
+        Number of images (Vehicle-X has 77,516), at most the largest array
+        size, ``np.iinfo(np.intp).max``.
 
     n_vehicles : int, default=1362
-        Number of vehicle identities, numbered from 1.
+        Number of vehicle identities, numbered from 1; at most
+        ``np.iinfo(np.intp).max``.
 
     n_types : int, default=11
         Number of vehicle types, numbered from 0, at most 11. Every vehicle
@@ -147,7 +155,7 @@ def make_vehicle_x(
         than types only the first ``n_vehicles`` types occur.
 
     n_features : int, default=2048
-        Number of features per image.
+        Number of features per image; at most ``np.iinfo(np.intp).max``.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the generator.
@@ -288,8 +296,12 @@ _SPLIT_FOLDERS = {
     "val": ("val", "validation", "valid"),
     "test": ("test",),
 }
-# At most 18 digits: every number fits in int64.
-_FILE_NAME = re.compile(r"^(\d{1,18})_c(\d{1,18})_(\d{1,18})\.npy$")
+# At most 18 digits: every number fits in int64. ASCII digits only: int()
+# would also read "٠٠٠٠١" as vehicle 1.
+_FILE_NAME = re.compile(r"([0-9]{1,18})_c([0-9]{1,18})_([0-9]{1,18})\.npy")
+# An integer in a label file. int() also reads non-ASCII digits ("٣") and
+# underscores ("1_0"), which would turn a typing slip into another type.
+_INTEGER_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*", re.ASCII)
 _CACHE_NAME = "vehicle_x_cache"
 # Bumped whenever the index changes meaning; an index of another format is
 # rebuilt, never trusted.
@@ -422,11 +434,11 @@ def write_vehicle_x(root, data, *, labels="xml"):
     return [root / folder / name for folder, name in zip(folders, names, strict=True)]
 
 
-def _folder(root):
-    """Return ``root`` as a Path, refusing the empty path (not the current folder)."""
-    if not os.fspath(root):
-        raise ValueError("root is an empty path; give the data folder.")
-    return Path(root)
+def _folder(path, name="root", meaning="the data folder"):
+    """Return ``path`` as a Path, refusing the empty path (not the current folder)."""
+    if not os.fspath(path):
+        raise ValueError(f"{name} is an empty path; give {meaning}.")
+    return Path(path)
 
 
 def _check_bunch(data, labels):
@@ -686,7 +698,8 @@ def load_vehicle_x(root, *, split=None, cache=True, cache_dir=None):
         under the user's cache folder (``$XDG_CACHE_HOME``, else
         ``~/.cache``; ``~/Library/Caches`` on macOS; ``%LOCALAPPDATA%`` on
         Windows). Where no cache can be written the features are returned
-        in memory, with a warning. Unused when ``cache`` is False.
+        in memory, with a warning. Unused when ``cache`` is False; not an
+        empty path, which would name the current folder.
 
     Returns
     -------
@@ -702,18 +715,22 @@ def load_vehicle_x(root, *, split=None, cache=True, cache_dir=None):
     Raises
     ------
     ValueError
-        If ``root`` is an empty path.
+        If ``root`` or ``cache_dir`` is an empty path, naming it.
     FileNotFoundError
         If ``root`` is not a folder, holds no ``.npy`` file in its split
         folders, holds none of the requested ``split``, or has no label file.
     ValueError
-        Naming the file or folder, for a malformed file name, a file or
-        folder that cannot be read, a feature file that does not hold one
-        row of finite real numbers (or as many as the others), a split held
-        by two folders (``val/`` and ``valid/``), several label files, a
-        label file that cannot be parsed or gives a type outside 0 to 10
-        (or a colour below -1), or an image whose vehicle has no type in the
-        label file.
+        Naming the file or folder, for a malformed file name (its numbers
+        must be ASCII digits), two feature files naming one image (the same
+        vehicle, camera and image index, such as ``00001_c003_0.npy`` and
+        ``00001_c003_00.npy``, or one name in two splits), a file or folder
+        that cannot be read, a feature file that does not hold one row of
+        finite real numbers (or as many as the others), a split held by two
+        folders (``val/`` and ``valid/``), several label files, a label file
+        that cannot be parsed, holds a number not written in ASCII digits
+        (an optional sign and spaces around allowed), or gives a type
+        outside 0 to 10 (or a colour below -1), or an image whose vehicle
+        has no type in the label file.
 
     Warns
     -----
@@ -737,6 +754,8 @@ def load_vehicle_x(root, *, split=None, cache=True, cache_dir=None):
     ((30, 8), ['test', 'train', 'val'])
     """
     root = _folder(root)
+    if cache_dir is not None:
+        cache_dir = _folder(cache_dir, "cache_dir", "a folder, or None for the default")
     names, splits = _feature_files(root)
     # Plain strings: pathlib would take seconds for Vehicle-X's 77,516 files.
     files = [os.path.join(root, name) for name in names]
@@ -746,6 +765,7 @@ def load_vehicle_x(root, *, split=None, cache=True, cache_dir=None):
             f"in {' or '.join(f'{name}/' for name in _SPLIT_FOLDERS[split])}."
         )
     identities = np.array([_parse_file_name(file) for file in files], dtype=np.int64)
+    _refuse_duplicate_images(identities, files)
     types, colors = _read_labels(root, files, identities[:, 0])
     if cache:
         features = _cached_features(root, names, files, cache_dir)
@@ -813,7 +833,7 @@ def _list_feature_files(root, folder):
 
 
 def _parse_file_name(file):
-    match = _FILE_NAME.match(os.path.basename(file))
+    match = _FILE_NAME.fullmatch(os.path.basename(file))
     if match is None:
         raise ValueError(
             f"Malformed Vehicle-X file name {str(file)!r}: expected "
@@ -821,6 +841,22 @@ def _parse_file_name(file):
             "most 18 digits)."
         )
     return tuple(int(group) for group in match.groups())
+
+
+def _refuse_duplicate_images(identities, files):
+    """Refuse two files naming one image: its features would count twice."""
+    # "00001_c003_0" and "00001_c003_00" are one image, as are one name in
+    # train/ and in test/, which would leak training images into the test.
+    order = np.lexsort(identities.T[::-1])
+    ordered = identities[order]
+    same = np.flatnonzero((ordered[1:] == ordered[:-1]).all(axis=1))
+    if same.size:
+        first, second = files[order[same[0]]], files[order[same[0] + 1]]
+        vehicle, camera, image = ordered[same[0]].tolist()
+        raise ValueError(
+            f"Vehicle-X feature files {first!r} and {second!r} both name image "
+            f"{image} of vehicle {vehicle} from camera {camera}; keep only one."
+        )
 
 
 def _read_features(files, digested=frozenset()):
@@ -1190,8 +1226,9 @@ def _read_xml_labels(path, files):
     for item in items:
         stem = Path(item.get("imageName", "")).stem
         try:
-            type_id, color = int(item.get("typeID")), int(item.get("colorID", -1))
-        except (TypeError, ValueError) as error:
+            type_id = _integer(item.get("typeID"))
+            color = _integer(item.get("colorID", "-1"))
+        except ValueError as error:
             raise ValueError(
                 f"Item {item.attrib} of label file {str(path)!r} needs an integer "
                 "typeID (and colorID, if given)."
@@ -1237,18 +1274,27 @@ def _read_csv_labels(path, files, vehicle_ids):
     return pairs[position, 1]
 
 
+def _integer(text):
+    """Read an integer written in ASCII digits, with optional sign and spaces."""
+    if text is None or not _INTEGER_TEXT.fullmatch(text):
+        raise ValueError(f"{text!r} is not an integer in ASCII digits")
+    return int(text)
+
+
 def _read_csv_table(path):
     """Read the (vehicle_id, type_id) rows of a CSV label file as integers."""
     try:
         with open(path, newline="", encoding="utf-8") as file:
             reader = csv.DictReader(file)
-            rows = [(row["vehicle_id"], row["type_id"]) for row in reader]
+            rows = [
+                (_integer(row["vehicle_id"]), _integer(row["type_id"]))
+                for row in reader
+            ]
         table = np.array(rows, dtype=np.int64).reshape(-1, 2)
     except (
         OSError,
         csv.Error,
         KeyError,
-        TypeError,
         ValueError,
         OverflowError,
     ) as error:

@@ -51,7 +51,7 @@ from . import __version__
 from ._fcm import FuzzyCMeans
 from ._ga import GAFeatureSelector
 from ._validation import refuse_bools
-from .datasets import load_vehicle_x, make_vehicle_x
+from .datasets import _MAX_COUNT, load_vehicle_x, make_vehicle_x
 from .metrics import cluster_accuracy
 
 __all__ = ["FULL", "QUICK", "Settings", "reproduce"]
@@ -60,6 +60,8 @@ N_CLUSTERS = 11
 # The clusterings need a training sample per cluster, and the networks one
 # validation and one test sample.
 MIN_SAMPLES = N_CLUSTERS + 2
+# NumPy's largest array size, as make_vehicle_x takes at most.
+MAX_SAMPLES = _MAX_COUNT
 SPLITS = ("train", "val", "test")
 
 
@@ -72,7 +74,8 @@ class Settings:
     name : str
         Shown in the report.
     max_samples : int or None
-        Most samples used (synthetic: generated); ``None`` for all.
+        Most samples used (synthetic: generated), from :data:`MIN_SAMPLES`
+        to :data:`MAX_SAMPLES`; ``None`` for all.
     baseline_epochs : tuple of int
         Epoch counts of the unpruned network (Table 3).
     pruned_epochs : int
@@ -95,12 +98,13 @@ class Settings:
     ------
     ValueError or TypeError
         Naming the field and its allowed values, if ``max_samples`` is below
-        :data:`MIN_SAMPLES`, a tuple is empty or not a tuple, an epoch or
-        iteration count is below 1, an amount is outside [0, 1), a fuzzifier
-        is not above 1, a population is below 3 or a number of generations
-        below 0 (or an entry of ``ga_settings`` is not such a pair),
-        ``silhouette_sample_size`` is below 2, ``well_trained_lr`` is not a
-        positive finite number, or a number is a bool.
+        :data:`MIN_SAMPLES` or above :data:`MAX_SAMPLES`, a tuple is empty
+        or not a tuple, an epoch or iteration count is below 1, an amount is
+        outside [0, 1), a fuzzifier is not above 1, a population is below 3
+        or a number of generations below 0 (or an entry of ``ga_settings`` is
+        not such a pair), ``silhouette_sample_size`` is below 2,
+        ``well_trained_lr`` is not a positive finite number, or a number is
+        a bool.
     """
 
     name: str
@@ -120,9 +124,10 @@ class Settings:
 
 
 _AT_LEAST_ONE = Interval(Integral, 1, None, closed="left")
+_N_SAMPLES = Interval(Integral, MIN_SAMPLES, MAX_SAMPLES, closed="both")
 _SETTINGS_CONSTRAINTS = {
     "name": [str],
-    "max_samples": [Interval(Integral, MIN_SAMPLES, None, closed="left"), None],
+    "max_samples": [_N_SAMPLES, None],
     "pruned_epochs": [_AT_LEAST_ONE],
     "silhouette_sample_size": [Interval(Integral, 2, None, closed="left")],
     "well_trained_lr": [Interval(Real, 0, None, closed="neither")],
@@ -967,7 +972,7 @@ def _report(folder, data, settings, seed, tables, figures, seconds):
         "data": [str, os.PathLike, Bunch, None],
         "settings": [Settings],
         "seed": [Interval(Integral, 0, 2**32 - 1, closed="both")],
-        "n_samples": [Interval(Integral, MIN_SAMPLES, None, closed="left"), None],
+        "n_samples": [_N_SAMPLES, None],
         "progress": ["boolean"],
     },
     # The experiments' estimators check their own parameters.
@@ -999,8 +1004,9 @@ def reproduce(out, *, data=None, settings=QUICK, seed=0, n_samples=None, progres
         ``2**32 - 1``, not a bool.
 
     n_samples : int, default=None
-        Number of samples to use (synthetic: to generate), at least
-        :data:`MIN_SAMPLES` and not a bool; ``None`` uses the settings' limit.
+        Number of samples to use (synthetic: to generate), from
+        :data:`MIN_SAMPLES` to :data:`MAX_SAMPLES` (NumPy's largest array
+        size) and not a bool; ``None`` uses the settings' limit.
 
     progress : bool, default=True
         Show a progress bar.

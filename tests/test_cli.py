@@ -7,11 +7,13 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sklearn.datasets import load_wine
 from sklearn.preprocessing import StandardScaler
 
 from fuzzyprune._fcm import FuzzyCMeans
-from fuzzyprune.cli import demo, main
+from fuzzyprune.cli import _fuzzifier, demo, main
 from fuzzyprune.datasets import make_vehicle_x, write_vehicle_x
 
 
@@ -96,6 +98,20 @@ def test_warnings_print_as_one_line_naming_the_command(capsys):
     )
 
 
+@given(
+    m=st.floats(min_value=1, exclude_min=True, allow_infinity=False),
+    spelling=st.sampled_from([repr, "{:.17e}".format, "{:+.17E}".format]),
+)
+def test_fuzzifier_reads_every_ascii_spelling_of_a_number(m, spelling):
+    # Refusing other scripts' digits must not refuse an ASCII number.
+    assert _fuzzifier(spelling(m)) == float(spelling(m))
+
+
+def test_fuzzifier_reads_ascii_numbers_as_float_does():
+    spellings = ["2", "2.", ".5e1", "+2", "2E0", "1e1", "auto"]
+    assert [_fuzzifier(text) for text in spellings] == [2, 2, 5, 2, 2, 10, "auto"]
+
+
 def _vehicle_x_folder(root, n_samples=40):
     vx = make_vehicle_x(n_samples, n_vehicles=5, n_features=4, random_state=0)
     write_vehicle_x(root, vx)
@@ -156,6 +172,11 @@ BAD_ARGUMENTS = [
     ("demo --m 0.5", "argument --m"),
     ("demo --m 2 fast", "got 'fast'"),
     ("demo --m", "argument --m: expected at least one argument"),
+    # float() reads these as 2.0, 2.0 and 20.0; the command takes ASCII only.
+    ("demo --m \u0662", "argument --m: must be a finite number greater than 1"),
+    ("demo --m \uff12", "argument --m: must be a finite number greater than 1"),
+    ("demo --m 2_0", "argument --m: must be a finite number greater than 1"),
+    ("demo --m ' 2'", "argument --m: must be a finite number greater than 1"),
     ("demo --seed -1", "argument --seed: must be an integer from 0 to 4294967295"),
     ("demo --seed 4294967296", "argument --seed: must be an integer from 0"),
     ("demo --seed 1.5", "argument --seed"),
@@ -170,9 +191,13 @@ BAD_ARGUMENTS = [
     ("reproduce --seed 4294967296 --out {out}", "argument --seed"),
     (
         "reproduce --n-samples 12 --out {out}",
-        "--n-samples: must be an integer at least 13",
+        "--n-samples: must be an integer from 13 to",
     ),
     ("reproduce --n-samples ten --out {out}", "argument --n-samples"),
+    (
+        "reproduce --n-samples 99999999999999999999999 --out {out}",
+        f"--n-samples: must be an integer from 13 to {np.iinfo(np.intp).max}",
+    ),
     ("reproduce --quick --full --out {out}", "not allowed with argument --quick"),
     ("reproduce --out {file}", "argument --out: cannot write results to"),
     ("reproduce --out {file}/results", "is a file, not a folder"),

@@ -150,6 +150,10 @@ def test_reproducible():
         ({"n_vehicles": 0}, "'n_vehicles' parameter"),
         ({"n_features": 0}, "'n_features' parameter"),
         ({"structure": "clustered"}, "'structure' parameter"),
+        # Beyond an array size: named, not an OverflowError from NumPy.
+        ({"n_samples": 10**23}, "'n_samples' parameter"),
+        ({"n_vehicles": 10**23}, "'n_vehicles' parameter"),
+        ({"n_features": 10**23}, "'n_features' parameter"),
     ],
 )
 def test_bad_parameters_raise(params, match):
@@ -675,13 +679,17 @@ def test_bad_csv_labels_are_named(tmp_path, small_vehicle_x, content, message):
         ({"split": "training"}, ValueError, "'split' parameter"),
         ({"cache": "yes"}, ValueError, "'cache' parameter"),
         ({"cache_dir": 3}, ValueError, "'cache_dir' parameter"),
+        # The empty path would put the cache in the current folder.
+        ({"cache_dir": ""}, ValueError, "cache_dir is an empty path"),
+        ({"cache_dir": "", "cache": False}, ValueError, "cache_dir is an empty"),
     ],
 )
-def test_load_refuses_bad_parameters(layout, params, error, match):
-    before = sorted(layout.rglob("*"))
+def test_load_refuses_bad_parameters(layout, params, error, match, monkeypatch):
+    monkeypatch.chdir(layout.parent)
+    before = sorted(layout.parent.rglob("*"))
     with pytest.raises(error, match=match):
         load_vehicle_x(**{"root": layout, **params})
-    assert sorted(layout.rglob("*")) == before
+    assert sorted(layout.parent.rglob("*")) == before
 
 
 def test_partial_layouts(tmp_path, small_vehicle_x):
@@ -953,3 +961,66 @@ def test_file_name_numbers_beyond_64_bits_are_named(tmp_path):
     (tmp_path / "labels.csv").write_text("vehicle_id,type_id\n1,0\n")
     with pytest.raises(ValueError, match=f"Malformed .*{name}.*18 digits"):
         load_vehicle_x(tmp_path, cache=False)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["٠٠٠٠١_c٠٠٣_٠٠.npy", "0000１_c003_00.npy"],
+    ids=["Arabic-Indic digits", "fullwidth digit"],
+)
+def test_file_names_must_be_ascii_digits(tmp_path, name):
+    # int() reads "٠٠٠٠١" as 1: such a file would load as vehicle 1.
+    one_image_layout(tmp_path, ("labels.csv", "vehicle_id,type_id\n1,0\n3,0\n"))
+    np.save(tmp_path / "train" / name, np.zeros(3, dtype=np.float32))
+    with pytest.raises(ValueError, match=f"Malformed .*{name}"):
+        load_vehicle_x(tmp_path, cache=False)
+
+
+# Numbers that int() reads but no label file means: digits of other scripts
+# and underscores between digits.
+_NOT_ASCII_INTEGERS = st.lists(
+    st.sampled_from("0123456789") | st.characters(categories=["Nd"]),
+    min_size=1,
+    max_size=4,
+).map("".join).filter(lambda text: not text.isascii()) | st.from_regex(
+    r"\A[0-9]_[0-9]\Z"
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(text=_NOT_ASCII_INTEGERS, field=st.sampled_from(["vehicle", "type", "xml"]))
+def test_label_numbers_must_be_ascii_digits(text, field):
+    content = {
+        "vehicle": ("labels.csv", f"vehicle_id,type_id\n{text},0\n1,0\n"),
+        "type": ("labels.csv", f"vehicle_id,type_id\n1,{text}\n"),
+        "xml": (
+            "labels.xml",
+            f'<Items><Item imageName="00001_c002_00.jpg" typeID="{text}"/></Items>',
+        ),
+    }[field]
+    with tempfile.TemporaryDirectory() as root:
+        one_image_layout(Path(root), content)
+        with pytest.raises(ValueError, match=rf"{content[0]}.*integer") as info:
+            load_vehicle_x(root, cache=False)
+        assert "ASCII digits" in str(info.value) + str(info.value.__cause__)
+
+
+@pytest.mark.parametrize("labels", ["csv", "xml"])
+@pytest.mark.parametrize("split", [None, "test"])
+def test_two_files_naming_one_image_are_refused(
+    tmp_path, small_vehicle_x, labels, split
+):
+    write_vehicle_x(tmp_path, small_vehicle_x, labels=labels)
+    original = sorted((tmp_path / "train").iterdir())[0]
+    if labels == "csv":
+        # The image index 00 written as 0: the same image again.
+        copy = original.with_name(f"{original.stem[:-2]}{int(original.stem[-2:])}.npy")
+    else:
+        # A training image in the test split as well.
+        copy = tmp_path / "test" / original.name
+    shutil.copyfile(original, copy)
+    for cache in (True, False):
+        with pytest.raises(ValueError, match="both name image") as info:
+            load_vehicle_x(tmp_path, split=split, cache=cache)
+        assert f"train/{original.name}" in str(info.value)
+        assert str(copy.relative_to(tmp_path)) in str(info.value)
