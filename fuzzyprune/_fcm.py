@@ -1,15 +1,11 @@
 """Fuzzy c-means clustering."""
 
 import functools
-import os
-import sys
 import warnings
 from numbers import Integral, Real
 
-import joblib
 import numpy as np
 import scipy.sparse as sp
-import sklearn
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import (
     BaseEstimator,
@@ -39,7 +35,7 @@ from ._chunks import (
 )
 from ._fuzzifiers import fuzzifier_function, schwaemmle_jensen_m
 from ._products import rows_times, stack_rows, weighted_sums
-from ._validation import checking, naming_errors
+from ._validation import checking, external_stacklevel, naming_errors
 
 # Squared distances are computed as |x - s|^2 - 2 x.(c - s) + |c - s|^2 + 2 s.(c - s)
 # with a shift s near the data. Where the result is within this many units of
@@ -688,23 +684,6 @@ def _center_separation(X, centers, sample_weight):
     return float(np.sqrt(gaps.min() / sq_radius)) if sq_radius > 0 else np.inf
 
 
-def _external_stacklevel():
-    """Return the ``stacklevel`` of the first caller outside this library.
-
-    Frames of fuzzyprune, scikit-learn and joblib (``fit``'s validation
-    wrapper, a pipeline, a search) are skipped, so a warning points at the
-    user's line however the estimator was reached in this thread.
-    """
-    internal = tuple(
-        os.path.dirname(module.__file__) + os.sep
-        for module in (sys.modules[__package__], sklearn, joblib)
-    )
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(internal):
-        frame, level = frame.f_back, level + 1
-    return level
-
-
 class FuzzyCMeans(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator
 ):
@@ -1012,7 +991,7 @@ class FuzzyCMeans(
                     f"Explicit initial centers given: running once instead of "
                     f"n_init={n_init}.",
                     RuntimeWarning,
-                    stacklevel=_external_stacklevel(),
+                    stacklevel=external_stacklevel(),
                 )
                 n_init = 1
         fuzzifier, self.m_ = self._fuzzifier_function(*X.shape)
@@ -1126,7 +1105,7 @@ class FuzzyCMeans(
             f"a poor start do too. Try {', '.join(remedies[:-1])} or "
             f"{remedies[-1]}.",
             ConvergenceWarning,
-            stacklevel=_external_stacklevel(),
+            stacklevel=external_stacklevel(),
         )
 
     def _check_data(self, X, reset):

@@ -9,10 +9,15 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.utils import check_random_state
+from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback
 from skorch.dataset import ValidSplit
@@ -21,6 +26,7 @@ from torch.nn.utils import skip_init
 from torch.utils.data import Subset
 
 from ._pruning import METHODS, PRUNE_ON, SCHEDULES, PruningCallback, compact_module
+from ._validation import checking
 
 
 class _DenormalFlush:
@@ -88,6 +94,8 @@ class ArrayBatches:
     :class:`PrunedMLPClassifier` builds (a skorch ``Dataset`` of arrays, or a
     ``Subset`` of one after a validation split): it skips the per-sample
     ``__getitem__`` and collation, which cost as much as a tenth of an epoch.
+    A read-only array is not handed to torch, which cannot protect it from
+    writes: each batch is copied out of it.
     Shuffling draws from a generator of its own seeded with ``seed``, which
     runs on from one epoch to the next (from torch's global generator when
     ``seed`` is ``None``, as ``DataLoader`` does).
@@ -99,8 +107,8 @@ class ArrayBatches:
             subset_rows = torch.as_tensor(dataset.indices)
             rows = subset_rows if rows is None else subset_rows[rows]
             dataset = dataset.dataset
-        self.X = torch.as_tensor(dataset.X)
-        self.y = None if dataset.y is None else torch.as_tensor(dataset.y)
+        self.X = _tensor_or_read_only(dataset.X)
+        self.y = None if dataset.y is None else _tensor_or_read_only(dataset.y)
         self.rows = rows
         self.n_samples = len(self.X) if rows is None else len(rows)
         self.batch_size = batch_size
@@ -118,8 +126,36 @@ class ArrayBatches:
         for start in range(0, self.n_samples, self.batch_size):
             stop = min(start + self.batch_size, self.n_samples)
             batch = slice(start, stop) if rows is None else rows[start:stop]
-            y = torch.zeros(stop - start) if self.y is None else self.y[batch]
-            yield self.X[batch], y
+            y = torch.zeros(stop - start) if self.y is None else _rows(self.y, batch)
+            yield _rows(self.X, batch), y
+
+
+def _tensor_or_read_only(data):
+    """Return ``data`` as a tensor sharing its memory, unless it is read-only.
+
+    torch cannot protect a read-only array (a memory map opened with mode
+    ``"r"``, for instance) from writes, and warns: such an array is kept as
+    it is, and each batch copied out of it by :func:`_rows`, rather than
+    copying it whole.
+    """
+    if isinstance(data, np.ndarray) and not data.flags.writeable:
+        return data
+    return torch.as_tensor(data)
+
+
+def _rows(data, batch):
+    """Rows ``batch`` (a slice or a tensor of indices) of ``data`` as a tensor."""
+    if isinstance(data, torch.Tensor):
+        return data[batch]
+    rows = batch if isinstance(batch, slice) else batch.numpy()
+    return torch.from_numpy(np.require(data[rows], requirements="W"))
+
+
+def _is_callback(callback, kind):
+    """Whether ``callback`` is an instance or a subclass of ``kind``."""
+    return isinstance(callback, kind) or (
+        isinstance(callback, type) and issubclass(callback, kind)
+    )
 
 
 def _linear(n_in, n_out, generator):
@@ -232,10 +268,12 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
     callbacks : list of skorch callbacks or (name, callback) pairs, \
             default=None
         More callbacks for the net (instances or classes); copies are used.
-        The name ``"pruning"`` is the classifier's own.
+        The name ``"pruning"`` is the classifier's own, and so is pruning: a
+        :class:`~fuzzyprune.PruningCallback` here is refused.
 
     device : str or torch.device, default="cpu"
-        Torch device, such as ``"cuda"``; checked before training.
+        Torch device, such as ``"cuda"``; checked before training, which
+        refuses a device that computes no values, such as ``"meta"``.
 
     warm_start : bool, default=False
         Whether ``fit`` continues training the fitted network (for
@@ -403,9 +441,12 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         ------
         ValueError
             If a parameter is out of its range, ``device`` is not a device
-            torch can use here, ``y`` has fewer than 2 classes, or the
-            network was compacted with ``sparse=True`` and ``warm_start`` is
-            set.
+            torch can use here or one that computes no values (``"meta"``),
+            ``X`` holds strings or complex numbers, ``y`` is None or holds
+            complex numbers or NaN, ``X`` and ``y`` differ in length, ``y``
+            has fewer than 2 classes, ``callbacks`` holds a
+            ``PruningCallback``, or the network was compacted with
+            ``sparse=True`` and ``warm_start`` is set.
 
         TypeError
             If a parameter has the wrong type, such as a ``callbacks`` entry
@@ -422,9 +463,7 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         """
         self._check_components()
         continuing = self.warm_start and hasattr(self, "net_")
-        X, y = validate_data(
-            self, X, y, dtype=np.float32, order="C", reset=not continuing
-        )
+        X, y = self._validate_with_y(X, y, reset=not continuing)
         if continuing:
             self._continue_training(new_schedule=True)
             return self._train(X, self._encode(y), epochs=None)
@@ -444,7 +483,8 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
             Class labels.
 
         classes : array-like of shape (n_classes,), default=None
-            All the classes; required at the first call.
+            All the classes; required at the first call. Later calls may
+            omit them or give the same ones.
 
         Returns
         -------
@@ -455,8 +495,9 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         ------
         ValueError
             At the first call, if ``classes`` is missing or a parameter is
-            out of its range (see :meth:`fit`); later, if ``y`` has labels
-            not in ``classes_``.
+            out of its range (see :meth:`fit`); later, if ``classes`` differ
+            from ``classes_`` or ``y`` has labels not in ``classes_``; at any
+            call, if ``X`` or ``y`` is refused as by :meth:`fit`.
 
         TypeError
             At the first call, if a parameter has the wrong type.
@@ -476,7 +517,15 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(
                     "classes must be passed on the first call to partial_fit."
                 )
-        X, y = validate_data(self, X, y, dtype=np.float32, order="C", reset=first_call)
+        elif classes is not None and not np.array_equal(
+            classes := np.unique(classes), self.classes_
+        ):
+            raise ValueError(
+                f"classes={classes.tolist()} differ from those of the "
+                f"first call to partial_fit (or fit), {self.classes_.tolist()}; "
+                "fit afresh to change them."
+            )
+        X, y = self._validate_with_y(X, y, reset=first_call)
         if first_call:
             self._set_classes(np.asarray(classes))
             self._initialize_net(X.shape[1])
@@ -496,10 +545,15 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities, float32, rows summing to 1.
+
+        Raises
+        ------
+        ValueError
+            If ``X`` holds strings, complex numbers or non-finite values, or
+            has not ``n_features_in_`` features.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float32, order="C", reset=False)
-        return self.net_.predict_proba(X)
+        return self.net_.predict_proba(self._validate(X))
 
     def predict(self, X):
         """Most probable class of each sample.
@@ -559,6 +613,29 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         tags.non_deterministic = self.random_state is None
         return tags
 
+    def _validate(self, X, reset=False):
+        """Validate ``X`` as float32, naming it in refusals."""
+        with checking(X, "X"):
+            return validate_data(self, X, dtype=np.float32, order="C", reset=reset)
+
+    def _validate_with_y(self, X, y, reset):
+        """Validate ``X``, then ``y``, naming each in its refusals.
+
+        One after the other, so that a refusal of ``y`` does not read as one
+        of ``X``.
+        """
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target "
+                "y is None."
+            )
+        X = self._validate(X, reset=reset)
+        with checking(y, "y", text=True):
+            y = column_or_1d(y, warn=True)
+            assert_all_finite(y, input_name="y")
+            check_consistent_length(X, y)
+        return X, y
+
     def _set_classes(self, y):
         check_classification_targets(y)
         self.classes_ = np.unique(y)
@@ -585,6 +662,15 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"device={self.device!r} is not a torch device available here: {error}"
             ) from error
+        try:
+            # A device that holds no values, such as "meta", would fail only
+            # once training reads its first loss.
+            torch.ones(1, device=self.device).sum().item()
+        except (RuntimeError, NotImplementedError) as error:
+            raise ValueError(
+                f"device={self.device!r} cannot train a network: it computes "
+                f"no values ({error})."
+            ) from error
         if isinstance(self.optimizer, type) and not issubclass(
             self.optimizer, torch.optim.Optimizer
         ):
@@ -593,11 +679,11 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
                 f"subclass; got {self.optimizer!r}."
             )
         for index, item in enumerate(self.callbacks or []):
-            name, callback = item if isinstance(item, tuple | list) else (None, item)
-            if not (
-                isinstance(callback, Callback)
-                or (isinstance(callback, type) and issubclass(callback, Callback))
-            ) or (name is not None and (len(item) != 2 or not isinstance(name, str))):
+            pair = isinstance(item, tuple | list) and len(item) == 2
+            name, callback = item if pair else (None, item)
+            if not _is_callback(callback, Callback) or (
+                pair and not isinstance(name, str)
+            ):
                 raise TypeError(
                     f"callbacks[{index}] must be a skorch Callback (an instance "
                     f"or a class) or a (name, callback) pair; got {item!r}."
@@ -606,6 +692,11 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(
                     f"callbacks[{index}] is named 'pruning', the name of the "
                     "classifier's own PruningCallback; choose another name."
+                )
+            if _is_callback(callback, PruningCallback):
+                raise ValueError(
+                    f"callbacks[{index}] is a PruningCallback; the classifier "
+                    "prunes with its own, set by its pruning parameters."
                 )
 
     def _continue_training(self, new_schedule):

@@ -17,6 +17,8 @@ from skorch.callbacks import Callback
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from ._validation import external_stacklevel
+
 METHODS = ("l1_unstructured", "l1_structured", "distinctiveness")
 SCHEDULES = ("per_epoch", "gradual", "once")
 PRUNE_ON = ("epoch_begin", "epoch_end")
@@ -200,8 +202,10 @@ class PruningCallback(Callback):
     Raises
     ------
     ValueError
-        When training begins, if a parameter is out of its range, ``layers``
-        names no Linear layer of the module, or a structured method finds
+        When training begins, if a parameter is out of its range, the net
+        has another ``PruningCallback`` (or this one twice: they would prune
+        over each other and record a false sparsity), ``layers`` names no
+        Linear layer of the module, or a structured method finds
         hidden units it cannot remove exactly, or a forward pass that reads
         tensor values (see ``method``).
 
@@ -342,6 +346,7 @@ class PruningCallback(Callback):
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         """Find the layers to prune and take their masks from their zeros."""
+        _check_single_pruning(net)
         self._check_epochs(net.max_epochs)
         forward = None
         if self.method != "l1_unstructured":
@@ -459,7 +464,7 @@ class PruningCallback(Callback):
             f"below the {requested:.4g} requested for the end of training "
             f"(amount={self.amount}, schedule={self.schedule!r}): {why}.",
             UserWarning,
-            stacklevel=2,
+            stacklevel=external_stacklevel(),
         )
 
     def _last_pruning_epoch(self, max_epochs, train_end):
@@ -481,7 +486,7 @@ class PruningCallback(Callback):
                 f"{self.schedule_sparsity_:.4g} of the {kind} already pruned; "
                 "pruned weights stay zero, so the net keeps that sparsity.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=external_stacklevel(),
             )
 
     def _check_epochs(self, max_epochs):
@@ -563,6 +568,21 @@ class PruningCallback(Callback):
             for pair in self.structure_.hidden:
                 units = int(pair.kept_units(self.masks_).sum())
                 history.record(f"units_{pair.source_name}", units)
+
+
+def _check_single_pruning(net):
+    """Refuse a net with several pruning callbacks.
+
+    Each would prune, mask and record sparsity without knowing of the other,
+    leaving a history that misstates the weights (or state cleared by one
+    that another still reads, for a callback registered twice).
+    """
+    names = [name for name, cb in net.callbacks_ if isinstance(cb, PruningCallback)]
+    if len(names) > 1:
+        raise ValueError(
+            f"The net has {len(names)} PruningCallbacks ({', '.join(names)}); "
+            "give it one, which prunes all the layers listed in its layers."
+        )
 
 
 def _first_rows_forward(net, X, y):

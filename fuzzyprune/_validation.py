@@ -1,10 +1,12 @@
-"""Input checks shared by the estimators and the metrics.
+"""Input checks and warnings shared by the estimators and the metrics.
 
-They wrap scikit-learn's own checks so that every refusal names the argument
-and fits on one line.
+The checks wrap scikit-learn's own so that every refusal names the argument
+and fits on one line; warnings point at the user's line.
 """
 
+import os
 import re
+import sys
 from contextlib import contextmanager
 
 import numpy as np
@@ -89,3 +91,29 @@ def refuse_bools(caller, **params):
                 f"The {name!r} parameter of {caller} must be a number, not a "
                 f"bool. Got {value!r} instead."
             )
+
+
+# Packages whose frames stand between the user's line and a warning: this
+# library, and those that call its estimators (fit's validation wrapper, a
+# pipeline, a search, a skorch net's training loop).
+_INTERNAL_PACKAGES = ("fuzzyprune", "sklearn", "joblib", "skorch")
+
+
+def external_stacklevel():
+    """Return the ``stacklevel`` of the first caller outside the libraries.
+
+    Frames of fuzzyprune, scikit-learn, joblib and skorch are skipped, so a
+    warning points at the user's line however the estimator was reached in
+    this thread. Only packages already imported are looked for, so this
+    imports none.
+    """
+    internal = tuple(
+        os.path.dirname(sys.modules[name].__file__) + os.sep
+        for name in _INTERNAL_PACKAGES
+        if name in sys.modules
+    )
+    # Level 1 is the caller of this function: the function that warns.
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(internal):
+        frame, level = frame.f_back, level + 1
+    return level

@@ -2,13 +2,16 @@ import pickle
 import threading
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV, train_test_split
 from skorch.callbacks import Callback
+from skorch.dataset import Dataset
 
 from fuzzyprune import PrunedMLPClassifier, PruningCallback
+from fuzzyprune._mlp import ArrayBatches
 
 
 @pytest.fixture(scope="module")
@@ -182,6 +185,10 @@ class NotACallback:
         ({"callbacks": [("pruning", Callback())]}, ValueError, "named 'pruning'"),
         ({"device": "banana"}, ValueError, "device='banana'"),
         ({"device": "cuda:99"}, ValueError, "device='cuda:99'"),
+        ({"device": "meta"}, ValueError, "device='meta' cannot train"),
+        ({"callbacks": [PruningCallback()]}, ValueError, "is a PruningCallback"),
+        ({"callbacks": [("p", PruningCallback)]}, ValueError, "a PruningCallback"),
+        ({"callbacks": [("a", "b", Callback())]}, TypeError, r"callbacks\[0\]"),
         ({"device": 3}, TypeError, "'device' parameter"),
         ({"warm_start": "yes"}, TypeError, "'warm_start' parameter"),
         ({"random_state": "seed"}, TypeError, "'random_state' parameter"),
@@ -534,6 +541,81 @@ def test_warm_start_with_a_lower_amount_warns_and_keeps_the_sparsity():
     X, y = small_data()  # 90 weights
     clf = PrunedMLPClassifier(amount=0.6, max_epochs=4, random_state=0).fit(X, y)
     clf.set_params(warm_start=True, amount=0.3)
-    with pytest.warns(UserWarning, match="amount=0.3 is below the fraction 0.6"):
+    with pytest.warns(
+        UserWarning, match="amount=0.3 is below the fraction 0.6"
+    ) as record:
         clf.fit(X, y)
+    assert record[0].filename == __file__  # the caller's line
     assert clf.net_.history[-1, "sparsity"] == pytest.approx(0.6, abs=1 / 90)
+
+
+def test_read_only_input_is_used_without_a_warning_or_a_view(tmp_path):
+    X, y = small_data()
+    np.save(tmp_path / "X.npy", X.astype(np.float32))
+    mapped = np.load(tmp_path / "X.npy", mmap_mode="r")
+    # torch's warning about read-only arrays would be an error here.
+    clf = PrunedMLPClassifier(max_epochs=2, batch_size=64, random_state=0)
+    clf.fit(mapped, y).partial_fit(mapped, y)
+    reference = PrunedMLPClassifier(max_epochs=2, batch_size=64, random_state=0)
+    reference.fit(X.astype(np.float32), y).partial_fit(X.astype(np.float32), y)
+    np.testing.assert_array_equal(clf.predict_proba(mapped), reference.predict_proba(X))
+    # Batches of a read-only array are copies: torch could write to a view.
+    batches = ArrayBatches(Dataset(mapped, y), batch_size=64, shuffle=False)
+    assert not any(np.shares_memory(Xb.numpy(), mapped) for Xb, _ in batches)
+
+
+def test_partial_fit_refuses_other_classes_than_the_first():
+    X, y = small_data()
+    clf = PrunedMLPClassifier(random_state=0).partial_fit(X, y, classes=[0, 1, 2])
+    weights = clf.net_.module_.hidden.weight.detach().clone()
+    with pytest.raises(
+        ValueError, match=r"classes=\[5, 6, 7\] differ from .*\[0, 1, 2\]"
+    ):
+        clf.partial_fit(X, y + 5, classes=[5, 6, 7])
+    clf.partial_fit(X, y, classes=[2, 1, 0])  # the same classes, in any order
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+    assert not torch.equal(clf.net_.module_.hidden.weight, weights)
+
+
+def with_text(X):
+    frame = pd.DataFrame(X).add_prefix("f")
+    frame["f0"] = "x"
+    return frame
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit", "predict"])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (lambda X: X.astype(complex), "X holds complex numbers"),
+        (with_text, "X holds strings"),
+    ],
+)
+def test_non_real_X_is_refused_in_one_line_naming_X(bad, message, method):
+    X, y = small_data()
+    clf = PrunedMLPClassifier(max_epochs=1, random_state=0)
+    kwargs = {"classes": [0, 1, 2]} if method == "partial_fit" else {}
+    if method == "predict":
+        clf.fit(X, y)
+    with pytest.raises(ValueError, match=message) as error:
+        if method == "predict":
+            clf.predict(bad(X))
+        else:
+            getattr(clf, method)(bad(X), y, **kwargs)
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (lambda y: y.astype(complex), "^y holds complex numbers"),
+        (lambda y: y[:-1], "^y: Found input variables with inconsistent"),
+        (lambda y: np.c_[y, y], "^y should be a 1d array"),
+        (lambda y: np.where(y == 0, np.nan, y), "^Input y contains NaN"),
+    ],
+)
+def test_bad_y_is_refused_in_one_line_naming_y(bad, message):
+    X, y = small_data()
+    with pytest.raises(ValueError, match=message) as error:
+        PrunedMLPClassifier(max_epochs=1).fit(X, bad(y))
+    assert "\n" not in str(error.value)

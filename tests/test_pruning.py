@@ -809,6 +809,20 @@ def test_training_stopped_early_below_amount_warns():
     message = str(record[0].message)
     assert f"{reached:.4g} of the weights pruned" in message
     assert "below the 0.9 requested" in message
+    assert record[0].filename == __file__
+
+
+@pytest.mark.parametrize("twice", [False, True])
+def test_several_pruning_callbacks_on_one_net_are_refused(twice):
+    X, y = blobs()
+    callback = PruningCallback(0.5, start_epoch=1)
+    second = callback if twice else PruningCallback(0.5, start_epoch=1)
+    net = make_net(callback, max_epochs=2, more_callbacks=[second])
+    with pytest.raises(
+        ValueError, match=r"2 PruningCallbacks \(pruning, PruningCallback\)"
+    ):
+        net.fit(X, y)
+    assert weight_sparsity(net.module_) == 0  # refused before any pruning
 
 
 def test_partial_fit_warns_only_when_short_of_its_expected_epochs():
@@ -1036,8 +1050,11 @@ def test_amount_below_the_sparsity_reached_warns_and_keeps_it(schedule):
     net = make_net(callback, max_epochs=2).fit(X, y)
     net.set_params(callbacks__pruning__amount=0.3)
     net.set_params(callbacks__pruning__schedule=schedule)
-    with pytest.warns(UserWarning, match="amount=0.3 is below the fraction 0.599"):
+    with pytest.warns(
+        UserWarning, match="amount=0.3 is below the fraction 0.599"
+    ) as record:
         net.partial_fit(X, y)
+    assert record[0].filename == __file__  # the caller's line, not skorch's
     assert net.history[-1, "sparsity"] == pytest.approx(0.6, abs=1 / N_WEIGHTS)
     assert weight_sparsity(net.module_) == pytest.approx(0.6, abs=1 / N_WEIGHTS)
     net.set_params(callbacks__pruning__amount=0.6)
