@@ -9,8 +9,9 @@ from numbers import Integral
 import joblib
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils._param_validation import Interval
 from threadpoolctl import ThreadpoolController
+
+from ._validation import Interval
 
 # A chunk is sized to stay in cache while every product that needs it runs, so
 # the data is read from memory once per pass (4 MiB was fastest on 2 MiB L2).

@@ -16,7 +16,7 @@ from sklearn.base import (
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_array,
@@ -35,7 +35,7 @@ from ._chunks import (
 )
 from ._fuzzifiers import fuzzifier_function, schwaemmle_jensen_m
 from ._products import rows_times, stack_rows, weighted_sums
-from ._validation import checking, external_stacklevel, naming_errors
+from ._validation import Interval, checking, external_stacklevel, naming_errors
 
 # Squared distances are computed as |x - s|^2 - 2 x.(c - s) + |c - s|^2 + 2 s.(c - s)
 # with a shift s near the data. Where the result is within this many units of

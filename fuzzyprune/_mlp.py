@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import assert_all_finite, check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_consistent_length,
@@ -26,7 +26,7 @@ from torch.nn.utils import skip_init
 from torch.utils.data import Subset
 
 from ._pruning import METHODS, PRUNE_ON, SCHEDULES, PruningCallback, compact_module
-from ._validation import checking
+from ._validation import Interval, checking
 
 
 class _DenormalFlush:

@@ -8,7 +8,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.utils._param_validation import (
-    Interval,
     StrOptions,
     validate_parameter_constraints,
     validate_params,
@@ -17,7 +16,7 @@ from skorch.callbacks import Callback
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from ._validation import external_stacklevel
+from ._validation import Interval, external_stacklevel
 
 METHODS = ("l1_unstructured", "l1_structured", "distinctiveness")
 SCHEDULES = ("per_epoch", "gradual", "once")

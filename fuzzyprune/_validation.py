@@ -11,6 +11,19 @@ from contextlib import contextmanager
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils._param_validation import Interval as _Interval
+
+
+class Interval(_Interval):
+    """scikit-learn's parameter interval, refusing bools.
+
+    ``True`` is an ``Integral`` and a ``Real`` to Python, so scikit-learn's
+    intervals take it as 1; it is never a meant count, fraction or seed.
+    """
+
+    def is_satisfied_by(self, val):
+        """Whether ``val`` is a number, not a bool, within the interval."""
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
 
 
 @contextmanager
@@ -72,25 +85,6 @@ def checking(values, name, *, text=False):
         refuse_non_real(values, name, text=text)
         with np.errstate(over="ignore", invalid="ignore"):
             yield
-
-
-def refuse_bools(caller, **params):
-    """Refuse a bool given for a number, naming the parameter.
-
-    scikit-learn's ``Interval(Integral, ...)`` accepts ``True`` as 1, which is
-    never a meant seed or count.
-
-    Raises
-    ------
-    TypeError
-        If one of ``params`` is a bool.
-    """
-    for name, value in params.items():
-        if isinstance(value, bool):
-            raise TypeError(
-                f"The {name!r} parameter of {caller} must be a number, not a "
-                f"bool. Got {value!r} instead."
-            )
 
 
 # Packages whose frames stand between the user's line and a warning: this

@@ -6,6 +6,7 @@ import re
 import sys
 import time
 import warnings
+from numbers import Integral
 
 import numpy as np
 from sklearn import datasets
@@ -19,7 +20,7 @@ from sklearn.utils._param_validation import (
 
 from . import __version__
 from ._fcm import FuzzyCMeans
-from ._validation import refuse_bools
+from ._validation import Interval
 from .metrics import (
     cluster_accuracy,
     fuzzy_silhouette_score,
@@ -82,7 +83,12 @@ def _print_table(rows, out):
     {
         "dataset": [StrOptions(set(_DATASETS))],
         "fuzzifiers": [tuple, list],
-        "seed": FuzzyCMeans._parameter_constraints["random_state"],
+        # A random state, as scikit-learn takes one, but no bool.
+        "seed": [
+            Interval(Integral, 0, 2**32 - 1, closed="both"),
+            np.random.RandomState,
+            None,
+        ],
         "out": [HasMethods(["write"]), None],
     },
     prefer_skip_nested_validation=True,
@@ -120,7 +126,6 @@ def demo(dataset="iris", fuzzifiers=(1.5, 2.0, 3.0), seed=0, out=None):
         ``out`` has no ``write`` method; before anything is printed.
     """
     _check_fuzzifiers(fuzzifiers)
-    refuse_bools("demo", seed=seed)
     out = sys.stdout if out is None else out
     bunch = _DATASETS[dataset]()
     X = StandardScaler().fit_transform(bunch.data)

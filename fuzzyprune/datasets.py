@@ -20,10 +20,10 @@ from typing import NamedTuple
 
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import StrOptions, validate_params
 from sklearn.utils.validation import check_array
 
-from ._validation import refuse_bools
+from ._validation import Interval
 
 __all__ = ["VEHICLE_TYPE_NAMES", "load_vehicle_x", "make_vehicle_x", "write_vehicle_x"]
 
@@ -236,13 +236,6 @@ def make_vehicle_x(
     ...                           structure="separated"))
     1.0
     """
-    refuse_bools(
-        "make_vehicle_x",
-        n_samples=n_samples,
-        n_vehicles=n_vehicles,
-        n_types=n_types,
-        n_features=n_features,
-    )
     recipe = _RECIPES[structure]
     rng = np.random.default_rng(check_random_state(random_state).randint(2**31))
     vehicle_type = _vehicle_types(n_vehicles, n_types, rng)

@@ -30,7 +30,7 @@ from sklearn.metrics import get_scorer as _sklearn_get_scorer
 from sklearn.metrics import silhouette_samples
 from sklearn.metrics._scorer import _BaseScorer
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import StrOptions, validate_params
 from sklearn.utils.metadata_routing import _raise_for_params
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import (
@@ -48,7 +48,7 @@ from ._fcm import (
     sq_distances,
 )
 from ._fuzzifiers import fuzzifier_function
-from ._validation import checking
+from ._validation import Interval, checking
 
 __all__ = [
     "cluster_accuracy",

@@ -40,7 +40,6 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.metrics import silhouette_score as _silhouette_score
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import (
-    Interval,
     validate_parameter_constraints,
     validate_params,
 )
@@ -50,7 +49,7 @@ from tqdm.auto import tqdm
 from . import __version__
 from ._fcm import FuzzyCMeans
 from ._ga import GAFeatureSelector
-from ._validation import refuse_bools
+from ._validation import Interval
 from .datasets import _MAX_COUNT, load_vehicle_x, make_vehicle_x
 from .metrics import cluster_accuracy
 
@@ -166,7 +165,6 @@ def _check_settings(settings):
     validate_parameter_constraints(
         _SETTINGS_CONSTRAINTS | tuples, fields, caller_name="Settings"
     )
-    refuse_bools("Settings", **fields)
     for name in _SETTINGS_ENTRY_CONSTRAINTS:
         if not fields[name]:
             raise ValueError(f"The {name!r} field of Settings must not be empty.")
@@ -195,7 +193,6 @@ def _check_settings(settings):
 
 def _check_entries(entries):
     """Check each ``name: (constraints, value)`` as a field of Settings."""
-    refuse_bools("Settings", **{name: value for name, (_, value) in entries.items()})
     validate_parameter_constraints(
         {name: constraints for name, (constraints, _) in entries.items()},
         {name: value for name, (_, value) in entries.items()},
@@ -1057,7 +1054,6 @@ def reproduce(out, *, data=None, settings=QUICK, seed=0, n_samples=None, progres
     [2]
     """
     start = time.perf_counter()
-    refuse_bools("reproduce", seed=seed, n_samples=n_samples)
     folder, loaded, settings = _prepare(out, data, settings, seed, n_samples)
     return _run(folder, loaded, settings, seed, progress, start)
 

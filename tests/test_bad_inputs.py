@@ -430,3 +430,25 @@ def test_vehicle_x_functions_refuse_the_empty_path(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="root is an empty path"):
         load_vehicle_x("")
     assert list(tmp_path.iterdir()) == [tmp_path / "data"]
+
+
+@pytest.mark.parametrize(
+    "estimator, parameter",
+    [
+        (FuzzyCMeans(3), "n_clusters"),
+        (FuzzyCMeans(3), "max_iter"),
+        (FuzzyCMeans(3), "n_init"),
+        (GAFeatureSelector(FuzzyCMeans(2)), "population_size"),
+        (GAFeatureSelector(FuzzyCMeans(2)), "min_features"),
+        (PrunedMLPClassifier(max_epochs=1), "hidden_size"),
+        (PrunedMLPClassifier(max_epochs=1), "batch_size"),
+        (PrunedMLPClassifier(max_epochs=1), "start_epoch"),
+        (PrunedMLPClassifier(max_epochs=1), "min_layer_density"),
+    ],
+)
+@pytest.mark.parametrize("value", [True, np.True_])
+def test_bools_are_no_numbers(estimator, parameter, value):
+    """``True`` is an int to Python, never a meant count or fraction."""
+    estimator.set_params(**{parameter: value})
+    with pytest.raises(ValueError, match=f"'{parameter}' parameter .* Got (np.)?True"):
+        _fit(estimator, X)

@@ -854,7 +854,7 @@ def test_fewer_vehicles_than_types_use_the_first_types():
 
 
 def test_make_vehicle_x_refuses_bools():
-    with pytest.raises(TypeError, match="'n_samples' parameter.*bool"):
+    with pytest.raises(TypeError, match="'n_samples' parameter.*Got True instead"):
         make_vehicle_x(True, n_features=2)
 
 
