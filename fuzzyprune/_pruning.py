@@ -75,9 +75,10 @@ class PruningCallback(Callback):
           changes.
 
         Hidden units are the outputs of a Linear layer that reach exactly
-        one other Linear layer, each through its own chain of per-unit
-        operations (element-wise activations, ``Dropout``, ``BatchNorm1d``,
-        ``PReLU``) and nothing else, as in a multilayer perceptron; the
+        one other Linear layer, each only through per-unit operations
+        (element-wise activations and arithmetic with scalars, 0-d tensors
+        or the same units, copies and views of the same shape, ``Dropout``,
+        ``BatchNorm1d``, ``PReLU``), as in a multilayer perceptron; the
         operations of one forward pass on two training rows, in evaluation
         mode and recorded in the training thread only, tell which (a
         module whose forward pass takes other operations in training mode,
@@ -670,8 +671,10 @@ def _linear_layers(module):
     ]
 
 
-# Operations that act on each element separately: a unit removed from their
-# input is exactly removed from their output.
+# Operations that act on each element separately, or copy their input, as
+# long as their output has their input's shape and any other operand is a
+# 0-d tensor or the same units (checked in ``_acts_per_unit``): a unit
+# removed from their input is exactly removed from their output.
 _ELEMENTWISE = {
     torch.relu,
     torch.relu_,
@@ -699,6 +702,43 @@ _ELEMENTWISE = {
     F.tanhshrink,
     F.dropout,
     F.alpha_dropout,
+    torch.where,
+    torch.Tensor.__rsub__,
+    torch.Tensor.__rtruediv__,
+    *(
+        getattr(owner, name)
+        for owner in (torch, torch.Tensor)
+        for name in (
+            # Arithmetic and comparisons, per unit when every other operand
+            # is a 0-d tensor or another tensor of the same units.
+            "add",
+            "sub",
+            "mul",
+            "div",
+            "neg",
+            "abs",
+            "clamp",
+            "clamp_min",
+            "clamp_max",
+            "gt",
+            "ge",
+            "lt",
+            "le",
+            "eq",
+            "ne",
+            "relu",
+            "sigmoid",
+            "tanh",
+            "exp",
+            "square",
+            # Copies and layout or type changes that keep the units' shape.
+            "clone",
+        )
+    ),
+    *(
+        getattr(torch.Tensor, name)
+        for name in ("view", "reshape", "contiguous", "to", "float", "double")
+    ),
 }
 # Operations that hold one parameter (or statistic) per unit, shrunk with
 # the units; checked against their layer below.
@@ -783,6 +823,7 @@ class _Dataflow:
                     self.owners.setdefault(id(tensor), []).append(
                         (name, layer, tensor_name)
                     )
+        self.operations = operations
         self.readers = {}
         for operation in operations:
             for key in operation.keys:
@@ -813,8 +854,9 @@ class _Dataflow:
 
     def tensor_names(self, operation):
         """Return the qualified names of the parameters an operation reads."""
+        # The module's own tensors are named without a layer ("scale").
         return [
-            f"{self.owners[id(tensor)][0][0]}.{self.owners[id(tensor)][0][2]}"
+            ".".join(filter(None, self.owners[id(tensor)][0][::2]))
             for tensor in operation.inputs
             if id(tensor) in self.owners
         ]
@@ -909,61 +951,106 @@ class _Dataflow:
         return False
 
 
-def _acts_per_unit(flow, operation, value, n_units):
-    """Whether ``operation`` transforms each unit of ``value`` on its own."""
-    values = flow.values(operation)
-    if len(values) != 1 or values[0] is not value or len(operation.outputs) != 1:
-        return False  # it combines the units with another value
-    if operation.func in _ELEMENTWISE:
-        return True
+def _acts_per_unit(flow, operation, units, shape):
+    """Whether ``operation`` transforms each unit of the ``units`` on its own.
+
+    Its output has the units' ``shape``, and each of its tensor inputs is a
+    tensor of ``units`` (keys of the tensors derived unit by unit from a
+    Linear layer's output) or a 0-d tensor, the same for every unit.
+    """
+    if len(operation.outputs) != 1 or operation.outputs[0].shape != shape:
+        return False  # it reduces, expands or reorders the units
     layer_type = _PER_UNIT.get(operation.func)
+    if layer_type is None:
+        return operation.func in _ELEMENTWISE and all(
+            key in units or tensor.dim() == 0
+            for tensor, key in zip(operation.inputs, operation.keys, strict=True)
+        )
+    values = flow.values(operation)
     layer = flow.layer(operation)
-    if layer_type is None or layer is None or not isinstance(layer[1], layer_type):
+    if len(values) != 1 or layer is None or not isinstance(layer[1], layer_type):
         return False
     if isinstance(layer[1], nn.PReLU) and layer[1].num_parameters == 1:
         return True
     # Their parameters apply along dimension 1: the units of a 2-D value.
     n_parameters = getattr(layer[1], "num_features", None) or layer[1].num_parameters
-    return value.dim() == 2 and n_parameters == n_units
+    return len(shape) == 2 and n_parameters == shape[1]
+
+
+def _unit_use(flow, operation):
+    """Say why the output of a per-unit step is used wrongly, or None."""
+    users = flow.users(operation)
+    if not users:
+        return f"its units reach {flow.describe(operation)}, whose result is unused"
+    if _MODULE_OUTPUT in users or sum(map(bool, map(flow.linear, users))) > 1:
+        names = ", ".join(flow.describe(user) for user in users)
+        return f"its units feed {len(users)} operations ({names})"
+    return None
 
 
 def _follow_units(flow, operation):
-    """Find the pair that starts at a Linear layer's call, or why none does."""
+    """Find the pair that starts at a Linear layer's call, or why none does.
+
+    The recorded operations run in order, so every input of an operation
+    that reads the units is classified before it.
+    """
     source_name, source = flow.linear(operation)
-    between = []
-    while True:
-        reason = flow.layer(operation) and flow.reuse(operation)
-        if reason:
-            return None, reason
-        value = operation.outputs[0]
-        users = flow.users(operation)
-        if len(users) != 1:
-            names = ", ".join(flow.describe(user) for user in users)
-            return None, f"its units feed {len(users)} operations ({names})"
-        operation = users[0]
-        if flow.linear(operation):
-            break
-        if not _acts_per_unit(flow, operation, value, source.out_features):
-            return None, (
-                f"its units reach {flow.describe(operation)}, which does not "
-                "act on each unit separately"
-            )
-        if operation.func in _PER_UNIT:
-            between.append(flow.layer(operation))
-    target_name, target = flow.linear(operation)
-    reason = flow.reuse(operation)
+    reason = flow.reuse(operation) or _unit_use(flow, operation)
     if reason:
         return None, reason
-    if flow.values(operation)[0] is not value or (
-        target.in_features != source.out_features
+    shape = operation.outputs[0].shape
+    units, between, target = {operation.output_keys[0]}, [], None
+    first = flow.operations.index(operation)
+    for current in flow.operations[first + 1 :]:
+        if units.isdisjoint(current.keys):
+            continue
+        reason = flow.layer(current) and flow.reuse(current)
+        if reason:
+            return None, reason
+        if flow.linear(current):
+            if target is not None:
+                return None, (
+                    f"its units feed 2 Linear layers ({flow.describe(target)}, "
+                    f"{flow.describe(current)})"
+                )
+            target = current
+            continue
+        if not _acts_per_unit(flow, current, units, shape):
+            return None, (
+                f"its units reach {flow.describe(current)}, which does not "
+                "act on each unit separately"
+            )
+        if current.func in _PER_UNIT:
+            between.append(flow.layer(current))
+        reason = _unit_use(flow, current)
+        if reason:
+            return None, reason
+        units.add(current.output_keys[0])
+    target_name, target_layer = flow.linear(target)
+    read = [
+        key
+        for tensor, key in zip(target.inputs, target.keys, strict=True)
+        if id(tensor) not in flow.owners
+    ]
+    if (
+        len(read) != 1
+        or read[0] not in units
+        or (target_layer.in_features != source.out_features)
     ):
-        return None, f"{flow.describe(operation)} reads them reshaped"
+        return None, f"{flow.describe(target)} reads them reshaped"
     # Tied tensors would be shrunk in one layer and not in the other.
-    for name, layer in [(source_name, source), *between, (target_name, target)]:
+    for name, layer in [
+        (source_name, source),
+        *between,
+        (target_name, target_layer),
+    ]:
         reason = flow.sharing(name, layer)
         if reason:
             return None, reason
-    return _HiddenPair(source_name, source, target_name, target, between), None
+    return (
+        _HiddenPair(source_name, source, target_name, target_layer, between),
+        None,
+    )
 
 
 def _find_pairs(module, forward):
@@ -973,11 +1060,13 @@ def _find_pairs(module, forward):
     output; the operations it runs in this thread are recorded, with the
     module in evaluation mode and no gradients. A Linear layer's output
     units are hidden units when they reach exactly one other Linear layer,
-    each unit through its own chain of per-unit operations (element-wise
-    activations, ``Dropout``, ``BatchNorm1d``, ``PReLU``), with no other use
-    of them on the way, the module's output included, and every layer on the
-    way is called once, its parameters read by no other operation and
-    shared with no other layer (nor the layer registered under two names).
+    each unit only through per-unit operations (element-wise activations
+    and arithmetic with scalars, 0-d tensors or the same units, copies and
+    views of the same shape, ``Dropout``, ``BatchNorm1d``, ``PReLU``), every
+    result used, none elsewhere, the module's output included, and every
+    layer on the way is called once, its parameters read by no other
+    operation and shared with no other layer (nor the layer registered under
+    two names).
 
     Returns
     -------

@@ -13,6 +13,7 @@ from skorch.callbacks import Callback
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 from torch import nn
+from torch.nn import functional as F
 
 from fuzzyprune import PruningCallback, compact_module
 from fuzzyprune._pruning import (
@@ -693,6 +694,58 @@ class AddsOtherBias(nn.Module):
         return self.output(torch.relu(self.hidden(X)) + self.other.bias)
 
 
+class HiddenThrough(nn.Module):
+    """An MLP whose hidden units pass through ``step(self, units)``."""
+
+    def __init__(self, step):
+        super().__init__()
+        self.hidden = nn.Linear(10, 24)
+        self.output = nn.Linear(24, 3)
+        self.scale = nn.Parameter(torch.tensor(0.5))  # 0-d: one for all units
+        self.gain = nn.Parameter(torch.linspace(0.5, 1.5, 24))  # one per unit
+        self.step = step
+
+    def forward(self, X):
+        return self.output(self.step(self, self.hidden(X)))
+
+
+# Steps acting on each hidden unit on its own, with scalars or 0-d tensors.
+PER_UNIT_STEPS = {
+    "scalar arithmetic": lambda m, h: h * 2 + 1,
+    "reversed arithmetic": lambda m, h: 1 / (2 - (-h).exp() * 0.5),
+    "0-d tensors": lambda m, h: h / torch.tensor(2.0) - torch.tensor(1.0),
+    "0-d parameter": lambda m, h: h * m.scale,
+    "clamp": lambda m, h: torch.clamp(h, 0, 6),
+    "abs": lambda m, h: h.abs(),
+    "clone": lambda m, h: h.clone().relu(),
+    "view": lambda m, h: h.view(len(h), -1),
+    "reshape": lambda m, h: h.reshape(h.shape).contiguous().tanh(),
+    "to": lambda m, h: h.to(torch.float64).sigmoid().to(torch.float32),
+    "where": lambda m, h: torch.where(h > 0, h, 0.1 * h),
+    "where scalar": lambda m, h: torch.where(h.ge(0), h, 0.0),
+    "hardtanh": lambda m, h: F.hardtanh(h),
+    "gelu tanh": lambda m, h: F.gelu(h, approximate="tanh"),
+    "two unit tensors": lambda m, h: h.relu() * h.sigmoid() + h,
+}
+
+
+@pytest.mark.parametrize("step", PER_UNIT_STEPS.values(), ids=PER_UNIT_STEPS)
+def test_compact_module_removes_units_through_per_unit_steps(step):
+    torch.manual_seed(0)
+    module = HiddenThrough(step)
+    with torch.no_grad():
+        module.output.weight[:, :4] = 0
+    X = torch.randn(7, 10)
+    with torch.no_grad():
+        before = module(X)
+    report = compact_module(module, X)
+    assert report["hidden_units"] == {"hidden": (24, 20)}
+    assert module.hidden.weight.shape == (20, 10)
+    assert module.output.weight.shape == (3, 20)
+    with torch.no_grad():
+        torch.testing.assert_close(module(X), before, rtol=0, atol=0)
+
+
 def between(layer):
     return nn.Sequential(nn.Linear(10, 24), layer, nn.ReLU(), nn.Linear(24, 3))
 
@@ -714,6 +767,20 @@ UNPAIRABLE_MODULES = [
     (TwoNames, r"Linear 'output' is registered under several names \('output', "),
     (ReturnsHidden, "Linear 'output', the module's output"),
     (BranchesOnValues, r"reads tensor values in Python \(__bool__\)"),
+    *(
+        (lambda step=step: HiddenThrough(step), reason)
+        for step, reason in [
+            (lambda m, h: h - h.mean(dim=1, keepdim=True), r"reach mean\(\)"),
+            (lambda m, h: h / h.sum(1, keepdim=True), r"reach sum\(\)"),
+            (lambda m, h: h * m.gain, r"reach mul\(\) reading 'gain'"),
+            (lambda m, h: torch.where(h > 0, h, m.gain), r"where\(\) reading 'gain'"),
+            (lambda m, h: h + torch.ones(24), r"reach add\(\), which does not"),
+            (lambda m, h: h.view(len(h), 4, 6).view(len(h), 24), r"reach view\(\)"),
+            (lambda m, h: h @ torch.eye(24), r"reach matmul\(\)"),
+            (lambda m, h: h.flip(1), r"reach flip\(\)"),
+            (lambda m, h: (h.abs(), h)[1], r"abs\(\), whose result is unused"),
+        ]
+    ),
 ]
 
 
