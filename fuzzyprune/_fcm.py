@@ -1130,7 +1130,8 @@ class FuzzyCMeans(
     def _evaluate(self, X, sample_weight=None):
         """Memberships of ``X`` to the fitted centers, and the objective ``J``."""
         centers = self.cluster_centers_
-        memberships = np.empty((X.shape[0], self.n_clusters), dtype=X.dtype)
+        # As many clusters as fitted, whatever n_clusters was set to since.
+        memberships = np.empty((X.shape[0], centers.shape[0]), dtype=X.dtype)
         with row_threading() as n_threads:
             data = _PreparedData(X, sample_weight, n_threads, centers)
             with thread_pool(data.n_threads) as executor:

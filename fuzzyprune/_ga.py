@@ -181,20 +181,27 @@ class _Fitness:
             return self.worst
         X_selected = self._select(X, columns)
         if self.cv is not None:
-            scores = cross_val_score(
-                clone(self.estimator),
-                X_selected,
-                y,
-                scoring=get_scorer(self.scoring),
-                cv=self.cv,
-                params=self.fit_params,
-            )
+            try:
+                scores = cross_val_score(
+                    clone(self.estimator),
+                    X_selected,
+                    y,
+                    scoring=get_scorer(self.scoring),
+                    cv=self.cv,
+                    params=self.fit_params,
+                )
+            except ValueError as error:
+                # scikit-learn raises when every fold's fit failed: the subset
+                # cannot be scored, as when some folds fail.
+                if "fits failed" not in str(error):
+                    raise
+                return np.nan
             return float(np.mean(scores))
         fitted = clone(self.estimator).fit(X_selected, y, **self.fit_params)
         if _partition_is_degenerate(fitted):
             return self.worst
         score = self._score(fitted, X_selected, y)
-        return self.worst if score is None else float(score)
+        return self.worst if score is None else _as_number(score, self.scoring)
 
     def __getstate__(self):
         # Per-thread buffers stay with the process that filled them.
@@ -750,6 +757,7 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
             warnings.simplefilter("ignore", ConvergenceWarning)
             # Failed cross-validation fits score NaN; one warning sums them up.
             warnings.simplefilter("ignore", FitFailedWarning)
+            warnings.filterwarnings("ignore", "Scoring failed", UserWarning)
             scores = search.evaluate(population, parallel)
             progress.update()
             for _ in range(self.n_generations):
@@ -858,6 +866,17 @@ def _progress_bar(total, verbose):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, disable=not verbose, desc="GAFeatureSelector", unit="gen")
+
+
+def _as_number(score, scoring):
+    """Return ``score`` as a float, or raise naming the scoring that gave it."""
+    try:
+        return float(score)
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            f"scoring={scoring!r} returned {type(score).__name__} "
+            f"{str(score)[:50]!r}, not a number."
+        ) from error
 
 
 def _evaluate(fitness, X, y, mask):

@@ -913,6 +913,14 @@ def _findings(tables, data, settings, seed):
     ]
 
 
+def _silhouette_rows(data, settings):
+    """Say how many training rows the silhouettes are computed on."""
+    n_train = len(data.rows["train"])
+    if settings.silhouette_sample_size < n_train:
+        return f"{settings.silhouette_sample_size} sampled training rows"
+    return f"all {n_train} training rows"
+
+
 def _report(folder, data, settings, seed, tables, figures, seconds):
     sizes = ", ".join(f"{split} {len(rows)}" for split, rows in data.rows.items())
     lines = [
@@ -929,7 +937,7 @@ def _report(folder, data, settings, seed, tables, figures, seconds):
         "vehicle types; unlike mapping clusters to their majority type, it cannot "
         "credit two clusters with one type. ARI and NMI compare the clusters "
         "with the types without any matching; the silhouette is computed on "
-        f"{settings.silhouette_sample_size} sampled rows (nan when one cluster "
+        f"{_silhouette_rows(data, settings)} (nan when one cluster "
         "is found); 'fitness (silhouette)' is the best fitness of the genetic "
         "search, -1 when every subset it evaluated collapsed; 'clusters found' "
         "counts "

@@ -1030,3 +1030,14 @@ def test_repeated_fits_keep_no_memory():
         tracemalloc.stop()
     # A leaked array of memberships would add 40 kB per fit.
     assert sizes[-1] - sizes[2] < 1000 * 5 * 8
+
+
+def test_fitted_methods_use_the_fitted_clusters_after_set_params():
+    X = load_iris().data
+    fcm = FuzzyCMeans(3, random_state=0).fit(X)
+    expected = fcm.predict_proba(X)
+    fcm.set_params(n_clusters=4)
+    assert_array_equal(fcm.predict_proba(X), expected)
+    assert_array_equal(fcm.predict(X), expected.argmax(axis=1))
+    assert fcm.transform(X).shape == (150, 3)
+    assert np.isfinite(fcm.score(X))

@@ -912,3 +912,60 @@ def test_collapsed_candidate_scores_the_worst():
     assert fitness(FuzzyCMeans(5, random_state=0)) == pytest.approx(
         silhouette_score(X, FuzzyCMeans(5, random_state=0).fit(X).labels_)
     )
+
+
+class NeedsThreeFeatures(NearestCentroid):
+    """Fails to fit fewer than 3 features, on every fold."""
+
+    def fit(self, X, y):
+        if X.shape[1] < 3:
+            raise ValueError("cannot fit fewer than 3 features")
+        return super().fit(X, y)
+
+
+def test_subsets_failing_on_every_fold_rank_below_every_number():
+    # scikit-learn raises when every fold fails; the search scores it NaN.
+    X, y = informative_data(n_informative=4, n_noise=2, n_per_cluster=10)
+    selector = GAFeatureSelector(
+        NeedsThreeFeatures(),
+        scoring="accuracy",
+        cv=KFold(3),
+        population_size=8,
+        n_generations=2,
+        init_proba=0.4,
+        random_state=0,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        selector.fit(X, y)
+    assert selector.support_.sum() >= 3 and np.isfinite(selector.best_score_)
+    # One summary, not a warning per failed fold.
+    assert [str(w.message) for w in caught if "scored NaN" in str(w.message)]
+    assert len(caught) == 1
+
+
+def test_scorer_failing_in_cross_validation_gives_one_warning():
+    def failing(estimator, X, y):
+        raise ZeroDivisionError
+
+    X, y = informative_data(n_informative=2, n_noise=2, n_per_cluster=10)
+    selector = GAFeatureSelector(
+        NearestCentroid(), scoring=failing, population_size=4, n_generations=1
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        selector.fit(X, y)
+    assert [str(w.message)[:30] for w in caught] == [str(caught[0].message)[:30]]
+    assert "scored NaN" in str(caught[0].message)
+
+
+@pytest.mark.parametrize("result", ["a", np.arange(2), {"a": 1}])
+def test_scorer_returning_no_number_is_named(result):
+    def scorer(estimator, X, y=None):
+        return result
+
+    selector = GAFeatureSelector(
+        FunctionTransformer(), scoring=scorer, population_size=4, n_generations=1
+    )
+    with pytest.raises(TypeError, match=r"scoring=.*scorer.* returned .*not a number"):
+        selector.fit(indexed_data())

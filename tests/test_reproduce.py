@@ -1,6 +1,7 @@
 import csv
 import dataclasses
 import os
+import types
 
 import numpy as np
 import pytest
@@ -196,6 +197,18 @@ def test_reproduce_runs_at_the_least_data_and_settings_it_accepts(least_run):
     assert [row["(epochs)"] for row in tables["table3_baseline"]] == [1]
     report = (out / "report.md").read_text()
     assert "Vehicle-X features (train 11, val 1, test 1 samples, 16 features)" in report
+    assert "the silhouette is computed on 2 sampled training rows" in report
+
+
+@pytest.mark.parametrize(
+    "sample_size, said", [(5, "5 sampled training rows"), (11, "all 11 training rows")]
+)
+def test_report_says_how_many_rows_the_silhouette_uses(sample_size, said):
+    from fuzzyprune.reproduce import _silhouette_rows
+
+    data = types.SimpleNamespace(rows={"train": np.arange(11), "test": np.arange(2)})
+    settings = dataclasses.replace(tiny_settings(), silhouette_sample_size=sample_size)
+    assert _silhouette_rows(data, settings) == said
 
 
 def test_figures_leave_pyplot_alone(least_run):
