@@ -748,7 +748,8 @@ class FuzzyCMeans(
 
         - ``"k-means++"``: k-means++ seeding on the samples;
         - ``"random"``: centers of random memberships;
-        - a callable ``init(X, n_clusters, random_state)`` returning centers;
+        - a callable ``init(X, n_clusters, random_state=...)`` returning centers
+          (``random_state`` is passed by keyword);
         - an array of shape (n_clusters, n_features): the initial centers
           (then ``n_init`` must be 1).
 
