@@ -681,7 +681,10 @@ def _center_separation(X, centers, sample_weight):
     if weights is not None and not weights.any():
         weights = None
     sq_radius = np.average(nearest.min(axis=1), weights=weights)
-    return float(np.sqrt(gaps.min() / sq_radius)) if sq_radius > 0 else np.inf
+    # Samples all but on their centers leave a radius that may be subnormal:
+    # the ratio then overflows to inf, which is what it is.
+    with np.errstate(over="ignore"):
+        return float(np.sqrt(gaps.min() / sq_radius)) if sq_radius > 0 else np.inf
 
 
 class FuzzyCMeans(

@@ -1041,3 +1041,11 @@ def test_fitted_methods_use_the_fitted_clusters_after_set_params():
     assert_array_equal(fcm.predict(X), expected.argmax(axis=1))
     assert fcm.transform(X).shape == (150, 3)
     assert np.isfinite(fcm.score(X))
+
+
+def test_center_separation_of_samples_almost_on_their_centers_is_infinite():
+    from fuzzyprune._fcm import _center_separation
+
+    X = np.array([[0.0, 26.0], [26.0, 0.0], [26.0, 26.0 + 1e-160]])
+    centers = np.array([[0.0, 26.0], [26.0, 0.0], [26.0, 26.0]])
+    assert _center_separation(X, centers, None) == np.inf
