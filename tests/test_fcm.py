@@ -1046,6 +1046,7 @@ def test_fitted_methods_use_the_fitted_clusters_after_set_params():
 def test_center_separation_of_samples_almost_on_their_centers_is_infinite():
     from fuzzyprune._fcm import _center_separation
 
-    X = np.array([[0.0, 26.0], [26.0, 0.0], [26.0, 26.0 + 1e-160]])
-    centers = np.array([[0.0, 26.0], [26.0, 0.0], [26.0, 26.0]])
+    # The squared radius, 1e-320 / 2, is subnormal.
+    X = np.array([[0.0, 1e-160], [1.0, 1.0]])
+    centers = np.array([[0.0, 0.0], [1.0, 1.0]])
     assert _center_separation(X, centers, None) == np.inf
