@@ -840,16 +840,17 @@ def test_fit_is_the_same_at_every_scale(dtype_and_exponent, mantissa):
     assert_same_fit_at_scale(fcm, unit, X, scale)
 
 
+# Scales at which squared distances overflow or underflow each dtype.
+EXTREME_SCALES = [
+    (np.float32, 1e30),
+    (np.float32, 1e-30),
+    (np.float64, 1e200),
+    (np.float64, 1e-200),
+]
+
+
 @pytest.mark.parametrize("init", ["k-means++", "random"])
-@pytest.mark.parametrize(
-    "dtype, scale",
-    [
-        (np.float32, 1e30),
-        (np.float32, 1e-30),
-        (np.float64, 1e200),
-        (np.float64, 1e-200),
-    ],
-)
+@pytest.mark.parametrize("dtype, scale", EXTREME_SCALES)
 def test_seeding_and_warnings_are_the_same_at_every_scale(init, dtype, scale):
     # No warning at any scale (warnings are errors): memberships do not turn
     # uniform nor centers coincide.
@@ -892,15 +893,7 @@ def test_new_data_of_another_scale_than_the_centers():
     )
 
 
-@pytest.mark.parametrize(
-    "dtype, scale",
-    [
-        (np.float32, 1e30),
-        (np.float32, 1e-30),
-        (np.float64, 1e200),
-        (np.float64, 1e-200),
-    ],
-)
+@pytest.mark.parametrize("dtype, scale", EXTREME_SCALES)
 def test_sparse_input_at_every_scale(dtype, scale):
     unit = unit_scale_fit(dtype)
     X = (unit_scale_data(dtype) * scale).astype(dtype)
