@@ -18,7 +18,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_array,
     check_is_fitted,
     validate_data,
@@ -35,7 +34,13 @@ from ._chunks import (
 )
 from ._fuzzifiers import fuzzifier_function, schwaemmle_jensen_m
 from ._products import rows_times, stack_rows, weighted_sums
-from ._validation import Interval, checking, external_stacklevel, naming_errors
+from ._validation import (
+    Interval,
+    check_sample_weight,
+    checking,
+    external_stacklevel,
+    naming_errors,
+)
 
 # Squared distances are computed as |x - s|^2 - 2 x.(c - s) + |c - s|^2 + 2 s.(c - s)
 # with a shift s near the data. Where the result is within this many units of
@@ -607,23 +612,6 @@ def _check_init(centers, dtype, n_clusters, n_features):
     return centers
 
 
-def _check_weights(sample_weight, X):
-    """Return ``sample_weight`` as float64, or None; refuse bad weights.
-
-    Raises
-    ------
-    ValueError
-        If the weights are not finite, non-negative numbers, one per sample,
-        with at least one positive.
-    """
-    if sample_weight is None:
-        return None
-    with checking(sample_weight, "sample_weight"):
-        return _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
-
-
 def _relative_weights(sample_weight):
     """Return sample weights divided by a power of two to a maximum in [0.5, 1).
 
@@ -982,7 +970,8 @@ class FuzzyCMeans(
             raise ValueError(
                 f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}."
             )
-        sample_weight = _check_weights(sample_weight, X)
+        if sample_weight is not None:
+            sample_weight = check_sample_weight(sample_weight, X)
         init = self.init
         n_init = self.n_init
         explicit_centers = None
@@ -1251,7 +1240,8 @@ class FuzzyCMeans(
             If ``X`` or ``sample_weight`` is invalid, as in :meth:`fit`.
         """
         X = self._check_test_data(X)
-        sample_weight = _check_weights(sample_weight, X)
+        if sample_weight is not None:
+            sample_weight = check_sample_weight(sample_weight, X)
         return -self._evaluate(X, sample_weight)[1]
 
     def __sklearn_tags__(self):

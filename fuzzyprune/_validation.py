@@ -12,6 +12,7 @@ from contextlib import contextmanager
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils._param_validation import Interval as _Interval
+from sklearn.utils.validation import _check_sample_weight
 
 
 class Interval(_Interval):
@@ -111,3 +112,18 @@ def external_stacklevel():
     while frame is not None and frame.f_code.co_filename.startswith(internal):
         frame, level = frame.f_back, level + 1
     return level
+
+
+def check_sample_weight(sample_weight, X):
+    """Return sample weights as float64, ones for ``None``; refuse bad ones.
+
+    Raises
+    ------
+    ValueError
+        Naming ``sample_weight``, if the weights are not finite, non-negative
+        numbers, one per sample of ``X``, with at least one positive.
+    """
+    with checking(sample_weight, "sample_weight"):
+        return _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )

@@ -34,7 +34,6 @@ from sklearn.utils._param_validation import StrOptions, validate_params
 from sklearn.utils.metadata_routing import _raise_for_params
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_array,
     check_consistent_length,
     check_is_fitted,
@@ -48,7 +47,7 @@ from ._fcm import (
     sq_distances,
 )
 from ._fuzzifiers import fuzzifier_function
-from ._validation import Interval, checking
+from ._validation import Interval, check_sample_weight, checking
 
 __all__ = [
     "cluster_accuracy",
@@ -107,17 +106,6 @@ def _check_n_clusters(n_clusters, function, minimum=2):
         )
 
 
-def _check_weights(sample_weight, X):
-    """Check finite non-negative sample weights, not all zero, one per sample of ``X``.
-
-    Returns them as given, in float64; ones for ``None``.
-    """
-    with checking(sample_weight, "sample_weight"):
-        return _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
-
-
 def _check_relative_weights(sample_weight, X):
     """Check sample weights and divide them by a power of two.
 
@@ -125,7 +113,7 @@ def _check_relative_weights(sample_weight, X):
     their products and sums neither overflow nor lose their digits to
     underflow, whatever their scale.
     """
-    return _relative_weights(_check_weights(sample_weight, X))
+    return _relative_weights(check_sample_weight(sample_weight, X))
 
 
 def _weighted_mean(values, sample_weight):
@@ -773,7 +761,7 @@ def simplified_silhouette_score(X, labels, centers=None, *, sample_weight=None):
     """
     X = _check_samples(X)
     labels = _check_labels(labels, X.shape[0])
-    sample_weight = _check_weights(sample_weight, X)
+    sample_weight = check_sample_weight(sample_weight, X)
     if centers is None:
         # Samples of weight 0 count as absent: a cluster of only such samples
         # has no center.
