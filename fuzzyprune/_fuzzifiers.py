@@ -16,7 +16,11 @@ reductions over the clusters of a sample then run along whole rows, several
 times faster in NumPy than along the short rows of the sample-major layout.
 """
 
+import math
+
 import numpy as np
+
+from ._array_api import namespace
 
 
 def schwaemmle_jensen_m(n_samples, n_features):
@@ -57,41 +61,48 @@ def schwaemmle_jensen_m(n_samples, n_features):
     )
 
 
-def _relative_sq_distances(sq_distances):
+def _on_centers(values, sq_distances, min_sq, on, off, xp):
+    """Set the values of samples lying on some centers (smallest distance 0).
+
+    Such a sample belongs to the centers it lies on, shared equally: its
+    values become ``on`` for those centers and ``off`` for the others. Other
+    samples keep theirs; without such samples ``values`` is returned as is.
+    """
+    on_center = min_sq == 0
+    if not bool(xp.any(on_center)):
+        return values
+    replacement = xp.where(
+        sq_distances == 0, xp.full_like(values, on), xp.full_like(values, off)
+    )
+    return xp.where(on_center, replacement, values)
+
+
+def _relative_sq_distances(sq_distances, xp):
     """Return each sample's smallest squared distance and ``log(min / d_ij)``.
 
-    Where a sample lies on some centers (smallest distance 0) the log ratio is
-    0 for those centers and ``-inf`` for the others, so that such a sample
-    belongs to the centers it lies on, shared equally.
+    The log ratio of a sample lying on some centers is 0 for those and
+    ``-inf`` for the others.
     """
-    min_sq = sq_distances.min(axis=0)
+    min_sq = xp.min(sq_distances, axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_ratio = np.log(sq_distances)
-        np.subtract(np.log(min_sq), log_ratio, out=log_ratio)
-    on_center = np.flatnonzero(min_sq == 0)
-    if on_center.size:
-        log_ratio[:, on_center] = np.where(
-            sq_distances[:, on_center] == 0, 0.0, -np.inf
-        )
+        log_ratio = xp.log(min_sq) - xp.log(sq_distances)
+    log_ratio = _on_centers(log_ratio, sq_distances, min_sq, 0.0, -math.inf, xp)
     return min_sq, log_ratio
 
 
-def _ratios_to_nearest(sq_distances):
+def _ratios_to_nearest(sq_distances, xp):
     """Return ``min_k d_ik / d_ij`` of each sample ``i`` and cluster ``j``.
 
     The ratios are in [0, 1]; a sample lying on some centers gets 1 for those
     and 0 for the others.
     """
-    min_sq = sq_distances.min(axis=0)
+    min_sq = xp.min(sq_distances, axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.divide(min_sq, sq_distances)
-    on_center = np.flatnonzero(min_sq == 0)
-    if on_center.size:
-        ratio[:, on_center] = sq_distances[:, on_center] == 0
-    return ratio
+        ratio = min_sq / sq_distances
+    return _on_centers(ratio, sq_distances, min_sq, 1.0, 0.0, xp)
 
 
-def _nearest_clusters(ratio, beta):
+def _nearest_clusters(ratio, beta, xp):
     """Return how many clusters have positive polynomial membership, and their sum.
 
     Cluster ``j`` of a sample is among its ``k`` nearest with positive
@@ -105,27 +116,30 @@ def _nearest_clusters(ratio, beta):
 
     Returns
     -------
-    n_nearest : ndarray of shape (n_samples,)
+    n_nearest : array of shape (n_samples,)
         Number of clusters of positive membership, as floats.
-    total : ndarray of shape (n_samples,)
+    total : array of shape (n_samples,)
         Sum of their ratios.
     """
-    nearest = np.greater(ratio, beta, out=np.empty_like(ratio))
+    nearest = xp.astype(ratio > beta, ratio.dtype)
     while True:
-        n_nearest = nearest.sum(axis=0)
+        n_nearest = xp.sum(nearest, axis=0)
         nearest *= ratio
-        total = nearest.sum(axis=0)
+        total = xp.sum(nearest, axis=0)
         threshold = beta * total / (1.0 + beta * (n_nearest - 1.0))
-        np.greater(ratio, threshold, out=nearest)
-        if np.array_equal(nearest.sum(axis=0), n_nearest):
+        nearest = xp.astype(ratio > threshold, ratio.dtype)
+        if bool(xp.all(xp.sum(nearest, axis=0) == n_nearest)):
             return n_nearest, total
 
 
 class FuzzifierFunction:
     """A fuzzifier function ``g``: the interface the rest of the algorithm sees.
 
-    ``terms(sq_distances)`` takes a chunk's squared distances, an ndarray of
-    shape (n_clusters, n_samples), non-negative, in float64, and returns
+    ``terms(sq_distances, xp)`` takes a chunk's squared distances, an array of
+    namespace ``xp`` (NumPy, torch, CuPy, ...; found from the array if not
+    given) of shape (n_clusters,
+    n_samples), non-negative, in float64 (float32 on devices without
+    float64), and returns arrays of the same namespace, device and type:
 
     - ``memberships``, of the same shape: the optimal memberships for fixed
       centers, each column summing to 1;
@@ -134,7 +148,7 @@ class FuzzifierFunction:
     - ``log_sample_objective``, of shape (n_samples,): ``log sum_j g(u_ij)
       d_ij``, ``-inf`` for a sample lying on a center.
 
-    ``log_weights(memberships)`` returns ``log g(u)`` of any memberships (the
+    ``log_weights(memberships, xp)`` returns ``log g(u)`` of any memberships (the
     centers of random memberships need it), and ``describe()`` the setting as
     the estimator's parameters spell it, for messages.
     """
@@ -161,27 +175,30 @@ class PowerFuzzifier(FuzzifierFunction):
         """Return the setting, as the estimator's parameters spell it."""
         return f"m={self.m:.4g}"
 
-    def terms(self, sq_distances):
+    def terms(self, sq_distances, xp=None):
         """Return memberships, ``m log u`` and log sample objectives."""
+        xp = xp or namespace(sq_distances)[0]
         m = self.m
-        min_sq, log_ratio = _relative_sq_distances(sq_distances)
+        min_sq, log_ratio = _relative_sq_distances(sq_distances, xp)
         log_ratio *= 1.0 / (m - 1.0)
-        memberships = np.exp(log_ratio)
-        normaliser = memberships.sum(axis=0)
-        log_normaliser = np.log(normaliser)
+        memberships = xp.exp(log_ratio)
+        normaliser = xp.sum(memberships, axis=0)
+        log_normaliser = xp.log(normaliser)
         with np.errstate(divide="ignore"):
             # With u_ij = r_ij ** (1 / (m - 1)) / s_i and r_ij = min_k d_ik / d_ij,
             # sum_j u_ij ** m d_ij simplifies to min_k d_ik * s_i ** (1 - m).
-            log_sample_objective = np.log(min_sq) + (1.0 - m) * log_normaliser
+            log_sample_objective = xp.log(min_sq) + (1.0 - m) * log_normaliser
         memberships /= normaliser
-        log_weights = np.subtract(log_ratio, log_normaliser, out=log_ratio)
+        log_weights = log_ratio
+        log_weights -= log_normaliser
         log_weights *= m
         return memberships, log_weights, log_sample_objective
 
-    def log_weights(self, memberships):
+    def log_weights(self, memberships, xp=None):
         """Return ``log g(u)`` of given memberships, ``-inf`` where ``u`` is 0."""
+        xp = xp or namespace(memberships)[0]
         with np.errstate(divide="ignore"):
-            return self.m * np.log(memberships)
+            return self.m * xp.log(memberships)
 
 
 class PolynomialFuzzifier(FuzzifierFunction):
@@ -222,29 +239,34 @@ class PolynomialFuzzifier(FuzzifierFunction):
         """Return the setting, as the estimator's parameters spell it."""
         return f"fuzzifier='polynomial', beta={self.beta:.4g}"
 
-    def terms(self, sq_distances):
+    def terms(self, sq_distances, xp=None):
         """Return memberships (0 outside the nearest), ``log g(u)``, objectives."""
+        xp = xp or namespace(sq_distances)[0]
         beta = self.beta
-        ratio = _ratios_to_nearest(sq_distances)
-        n_nearest, total = _nearest_clusters(ratio, beta)
+        ratio = _ratios_to_nearest(sq_distances, xp)
+        n_nearest, total = _nearest_clusters(ratio, beta, xp)
         memberships = (1.0 + beta * (n_nearest - 1)) * ratio
         memberships -= beta * total
         # Clusters outside the nearest ones come out <= 0; rounding can leave
         # the others a hair off a partition, which renormalising removes.
-        np.maximum(memberships, 0.0, out=memberships)
-        memberships /= memberships.sum(axis=0)
-        weights = memberships * (self._quadratic * memberships + self._linear)
+        memberships = xp.where(memberships > 0.0, memberships, 0.0)
+        memberships /= xp.sum(memberships, axis=0)
+        weights = self._g(memberships)
         with np.errstate(divide="ignore"):
-            log_weights = np.log(weights)
+            log_weights = xp.log(weights)
             # g is linear in the squared distances (no power of one is
             # formed), so the objective is summed directly.
-            log_sample_objective = np.log(np.einsum("ij,ij->j", weights, sq_distances))
+            log_sample_objective = xp.log(xp.vecdot(weights, sq_distances, axis=-2))
         return memberships, log_weights, log_sample_objective
 
-    def log_weights(self, memberships):
+    def _g(self, memberships):
+        return memberships * (self._quadratic * memberships + self._linear)
+
+    def log_weights(self, memberships, xp=None):
         """Return ``log g(u)`` of given memberships, ``-inf`` where ``u`` is 0."""
+        xp = xp or namespace(memberships)[0]
         with np.errstate(divide="ignore"):
-            return np.log(memberships * (self._quadratic * memberships + self._linear))
+            return xp.log(self._g(memberships))
 
 
 def fuzzifier_function(fuzzifier, m, beta):

@@ -14,6 +14,8 @@ import scipy.sparse as sp
 from sklearn.utils._param_validation import Interval as _Interval
 from sklearn.utils.validation import _check_sample_weight
 
+from ._array_api import device, float_dtype, is_array_api_obj, namespace, to_numpy
+
 
 class Interval(_Interval):
     """scikit-learn's parameter interval, refusing bools.
@@ -55,6 +57,13 @@ def refuse_non_real(values, name, *, text=False):
         is false.
     """
     if values is None:
+        return
+    if is_array_api_obj(values) and not isinstance(values, np.ndarray):
+        if "complex" in str(values.dtype):
+            raise ValueError(
+                f"{name} holds complex numbers (dtype {values.dtype}). Complex "
+                "data not supported: give real numbers."
+            )
         return
     array = values if sp.issparse(values) else np.asarray(values)
     if array.dtype == object:
@@ -117,12 +126,23 @@ def external_stacklevel():
 def check_sample_weight(sample_weight, X):
     """Return sample weights as float64, ones for ``None``; refuse bad ones.
 
+    For ``X`` of another array namespace than NumPy's, the weights are in its
+    namespace, on its device, in float64 (float32 on devices without it).
+
     Raises
     ------
     ValueError
         Naming ``sample_weight``, if the weights are not finite, non-negative
         numbers, one per sample of ``X``, with at least one positive.
     """
+    xp, is_numpy = namespace(X)
+    if not is_numpy:
+        # Weights are checked on the host, whatever their namespace, and
+        # moved to X's device in its working type.
+        weights = check_sample_weight(
+            to_numpy(sample_weight), np.empty((X.shape[0], 0))
+        )
+        return xp.asarray(weights, dtype=float_dtype(xp, device(X)), device=device(X))
     with checking(sample_weight, "sample_weight"):
         return _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True

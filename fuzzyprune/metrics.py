@@ -40,12 +40,9 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
-from ._fcm import (
-    _MODERATE_EXPONENT,
-    _largest_exponent,
-    _relative_weights,
-    sq_distances,
-)
+from ._fcm import _relative_weights
+from ._fcm_data import MODERATE_EXPONENT, largest_exponent, sq_distances
+from ._fcm_step import dtype_name
 from ._fuzzifiers import fuzzifier_function
 from ._validation import Interval, check_sample_weight, checking
 
@@ -194,8 +191,8 @@ def _to_unit_scale(X, centers=None):
     distances are unchanged, exactly, and the dtypes are kept; data of
     moderate size are returned as they are, without a copy.
     """
-    exponent = _largest_exponent(X, centers)
-    if abs(exponent) <= _MODERATE_EXPONENT[X.dtype]:
+    exponent = largest_exponent(X, centers)
+    if abs(exponent) <= MODERATE_EXPONENT[dtype_name(X.dtype)]:
         return X, centers
     if sp.issparse(X):
         X = X.copy()

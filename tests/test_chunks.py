@@ -103,7 +103,7 @@ def test_fit_interrupted_while_preparing_data_restores_blas(monkeypatch):
         raise KeyboardInterrupt
 
     X = np.random.RandomState(0).rand(50, 3)
-    monkeypatch.setattr(_fcm, "_PreparedData", interrupted)
+    monkeypatch.setattr(_fcm, "PreparedData", interrupted)
     with threadpool_limits(2, user_api="blas"):
         with pytest.raises(KeyboardInterrupt):
             FuzzyCMeans(2).fit(X)

@@ -18,7 +18,8 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import fuzzyprune._chunks
 from fuzzyprune import FuzzyCMeans
-from fuzzyprune._fcm import _kmeans_plusplus, _PreparedData
+from fuzzyprune._fcm_data import PreparedData
+from fuzzyprune._fcm_init import kmeans_plusplus
 from fuzzyprune._fuzzifiers import PowerFuzzifier
 
 
@@ -553,9 +554,9 @@ def test_kmeans_plusplus_seeds_one_row_per_separated_blob():
         center_box=(-100, 100),
         random_state=1,
     )
-    data = _PreparedData(X.astype(np.float32))
+    data = PreparedData(X.astype(np.float32))
     for seed in range(5):
-        centers = _kmeans_plusplus(data, 8, np.random.RandomState(seed), None)
+        centers = kmeans_plusplus(data, 8, np.random.RandomState(seed), None)
         rows = [
             np.flatnonzero((X.astype(np.float32) == c).all(axis=1))[0] for c in centers
         ]
@@ -566,8 +567,8 @@ def test_kmeans_plusplus_never_draws_zero_weight_rows():
     X, _ = make_blobs(n_samples=200, centers=4, random_state=0)
     weights = np.zeros(200)
     weights[::3] = 1.0
-    data = _PreparedData(X)
-    centers = _kmeans_plusplus(data, 4, np.random.RandomState(0), weights)
+    data = PreparedData(X)
+    centers = kmeans_plusplus(data, 4, np.random.RandomState(0), weights)
     allowed = X[::3]
     assert all((allowed == center).all(axis=1).any() for center in centers)
 

@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 import fuzzyprune._fcm
+import fuzzyprune._fcm_step
 import fuzzyprune._products
 from fuzzyprune import FuzzyCMeans
 from fuzzyprune._products import (
@@ -125,7 +126,7 @@ def test_fit_with_stacked_products_matches_one_product(blas, monkeypatch):
 @pytest.mark.parametrize("arch", ["SkylakeX", "Haswell"])
 def test_workspace_sizes_partial_sums_by_the_stack(blas, arch):
     blas(("openblas", arch))
-    workspace = fuzzyprune._fcm._Workspace(512, 11, 2048, np.dtype(np.float32))
+    workspace = fuzzyprune._fcm_step.Workspace(512, 11, 2048, np.dtype(np.float32))
     if arch == "SkylakeX":
         assert workspace.stack_rows == 40
         assert workspace.partial_sums.shape == (512 // 40, 12, 2048)
@@ -136,5 +137,5 @@ def test_workspace_sizes_partial_sums_by_the_stack(blas, arch):
         assert workspace.partial_sums.size == 0
     # A buffer for scaled rows only where the data needs scaling.
     assert workspace.rows is None
-    scaled = fuzzyprune._fcm._Workspace(512, 11, 2048, np.dtype(np.float32), True)
+    scaled = fuzzyprune._fcm_step.Workspace(512, 11, 2048, np.dtype(np.float32), True)
     assert scaled.rows.shape == (512, 2048) and scaled.rows.dtype == np.float32

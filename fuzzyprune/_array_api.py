@@ -1,0 +1,128 @@
+"""Array namespaces: which library an input belongs to, and moving between them.
+
+With ``sklearn.config_context(array_api_dispatch=True)``, inputs from any
+library implementing the array API standard (torch on CPU or GPU, CuPy,
+array-api-strict) are computed on in their own namespace and device. NumPy
+inputs, and every input without dispatch, keep the NumPy code paths.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.externals.array_api_compat import array_namespace, is_array_api_obj
+from sklearn.utils._array_api import device as _device
+from sklearn.utils._array_api import get_namespace
+
+# Names of the NumPy namespaces scikit-learn hands out: NumPy itself and the
+# array API wrappers of it.
+_NUMPY_NAMESPACES = {
+    "numpy",
+    "array_api_compat.numpy",
+    "sklearn.externals.array_api_compat.numpy",
+}
+
+
+def is_numpy_namespace(xp):
+    """Whether ``xp`` is NumPy or a wrapper of it (not array-api-strict)."""
+    return xp.__name__ in _NUMPY_NAMESPACES
+
+
+def namespace(*arrays):
+    """Return the namespace of ``arrays`` and whether it is one of NumPy's.
+
+    Without array API dispatch, or for lists, sparse matrices and NumPy
+    arrays, this is a NumPy namespace.
+
+    Raises
+    ------
+    TypeError
+        If dispatch is on and the arrays come from different namespaces.
+    """
+    xp, _ = get_namespace(*[a for a in arrays if not sp.issparse(a)])
+    return xp, is_numpy_namespace(xp)
+
+
+def numpy_namespace():
+    """Return the array API namespace of NumPy arrays."""
+    return get_namespace(np.empty(0))[0]
+
+
+def device(array):
+    """Return the device of an array, ``None`` for NumPy data."""
+    return _device(array)
+
+
+def float_dtype(xp, device):
+    """Return float64 where the namespace supports it on ``device``, else float32.
+
+    Quantities that NumPy computes in float64 (squared distances, log weights,
+    weighted sums) are computed in this type.
+    """
+    if is_numpy_namespace(xp):
+        return xp.float64
+    info = getattr(xp, "__array_namespace_info__", None)
+    if info is None:
+        return xp.float64
+    return xp.float64 if "float64" in info().dtypes(device=device) else xp.float32
+
+
+def _to_numpy(array, xp):
+    """Return a NumPy copy of an array of namespace ``xp`` on any device."""
+    name = xp.__name__
+    if "torch" in name:
+        return array.detach().cpu().numpy()
+    if "cupy" in name:
+        return array.get()
+    if "array_api_strict" in name:
+        return np.asarray(xp.asarray(array, device=xp.Device("CPU_DEVICE")))
+    return np.asarray(array)
+
+
+def to_numpy(array):
+    """Return ``array`` (of any namespace, on any device) as a NumPy array.
+
+    Anything that is not an array of another namespace (lists, sparse
+    matrices, scalars, ``None``) is returned unchanged.
+    """
+    if isinstance(array, np.ndarray) or not is_array_api_obj(array):
+        return array
+    return _to_numpy(array, array_namespace(array))
+
+
+def move_to(array, xp, device):
+    """Return ``array`` in namespace ``xp`` on ``device``; unchanged if it is.
+
+    Small arrays only (sample weights, initial centers): arrays of another
+    namespace go through the host.
+    """
+    if array is None:
+        return None
+    source, is_numpy = namespace(array)
+    if source is xp and _device(array) == device:
+        return array
+    host = np.asarray(array) if is_numpy else _to_numpy(array, source)
+    return xp.asarray(host, device=device)
+
+
+def check_same_namespace(X, estimator, attribute, method):
+    """Refuse ``X`` from another namespace or device than a fitted attribute.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` and ``estimator.<attribute>`` are in different namespaces or
+        on different devices (NumPy data and lists pass for NumPy fits).
+    """
+    fitted = getattr(estimator, attribute)
+    fitted_xp, fitted_is_numpy = namespace(fitted)
+    X_xp, X_is_numpy = namespace(X)
+    if fitted_is_numpy and X_is_numpy:
+        return
+    if fitted_xp is X_xp and _device(fitted) == _device(X):
+        return
+    raise ValueError(
+        f"Inputs passed to {type(estimator).__name__}.{method}() must use the "
+        "same namespace and the same device as those passed to fit(): fitted "
+        f"on {fitted_xp.__name__} (device {_device(fitted)}), given "
+        f"{X_xp.__name__} (device {_device(X)}). Fit again on data of the "
+        "namespace and device to predict on."
+    )
