@@ -9,6 +9,7 @@ inputs, and every input without dispatch, keep the NumPy code paths.
 import numpy as np
 import scipy.sparse as sp
 from sklearn.externals.array_api_compat import array_namespace, is_array_api_obj
+from sklearn.externals.array_api_compat import device as _array_device
 from sklearn.utils._array_api import device as _device
 from sklearn.utils._array_api import get_namespace
 
@@ -63,6 +64,20 @@ def float_dtype(xp, device):
     if info is None:
         return xp.float64
     return xp.float64 if "float64" in info().dtypes(device=device) else xp.float32
+
+
+def scalar_like(value, array, xp):
+    """Return ``value`` as a 0-d array of ``array``'s type, on its device."""
+    return xp.asarray(value, dtype=array.dtype, device=_array_device(array))
+
+
+def nonnegative(values, xp):
+    """Return ``max(values, 0)`` elementwise, in ``values``' namespace.
+
+    The zero is a 0-d array: torch's ``maximum`` takes no Python scalar, and
+    the wrappers' ``where`` and ``clip`` are several times slower on NumPy.
+    """
+    return xp.maximum(values, scalar_like(0.0, values, xp))
 
 
 def _to_numpy(array, xp):

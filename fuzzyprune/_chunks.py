@@ -14,9 +14,14 @@ from threadpoolctl import ThreadpoolController
 from ._validation import Interval
 
 # A chunk is sized to stay in cache while every product that needs it runs, so
-# the data is read from memory once per pass (4 MiB was fastest on 2 MiB L2).
+# the data is read from memory once per pass (4 MiB was fastest on 2 MiB L2),
+# and so that its float64 arrays of one value per row and cluster stay within
+# cache too. Narrow data then makes long chunks, which spread the fixed cost
+# of a chunk's few dozen array operations over more rows (up to 30 % faster
+# on 8 features than at most 2048 rows).
 _CHUNK_BYTES = 4 * 1024**2
-_CHUNK_ROWS_RANGE = (16, 2048)
+_CHUNK_CLUSTER_BYTES = 2 * 1024**2
+_CHUNK_ROWS_RANGE = (16, 8192)
 # Rows are handed to threads in blocks of up to a fixed number of chunks, and
 # small data in blocks of one chunk so that every thread gets some. The block
 # layout, and so the order in which partial results are added, depends only on
@@ -34,13 +39,20 @@ N_JOBS_CONSTRAINT = [
 ]
 
 
-def chunk_rows(X):
-    """Return the number of rows in one cache-sized chunk of ``X``."""
+def chunk_rows(X, n_columns=16):
+    """Return the number of rows in one cache-sized chunk of ``X``.
+
+    ``n_columns`` is the number of centers the rows are compared with.
+    """
     if sp.issparse(X):
         bytes_per_row = (X.nnz / max(X.shape[0], 1) + 1) * (X.dtype.itemsize + 4)
     else:
         bytes_per_row = X.shape[1] * X.dtype.itemsize
-    return int(np.clip(_CHUNK_BYTES // max(bytes_per_row, 1), *_CHUNK_ROWS_RANGE))
+    rows = min(
+        _CHUNK_BYTES // max(bytes_per_row, 1),
+        _CHUNK_CLUSTER_BYTES // (8 * max(n_columns, 1)),
+    )
+    return int(np.clip(rows, *_CHUNK_ROWS_RANGE))
 
 
 def row_blocks(n_samples, rows_per_chunk):

@@ -33,7 +33,7 @@ from ._fcm_data import (
     times_power_of_two,
 )
 from ._fcm_init import check_init, initial_centers
-from ._fcm_step import direct_sq_distances
+from ._fcm_step import direct_sq_distances, dtype_name
 from ._fuzzifiers import fuzzifier_function, schwaemmle_jensen_m
 from ._validation import (
     Interval,
@@ -87,6 +87,22 @@ def _fcm_single(data, initial_centers, fuzzifier, max_iter, tol, verbose):
         if kept is None:
             sums = fcm_pass(data, centers, fuzzifier, memberships, executor, False)
     return centers, memberships, sums.log_objective, n_iter
+
+
+# Objectives of runs within this relative difference are ties: they differ by
+# rounding, which differs between namespaces and devices.
+_TIED_OBJECTIVES = {"float32": 1e-5, "float64": 1e-10}
+
+
+def _best_run(runs, dtype):
+    """Return the first run of lowest objective, counting rounding as ties.
+
+    So the same run wins whatever the number of jobs, and on every array
+    namespace and device.
+    """
+    lowest = min(run[2] for run in runs)
+    tie = _TIED_OBJECTIVES[dtype_name(dtype)]
+    return next(run for run in runs if run[2] <= lowest + tie)
 
 
 def _relative_weights(sample_weight):
@@ -514,8 +530,7 @@ class FuzzyCMeans(
             runs = Parallel(n_jobs=n_parallel_runs, prefer="threads")(
                 delayed(run)(data, seed) for seed in seeds
             )
-        # The first run of lowest objective wins, whatever the number of jobs.
-        centers, memberships, log_objective, n_iter = min(runs, key=lambda run: run[2])
+        centers, memberships, log_objective, n_iter = _best_run(runs, X.dtype)
 
         self.cluster_centers_ = data.from_scaled(centers)
         self.memberships_ = memberships

@@ -142,7 +142,7 @@ def scaled_sq_distances(X, centers):
     exponent : int
         The scale: the distances are ``2 ** exponent`` times the scaled ones.
     """
-    data = PreparedData(X, centers=centers)
+    data = PreparedData(X, centers=centers, n_columns=centers.shape[0])
     return data.sq_distances_to(data.to_scaled(centers)), data.exponent
 
 
@@ -178,7 +178,7 @@ class PreparedData:
         self.device = device(X)
         self.dtype = float_dtype(self.xp, self.device)
         if self.is_numpy:
-            self.rows_per_chunk = chunk_rows(X)
+            self.rows_per_chunk = chunk_rows(X, n_columns)
             self.blocks = row_blocks(X.shape[0], self.rows_per_chunk)
             self.n_threads = n_threads
         else:

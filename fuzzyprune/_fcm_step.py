@@ -18,6 +18,7 @@ small products where OpenBLAS is faster that way; the two are tested equal.
 import numpy as np
 import scipy.sparse as sp
 
+from ._array_api import nonnegative
 from ._chunks import chunks_of
 from ._products import rows_times, stack_rows, weighted_sums
 
@@ -197,7 +198,7 @@ class CenterTerms:
                 xp,
                 self.dtype,
             )
-        return xp.where(sq > 0.0, sq, 0.0)
+        return nonnegative(sq, xp)
 
 
 def _take_rows(rows, indices, xp):

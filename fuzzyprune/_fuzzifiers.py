@@ -16,11 +16,10 @@ reductions over the clusters of a sample then run along whole rows, several
 times faster in NumPy than along the short rows of the sample-major layout.
 """
 
-import math
 
 import numpy as np
 
-from ._array_api import namespace
+from ._array_api import namespace, nonnegative, scalar_like
 
 
 def schwaemmle_jensen_m(n_samples, n_features):
@@ -61,33 +60,31 @@ def schwaemmle_jensen_m(n_samples, n_features):
     )
 
 
-def _on_centers(values, sq_distances, min_sq, on, off, xp):
-    """Set the values of samples lying on some centers (smallest distance 0).
+def _on_centers(values, min_sq, on, xp):
+    """Set the values of a sample lying on some centers (smallest distance 0).
 
-    Such a sample belongs to the centers it lies on, shared equally: its
-    values become ``on`` for those centers and ``off`` for the others. Other
-    samples keep theirs; without such samples ``values`` is returned as is.
+    Such a sample belongs to the centers it lies on, shared equally. Its
+    values there come out of the formulas as ``0 / 0`` or ``inf - inf``, NaN,
+    and are set to ``on``; its values at the other centers already are what
+    they should be. Without such samples ``values`` is returned as is.
     """
-    on_center = min_sq == 0
-    if not bool(xp.any(on_center)):
+    if not bool(xp.any(min_sq == 0)):
         return values
-    replacement = xp.where(
-        sq_distances == 0, xp.full_like(values, on), xp.full_like(values, off)
-    )
-    return xp.where(on_center, replacement, values)
+    return xp.where(xp.isnan(values), scalar_like(on, values, xp), values)
 
 
-def _relative_sq_distances(sq_distances, xp):
-    """Return each sample's smallest squared distance and ``log(min / d_ij)``.
+def _log_excess_sq_distances(sq_distances, xp):
+    """Return each sample's smallest squared distance and ``log(d_ij / min)``.
 
-    The log ratio of a sample lying on some centers is 0 for those and
-    ``-inf`` for the others.
+    The log excess of a sample lying on some centers is 0 for those and
+    ``inf`` for the others. Formed in place: one array of the chunk's size.
     """
     min_sq = xp.min(sq_distances, axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_ratio = xp.log(min_sq) - xp.log(sq_distances)
-    log_ratio = _on_centers(log_ratio, sq_distances, min_sq, 0.0, -math.inf, xp)
-    return min_sq, log_ratio
+        log_excess = xp.log(sq_distances)
+        log_excess -= xp.log(min_sq)
+    log_excess = _on_centers(log_excess, min_sq, 0.0, xp)
+    return min_sq, log_excess
 
 
 def _ratios_to_nearest(sq_distances, xp):
@@ -99,7 +96,7 @@ def _ratios_to_nearest(sq_distances, xp):
     min_sq = xp.min(sq_distances, axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = min_sq / sq_distances
-    return _on_centers(ratio, sq_distances, min_sq, 1.0, 0.0, xp)
+    return _on_centers(ratio, min_sq, 1.0, xp)
 
 
 def _nearest_clusters(ratio, beta, xp):
@@ -179,8 +176,9 @@ class PowerFuzzifier(FuzzifierFunction):
         """Return memberships, ``m log u`` and log sample objectives."""
         xp = xp or namespace(sq_distances)[0]
         m = self.m
-        min_sq, log_ratio = _relative_sq_distances(sq_distances, xp)
-        log_ratio *= 1.0 / (m - 1.0)
+        min_sq, log_ratio = _log_excess_sq_distances(sq_distances, xp)
+        # log r_ij / (m - 1), r_ij = min_k d_ik / d_ij: the negated excess.
+        log_ratio *= -1.0 / (m - 1.0)
         memberships = xp.exp(log_ratio)
         normaliser = xp.sum(memberships, axis=0)
         log_normaliser = xp.log(normaliser)
@@ -245,11 +243,13 @@ class PolynomialFuzzifier(FuzzifierFunction):
         beta = self.beta
         ratio = _ratios_to_nearest(sq_distances, xp)
         n_nearest, total = _nearest_clusters(ratio, beta, xp)
-        memberships = (1.0 + beta * (n_nearest - 1)) * ratio
+        # The ratios are not needed again: the memberships are formed in place.
+        memberships = ratio
+        memberships *= 1.0 + beta * (n_nearest - 1)
         memberships -= beta * total
         # Clusters outside the nearest ones come out <= 0; rounding can leave
         # the others a hair off a partition, which renormalising removes.
-        memberships = xp.where(memberships > 0.0, memberships, 0.0)
+        memberships = nonnegative(memberships, xp)
         memberships /= xp.sum(memberships, axis=0)
         weights = self._g(memberships)
         with np.errstate(divide="ignore"):
