@@ -214,7 +214,10 @@ class FuzzyCMeans(
     :class:`~sklearn.exceptions.ConvergenceWarning`.
 
     Each iteration makes one pass over ``X`` in cache-sized chunks of rows,
-    split over threads; no copy of ``X`` is made.
+    split over threads; no copy of ``X`` is made. Under
+    ``sklearn.config_context(array_api_dispatch=True)``, arrays of other
+    array API libraries (torch on CPU or GPU, CuPy, array-api-strict) are
+    fitted on their own device (see Notes).
 
     Parameters
     ----------
@@ -277,13 +280,14 @@ class FuzzyCMeans(
 
     Attributes
     ----------
-    cluster_centers_ : ndarray of shape (n_clusters, n_features)
-        Cluster centers, of ``X``'s dtype.
+    cluster_centers_ : array of shape (n_clusters, n_features)
+        Cluster centers, of ``X``'s dtype (and, under array API dispatch, of
+        its library and device, as the other array attributes).
 
-    memberships_ : ndarray of shape (n_samples, n_clusters)
+    memberships_ : array of shape (n_samples, n_clusters)
         Memberships of the training samples to the final centers.
 
-    labels_ : ndarray of shape (n_samples,)
+    labels_ : array of shape (n_samples,)
         Cluster of largest membership of each training sample.
 
     objective_ : float
@@ -358,6 +362,16 @@ class FuzzyCMeans(
     enough to ignore noise, small enough to keep real structure. Much larger
     values make centers merge onto the grand mean, which in high dimensions
     happens to every ``m`` of common use [4]_. The value is capped at 2.
+
+    With ``array_api_dispatch=True`` (and ``SCIPY_ARRAY_API=1`` set before
+    SciPy is imported, as scikit-learn requires), ``X`` may be an array of
+    any array API library scikit-learn supports; everything is computed on
+    its device by one array API implementation of the iteration, and the
+    fitted array attributes and the results of the methods are arrays of
+    that library on that device. The numbers equal the NumPy fit's to
+    rounding. ``sample_weight`` and initial centers may be of any library:
+    they are moved to ``X``'s device. A fitted estimator's methods refuse
+    data of another library or device with a ``ValueError``.
 
     ``predict`` assigns each sample to its nearest center, ``predict_proba``
     returns memberships of new samples and ``transform`` their distances to
@@ -455,7 +469,9 @@ class FuzzyCMeans(
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training samples. float32 and float64 are used as they are (no
-            copy when C-contiguous); other types become float64.
+            copy when C-contiguous); other types become float64. Under
+            array API dispatch, an array of any supported library, fitted on
+            its device.
 
         y : Ignored
             Not used, present for API consistency.
@@ -675,7 +691,7 @@ class FuzzyCMeans(
 
         Returns
         -------
-        labels : ndarray of shape (n_samples,)
+        labels : array of shape (n_samples,)
             Cluster index of each sample.
         """
         return self.fit(X, sample_weight=sample_weight).labels_
@@ -690,7 +706,7 @@ class FuzzyCMeans(
 
         Returns
         -------
-        memberships : ndarray of shape (n_samples, n_clusters)
+        memberships : array of shape (n_samples, n_clusters)
             Memberships in [0, 1], each row summing to 1.
         """
         X = self._check_test_data(X, "predict_proba")
@@ -706,7 +722,7 @@ class FuzzyCMeans(
 
         Returns
         -------
-        labels : ndarray of shape (n_samples,)
+        labels : array of shape (n_samples,)
             Cluster index of each sample.
         """
         X = self._check_test_data(X, "predict")
@@ -723,7 +739,7 @@ class FuzzyCMeans(
 
         Returns
         -------
-        distances : ndarray of shape (n_samples, n_clusters)
+        distances : array of shape (n_samples, n_clusters)
             Distance of each sample to each center, of ``X``'s dtype: ``inf``
             beyond its range, which only centers fitted on float64 data can
             reach for float32 ``X``.

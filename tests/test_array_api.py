@@ -87,6 +87,10 @@ SETTINGS = {
     "polynomial": {"fuzzifier": "polynomial", "beta": 0.3},
     "random-init": {"init": "random", "m": 1.5},
     "n-init": {"n_init": 3, "m": 1.3},
+    # Fuzzifiers close to 1 and large, where u ** m under- and overflows
+    # unless the memberships and weights are kept in log space.
+    "m-near-1": {"m": 1.002},
+    "m-large": {"m": 12.0, "max_iter": 30},
 }
 
 
