@@ -378,20 +378,23 @@ class PreparedData:
         list(map_blocks(executor, process, self.blocks))
         return result
 
-    def weighted_sums(self, log_weights):
-        """Return the sums of the rows weighted by ``exp`` of cluster-major logs.
+    def weighted_sums(self, n_clusters, log_weights_of):
+        """Return the sums of the rows weighted by ``exp`` of given log weights.
 
-        The log sample weights are added to ``log_weights`` first.
+        ``log_weights_of(chunk)`` returns the cluster-major log weights of
+        the rows ``chunk`` (a slice), an array of shape (n_clusters,
+        chunk rows) in the working type on the data's device; chunks are
+        asked for in order, so the weights can be made as they are used.
+        The log sample weights are added to them.
         """
-        n_clusters = log_weights.shape[0]
         sums = self.new_sums(n_clusters)
         workspace = self.workspace(n_clusters)
         add = numpy_add_weighted_rows if self.is_numpy else array_api_add_weighted_rows
         for chunk in chunks_of(slice(0, self.X.shape[0]), self.rows_per_chunk):
-            chunk_log_weights = log_weights[:, chunk]
+            log_weights = log_weights_of(chunk)
             if self.log_sample_weight is not None:
-                chunk_log_weights = chunk_log_weights + self.log_sample_weight[chunk]
-            add(sums, chunk_log_weights, self.chunk(chunk, workspace), workspace)
+                log_weights = log_weights + self.log_sample_weight[chunk]
+            add(sums, log_weights, self.chunk(chunk, workspace), workspace)
         return sums
 
 

@@ -15,13 +15,22 @@ from ._validation import checking, naming_errors
 
 
 def _random_membership_centers(data, n_clusters, fuzzifier, random_state):
-    """Centers (eq. 1) of random memberships, the paper's initialisation."""
+    """Centers (eq. 1) of random memberships, the paper's initialisation.
+
+    The memberships are drawn chunk by chunk, in order, as the weighted sums
+    use them: the same numbers as one draw of all of them, in the memory of
+    a chunk.
+    """
     xp = data.xp
     rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
-    memberships = rng.random((data.X.shape[0], n_clusters))
-    memberships /= memberships.sum(axis=1, keepdims=True)
-    memberships = xp.asarray(memberships.T, dtype=data.dtype, device=data.device)
-    sums = data.weighted_sums(fuzzifier.log_weights(memberships, xp))
+
+    def log_weights_of(chunk):
+        memberships = rng.random((chunk.stop - chunk.start, n_clusters))
+        memberships /= memberships.sum(axis=1, keepdims=True)
+        memberships = xp.asarray(memberships.T, dtype=data.dtype, device=data.device)
+        return fuzzifier.log_weights(memberships, xp)
+
+    sums = data.weighted_sums(n_clusters, log_weights_of)
     no_centers = xp.zeros(
         (n_clusters, data.X.shape[1]), dtype=data.X.dtype, device=data.device
     )

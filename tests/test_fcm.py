@@ -1044,3 +1044,24 @@ def test_center_separation_of_samples_almost_on_their_centers_is_infinite():
     X = np.array([[0.0, 1e-160], [1.0, 1.0]])
     centers = np.array([[0.0, 0.0], [1.0, 1.0]])
     assert _center_separation(X, centers, None) == np.inf
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_random_membership_init_is_eq_1_of_one_draw(weighted, monkeypatch):
+    # Memberships drawn chunk by chunk are those of one draw of all of them.
+    monkeypatch.setattr(fuzzyprune._chunks, "_CHUNK_ROWS_RANGE", (7, 37))
+    from fuzzyprune._fcm_init import _random_membership_centers
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 3))
+    weights = rng.uniform(0.5, 2, 500) if weighted else np.ones(500)
+    data = PreparedData(X, weights if weighted else None, n_columns=4)
+    assert data.rows_per_chunk == 37
+    centers = _random_membership_centers(
+        data, 4, PowerFuzzifier(2.0), np.random.RandomState(5)
+    )
+    seed = np.random.RandomState(5).randint(np.iinfo(np.int32).max)
+    u = np.random.default_rng(seed).random((500, 4))
+    u /= u.sum(axis=1, keepdims=True)
+    w = weights[:, None] * u**2
+    np.testing.assert_allclose(centers, (w.T @ X) / w.sum(axis=0)[:, None], rtol=1e-12)
