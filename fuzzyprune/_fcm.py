@@ -2,6 +2,7 @@
 
 import math
 import warnings
+from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -41,6 +42,15 @@ from ._validation import (
     checking,
     external_stacklevel,
 )
+
+
+def _row_threading(X, n_parallel_runs=1):
+    """Plan the threads of NumPy data (see ``row_threading``).
+
+    Arrays of other libraries run on their own threads or device; BLAS is
+    left as it is for them.
+    """
+    return row_threading(n_parallel_runs) if namespace(X)[1] else nullcontext(1)
 
 
 def _converged(log_objective, previous_log_objective, tol):
@@ -539,7 +549,7 @@ class FuzzyCMeans(
                 data, centers, fuzzifier, self.max_iter, self.tol, self.verbose
             )
 
-        with row_threading(n_parallel_runs) as n_threads:
+        with _row_threading(X, n_parallel_runs) as n_threads:
             data = PreparedData(
                 X, sample_weight, n_threads, explicit_centers, self.n_clusters
             )
@@ -659,7 +669,7 @@ class FuzzyCMeans(
         """Memberships of ``X`` to the fitted centers, and the objective ``J``."""
         centers = self.cluster_centers_
         # As many clusters as fitted, whatever n_clusters was set to since.
-        with row_threading() as n_threads:
+        with _row_threading(X) as n_threads:
             data = PreparedData(X, sample_weight, n_threads, centers, centers.shape[0])
             memberships = data.xp.empty(
                 (X.shape[0], centers.shape[0]), dtype=X.dtype, device=data.device

@@ -391,3 +391,24 @@ def test_scaling_by_a_power_of_two_beyond_float32_range_is_exact(start, exponent
     scaled = fuzzyprune._fcm_data.times_power_of_two(values, exponent, None)
     end = start + exponent
     assert scaled.tolist() == [2.0**end, 3 * 2.0 ** (end - 2)]
+
+
+def test_torch_fit_leaves_blas_threads_alone(blobs):
+    # NumPy data is split over threads with BLAS limited to one; a torch
+    # tensor's products run on the library's own threads, which keep theirs.
+    torch = pytest.importorskip("torch")
+    from threadpoolctl import threadpool_limits
+
+    from fuzzyprune._chunks import available_threads
+
+    seen = []
+
+    def init(X, n_clusters, random_state):
+        seen.append(available_threads())
+        return X[:n_clusters, ...]
+
+    with threadpool_limits(2, user_api="blas"):
+        FuzzyCMeans(4, init=init).fit(blobs[0])
+        with sklearn.config_context(array_api_dispatch=True):
+            FuzzyCMeans(4, init=init).fit(torch.asarray(blobs[0]))
+    assert seen == [1, 2]
