@@ -45,20 +45,26 @@ from ._fcm_step import (
 # brought to unit size by a power of two.
 MODERATE_EXPONENT = {"float32": 32, "float64": 256}
 # On array API devices, a block of rows is sized so that a step's temporaries
-# (the block at working scale, a few arrays of one value per row and cluster)
-# take at most this fraction of X, and at least the minimum: few, large
-# device calls, within the memory of X and half of it.
+# (a few arrays of one value per row and cluster, and the block itself when
+# it is scaled) take at most this fraction of X, and at least the minimum:
+# few, large device calls, within the memory of X and a quarter of it.
 _DEVICE_BLOCK_SHARE = 0.25
 _MIN_DEVICE_BLOCK_BYTES = 32 * 2**20
 # Arrays of one value per row and cluster that a step holds at once.
 _STEP_TEMPORARIES = 6
 
 
-def _device_block_rows(X, n_columns):
-    """Rows per device call for ``X``, with ``n_columns`` centers at a time."""
+def _device_block_rows(X, n_columns, copies_rows):
+    """Rows per device call for ``X``, with ``n_columns`` centers at a time.
+
+    ``copies_rows``: whether a call makes a copy of its rows (to scale them,
+    or to shift them while the data is measured).
+    """
     n_samples, n_features = X.shape
     itemsize = 4 if dtype_name(X.dtype) == "float32" else 8
-    bytes_per_row = itemsize * n_features + 8 * _STEP_TEMPORARIES * n_columns
+    bytes_per_row = 8 * _STEP_TEMPORARIES * n_columns
+    if copies_rows:
+        bytes_per_row += itemsize * n_features
     budget = max(
         _MIN_DEVICE_BLOCK_BYTES, _DEVICE_BLOCK_SHARE * n_samples * itemsize * n_features
     )
@@ -182,8 +188,7 @@ class PreparedData:
             self.blocks = row_blocks(X.shape[0], self.rows_per_chunk)
             self.n_threads = n_threads
         else:
-            self.rows_per_chunk = _device_block_rows(X, n_columns)
-            self.blocks = chunks_of(slice(0, X.shape[0]), self.rows_per_chunk)
+            self._set_device_blocks(n_columns, copies_rows=True)
             self.n_threads = 1
         self.exponent = 0
         with thread_pool(self.n_threads) as executor:
@@ -193,12 +198,19 @@ class PreparedData:
                 # All zero, or moderate data whose measures underflowed.
                 if self.exponent:
                     self._measure(executor)
+        if not (self.is_numpy or self.exponent):
+            # Steps on data at its own scale use the rows in place.
+            self._set_device_blocks(n_columns, copies_rows=False)
         self.log_sample_weight = None
         if sample_weight is not None:
             with np.errstate(divide="ignore"):
                 self.log_sample_weight = self.xp.log(
                     self.xp.astype(sample_weight, self.dtype)
                 )
+
+    def _set_device_blocks(self, n_columns, copies_rows):
+        self.rows_per_chunk = _device_block_rows(self.X, n_columns, copies_rows)
+        self.blocks = chunks_of(slice(0, self.X.shape[0]), self.rows_per_chunk)
 
     @property
     def step(self):

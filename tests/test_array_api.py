@@ -315,6 +315,11 @@ def test_device_blocks_do_not_change_the_fit(blobs, monkeypatch):
         monkeypatch.setattr(fuzzyprune._fcm_data, "_MIN_DEVICE_BLOCK_BYTES", 2**14)
         monkeypatch.setattr(fuzzyprune._fcm_data, "_DEVICE_BLOCK_SHARE", 0.01)
         assert len(PreparedData(X_xp, n_columns=4).blocks) > 10
+        # Rows at their own scale are used in place: only data that must be
+        # scaled has its rows copied, and makes smaller blocks.
+        scaled = PreparedData(X_xp * 1e200, n_columns=4)
+        assert scaled.exponent
+        assert scaled.rows_per_chunk < PreparedData(X_xp, n_columns=4).rows_per_chunk
         blocks = FuzzyCMeans(4, random_state=0).fit(X_xp)
     assert blocks.objective_ == pytest.approx(one_block.objective_, rel=1e-12)
     assert torch.equal(blocks.labels_, one_block.labels_)
