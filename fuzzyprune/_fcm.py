@@ -22,8 +22,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._array_api import (
     check_same_namespace,
     device,
+    float_dtype,
     namespace,
-    numpy_namespace,
     to_numpy,
 )
 from ._chunks import N_JOBS_CONSTRAINT, row_threading, thread_pool
@@ -31,10 +31,11 @@ from ._fcm_data import (
     PreparedData,
     fcm_pass,
     scaled_sq_distances,
+    sq_distances,
     times_power_of_two,
 )
 from ._fcm_init import check_init, initial_centers
-from ._fcm_step import direct_sq_distances, dtype_name
+from ._fcm_step import dtype_name
 from ._fuzzifiers import fuzzifier_function, schwaemmle_jensen_m
 from ._validation import (
     Interval,
@@ -179,16 +180,16 @@ def _center_separation(X, centers, sample_weight):
         rows = xp.asarray(rows, device=device(X))
     sample = X[rows] if is_numpy else xp.take(X, rows, axis=0)
     # Both distances at the same working scale: their ratio holds at any scale.
-    # The few distances left are small: they are finished on the host.
     nearest, exponent = scaled_sq_distances(sample, centers)
     nearest = to_numpy(nearest)
-    scaled_centers = np.ldexp(to_numpy(centers).astype(np.float64), -exponent)
-    gaps = direct_sq_distances(
-        *(scaled_centers[index] for index in np.triu_indices(centers.shape[0], 1)),
-        numpy_namespace(),
-        np.float64,
-    )
-    if gaps.min() == 0:
+    centers = xp.astype(centers, float_dtype(xp, device(X)))
+    scaled_centers = times_power_of_two(centers, -exponent, xp)
+    # Squared distances between centers by the same refined expansion (exact
+    # 0 for coincident centers), in memory of c x c rather than of all pairs.
+    gaps = sq_distances(scaled_centers, scaled_centers)
+    itself = xp.astype(xp.eye(centers.shape[0], device=device(X)), xp.bool)
+    closest = float(xp.min(xp.where(itself, math.inf, gaps)))
+    if closest == 0:
         return 0.0
     weights = None if sample_weight is None else to_numpy(sample_weight)[to_numpy(rows)]
     if weights is not None and not weights.any():
@@ -197,7 +198,7 @@ def _center_separation(X, centers, sample_weight):
     # Samples all but on their centers leave a radius that may be subnormal:
     # the ratio then overflows to inf, which is what it is.
     with np.errstate(over="ignore"):
-        return float(np.sqrt(gaps.min() / sq_radius)) if sq_radius > 0 else np.inf
+        return float(np.sqrt(closest / sq_radius)) if sq_radius > 0 else np.inf
 
 
 class FuzzyCMeans(

@@ -1065,3 +1065,18 @@ def test_random_membership_init_is_eq_1_of_one_draw(weighted, monkeypatch):
     u /= u.sum(axis=1, keepdims=True)
     w = weights[:, None] * u**2
     np.testing.assert_allclose(centers, (w.T @ X) / w.sum(axis=0)[:, None], rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_center_separation_equals_brute_force(dtype):
+    from fuzzyprune._fcm import _center_separation
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 7)).astype(dtype)
+    centers = rng.normal(size=(30, 7)).astype(dtype)
+    pairs = np.linalg.norm(centers[:, None] - centers[None], axis=2).astype(float)
+    gap = pairs[np.triu_indices(30, 1)].min()
+    radius = np.sqrt(((X[:, None] - centers[None]) ** 2).sum(axis=2).min(axis=1).mean())
+    assert _center_separation(X, centers, None) == pytest.approx(gap / radius, rel=1e-5)
+    centers[7] = centers[21]
+    assert _center_separation(X, centers, None) == 0
