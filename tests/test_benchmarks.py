@@ -1,3 +1,5 @@
+import importlib.util
+import os
 import re
 import subprocess
 import sys
@@ -6,12 +8,28 @@ from pathlib import Path
 import pytest
 
 BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
+# Vehicle-X-shaped data small enough for the test suite.
+TINY_FCM = (
+    "--n-samples=400",
+    "--n-features=16",
+    "--n-clusters=3",
+    "--iterations",
+    "1",
+    "3",
+    "--repeats=1",
+)
 
 
-def run_benchmark(script, *options, timeout=120):
-    """Run a benchmark script; return its output and its table rows."""
+def _run(script, *options, timeout=120, env=None):
     command = [sys.executable, str(BENCHMARKS / script), *options]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, env=env
+    )
+
+
+def run_benchmark(script, *options, timeout=120, env=None):
+    """Run a benchmark script; return its output and its table rows."""
+    result = _run(script, *options, timeout=timeout, env=env)
     assert result.returncode == 0, result.stderr
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
     return result.stdout, rows
@@ -26,13 +44,7 @@ def _goal(output, name):
 def test_bench_fcm_prints_side_by_side_table_and_goals():
     output, rows = run_benchmark(
         "bench_fcm.py",
-        "--n-samples=400",
-        "--n-features=16",
-        "--n-clusters=3",
-        "--iterations",
-        "1",
-        "3",
-        "--repeats=1",
+        *TINY_FCM,
         "--peers",
         "fuzzyprune.FuzzyCMeans (polynomial)",
         "sklearn.KMeans (lloyd)",
@@ -51,6 +63,87 @@ def test_bench_fcm_prints_side_by_side_table_and_goals():
         assert f"{goal:.2f}x" == polynomial[column].strip()
     assert "fuzzyprune / KMeans s/iter (marginal)" in output
     assert "by peak RSS (goal <= 1.3)" in output
+
+
+def test_bench_fcm_times_torch_tensors_beside_numpy():
+    # The script switches SciPy's array API support on itself.
+    env = {
+        name: value for name, value in os.environ.items() if name != "SCIPY_ARRAY_API"
+    }
+    output, rows = run_benchmark(
+        "bench_fcm.py",
+        *TINY_FCM,
+        "--peers",
+        "--namespace=torch",
+        "--device=cpu",
+        env=env,
+    )
+    assert rows[0].endswith("| device memory at peak / X |")
+    cells = [[cell.strip() for cell in row.split("|")[1:-1]] for row in rows[1:]]
+    assert [row[:2] for row in cells] == [
+        ["fuzzyprune.FuzzyCMeans", "3"],
+        ["fuzzyprune.FuzzyCMeans (torch, cpu)", "3"],
+    ]
+    numpy, torch = cells
+    # tracemalloc does not see torch's allocations; a CPU has no device memory.
+    assert numpy[6] != "n/a" and torch[6] == "n/a"
+    assert numpy[8] == torch[8] == "n/a"
+    for column, kind in ((2, "marginal"), (3, "whole")):
+        goal = _goal(output, f"fuzzyprune.FuzzyCMeans (torch, cpu) s/iter ({kind})")
+        assert f"{goal:.5f}" == torch[column]
+    assert (
+        "(goal <= 0.002 on one H200-class GPU at 77516 x 2048, c=11; "
+        "this run: 400 x 16, c=3)" in output
+    )
+    assert (
+        "- fuzzyprune.FuzzyCMeans (torch, cpu) fit peak device memory / X: "
+        "not measured on cpu (goal <= 1.5 on a GPU)" in output
+    )
+    assert "by peak RSS (goal <= 1.3)" in output
+
+
+def assert_refused_in_one_line(monkeypatch, options, message):
+    """Check that bench_fcm.py exits at once with one line matching ``message``."""
+    spec = importlib.util.spec_from_file_location(
+        "bench_fcm", BENCHMARKS / "bench_fcm.py"
+    )
+    bench_fcm = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_fcm)
+    monkeypatch.setattr(sys, "argv", ["bench_fcm.py", *options])
+    # Python prints the message of such an exit, alone, and exits with 1.
+    with pytest.raises(SystemExit) as exit:
+        bench_fcm.main()
+    assert isinstance(exit.value.code, str) and "\n" not in exit.value.code
+    assert re.fullmatch(f"bench_fcm.py: error: {message}", exit.value.code)
+
+
+def test_bench_fcm_refuses_cupy_when_not_installed(monkeypatch):
+    if importlib.util.find_spec("cupy") is not None:
+        pytest.skip("CuPy is installed")
+    assert_refused_in_one_line(
+        monkeypatch,
+        ["--namespace=cupy", "--device=cuda"],
+        r"--namespace cupy needs CuPy, which cannot be imported \(.+\)",
+    )
+
+
+def test_bench_fcm_refuses_cuda_without_a_device(monkeypatch):
+    if pytest.importorskip("torch").cuda.is_available():
+        pytest.skip("CUDA is available")
+    assert_refused_in_one_line(
+        monkeypatch,
+        ["--namespace=torch", "--device=cuda"],
+        r"--device cuda: torch \S+ sees no CUDA device",
+    )
+
+
+def test_bench_fcm_refuses_numpy_on_a_device(monkeypatch):
+    assert_refused_in_one_line(
+        monkeypatch,
+        ["--device=cuda:1"],
+        "--device cuda:1: NumPy arrays live on the host; add --namespace torch or "
+        "--namespace cupy",
+    )
 
 
 @pytest.mark.slow
