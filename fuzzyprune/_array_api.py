@@ -106,8 +106,9 @@ def to_numpy(array):
 def move_to(array, xp, device):
     """Return ``array`` in namespace ``xp`` on ``device``; unchanged if it is.
 
-    Small arrays only (sample weights, initial centers): arrays of another
-    namespace go through the host.
+    Small arrays only (sample weights, initial centers, labels): arrays of
+    another namespace or device go through the host. A device without
+    float64 takes float64 values as float32.
     """
     if array is None:
         return None
@@ -115,6 +116,8 @@ def move_to(array, xp, device):
     if source is xp and _device(array) == device:
         return array
     host = np.asarray(array) if is_numpy else _to_numpy(array, source)
+    if host.dtype == np.float64 and float_dtype(xp, device) == xp.float32:
+        host = host.astype(np.float32)
     return xp.asarray(host, device=device)
 
 

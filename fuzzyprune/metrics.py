@@ -15,9 +15,39 @@ strings, even ones spelling numbers, and complex numbers are refused, naming
 the argument. Only the proportions of sample weights matter: they are divided
 by a power of two (exactly) before use, so weights of any finite scale, from
 the smallest subnormal to the largest float, give the same index.
+
+Under ``sklearn.config_context(array_api_dispatch=True)`` (with the
+environment variable ``SCIPY_ARRAY_API=1`` set before SciPy is first
+imported), every function here accepts the arrays of any namespace
+scikit-learn supports: NumPy, torch tensors on CPU or GPU, CuPy arrays,
+array-api-strict arrays. One input of each function sets the namespace and
+the device: ``X`` where a function takes it, else the memberships (partition
+coefficients and entropy), and ``y_pred`` for :func:`cluster_accuracy`. The
+other arrays follow it, as in scikit-learn: arrays of another namespace or
+device are moved there, through the host.
+
+The work that grows with the data, the ``O(n_samples n_clusters
+n_features)`` distances to centers, the ``O(n_samples ** 2 n_features)``
+pairwise distances of the exact silhouettes and every per-sample array, is
+done in that namespace on that device. Only scalars and arrays of a few
+values per cluster come to the host: the squared distances between centers
+(``n_clusters ** 2`` values), a class-by-cluster contingency table, the
+largest sample weight of each cluster. Sample weights, when given, are
+checked on the host and then moved to the device (``n_samples`` values);
+labels given as NumPy arrays (strings included) for data on a device are
+numbered on the host and the numbers moved to the device. Indices are
+returned as Python floats; :func:`silhouette_samples_exact` returns an array
+in ``X``'s namespace and on its device. The scorers take a clusterer fitted
+on such arrays, such as :class:`~fuzzyprune.FuzzyCMeans`, with ``X`` of the
+same namespace and device.
+
+Without dispatch, and for NumPy inputs with it, NumPy's own code runs (with
+in-place products and sparse indicators where they are faster), giving the
+same results either way.
 """
 
 import copy
+import math
 import warnings
 from inspect import signature
 from numbers import Integral, Real
@@ -34,14 +64,29 @@ from sklearn.utils._param_validation import StrOptions, validate_params
 from sklearn.utils.metadata_routing import _raise_for_params
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import (
+    _num_samples,
     check_array,
     check_consistent_length,
     check_is_fitted,
     column_or_1d,
 )
 
-from ._fcm import _relative_weights
-from ._fcm_data import MODERATE_EXPONENT, largest_exponent, sq_distances
+from ._array_api import device as device_of
+from ._array_api import (
+    float_dtype,
+    is_numpy_namespace,
+    move_to,
+    namespace,
+    to_numpy,
+)
+from ._chunks import chunks_of
+from ._fcm import _average, _relative_weights
+from ._fcm_data import (
+    MODERATE_EXPONENT,
+    largest_exponent,
+    sq_distances,
+    times_power_of_two,
+)
 from ._fcm_step import dtype_name
 from ._fuzzifiers import fuzzifier_function
 from ._validation import Interval, check_sample_weight, checking
@@ -69,6 +114,10 @@ __all__ = [
 # Rows of memberships must sum to 1 within float32 rounding, so memberships
 # computed in float32 and stored in float64 are accepted.
 _ROW_SUM_TOLERANCE = float(np.sqrt(np.finfo(np.float32).eps))
+# Elements per block of rows of the products with cluster indicators on an
+# array API device (64 MiB in float64): memory stays bounded whatever the
+# number of samples.
+_BLOCK_ELEMENTS = 2**23
 
 
 class _UndefinedIndexError(ValueError):
@@ -78,20 +127,61 @@ class _UndefinedIndexError(ValueError):
     """
 
 
-def _check_memberships(memberships):
-    """Check that ``memberships`` is a fuzzy partition: rows in [0, 1] summing to 1."""
-    with checking(memberships, "memberships"):
-        memberships = check_array(
-            memberships, dtype=[np.float64, np.float32], input_name="memberships"
+def _namespace_of(array):
+    """Return the namespace of ``array``, whether it is NumPy's, and its device."""
+    xp, is_numpy = namespace(array)
+    return xp, is_numpy, None if is_numpy else device_of(array)
+
+
+def _follow(values, xp, device):
+    """Return ``values`` in namespace ``xp`` on ``device``, as the input they go with.
+
+    Everything follows the main input of a function (``X``, the memberships
+    or the predicted clusters), as in scikit-learn: arrays of another
+    namespace or device are moved there, through the host; for NumPy,
+    lists and NumPy arrays are returned as they are. A device without
+    float64 takes NumPy's float64 values as float32.
+    """
+    if values is None or sp.issparse(values):
+        return values
+    if is_numpy_namespace(xp):
+        return to_numpy(values)
+    return move_to(values, xp, device)
+
+
+def _check_float_array(values, name, xp, device, dtype=None, accept_sparse=False):
+    """Check a 2-D float argument, moved to ``xp`` and ``device`` first.
+
+    ``dtype=None`` keeps float32 and float64 and converts others to float64.
+    """
+    with checking(values, name):
+        values = _follow(values, xp, device)
+        return check_array(
+            values,
+            accept_sparse=accept_sparse,
+            dtype=[xp.float64, xp.float32] if dtype is None else dtype,
+            input_name=name,
         )
-    if memberships.min() < 0 or memberships.max() > 1:
+
+
+def _check_memberships(memberships, xp=None, device=None):
+    """Check that ``memberships`` is a fuzzy partition: rows in [0, 1] summing to 1.
+
+    They are moved to ``xp`` and ``device`` if given, else kept in their own
+    namespace.
+    """
+    if xp is None:
+        xp, _, device = _namespace_of(memberships)
+    memberships = _check_float_array(memberships, "memberships", xp, device)
+    if float(xp.min(memberships)) < 0 or float(xp.max(memberships)) > 1:
         raise ValueError("memberships must lie in [0, 1].")
-    sums = memberships.sum(axis=1, dtype=np.float64)
-    worst = np.abs(sums - 1).argmax()
-    if abs(sums[worst] - 1) > _ROW_SUM_TOLERANCE:
+    sums = xp.sum(memberships, axis=1, dtype=float_dtype(xp, device))
+    deviations = xp.abs(sums - 1.0)
+    worst = int(xp.argmax(deviations))
+    if float(deviations[worst]) > _ROW_SUM_TOLERANCE:
         raise ValueError(
             f"Each row of memberships must sum to 1; row {worst} sums to "
-            f"{sums[worst]:.6g}."
+            f"{float(sums[worst]):.6g}."
         )
     return memberships
 
@@ -108,28 +198,42 @@ def _check_relative_weights(sample_weight, X):
 
     They keep their exact proportions, with the largest in [0.5, 1), so that
     their products and sums neither overflow nor lose their digits to
-    underflow, whatever their scale.
+    underflow, whatever their scale. They follow ``X``'s namespace and
+    device.
     """
-    return _relative_weights(check_sample_weight(sample_weight, X))
+    return _relative_weights(_check_sample_weight(sample_weight, X))
+
+
+def _check_sample_weight(sample_weight, X):
+    """Check sample weights, returned in ``X``'s namespace and device.
+
+    Weights of any namespace are checked on the host, then moved to ``X``'s
+    device in its working type; equal weights are made there.
+    """
+    xp, is_numpy, device = _namespace_of(X)
+    if sample_weight is None and not is_numpy:
+        return xp.ones(X.shape[0], dtype=float_dtype(xp, device), device=device)
+    return check_sample_weight(to_numpy(sample_weight), X)
 
 
 def _weighted_mean(values, sample_weight):
-    """Mean of per-sample ``values`` with checked ``sample_weight``."""
-    return float(
-        np.average(values, weights=_check_relative_weights(sample_weight, values))
-    )
+    """Mean of per-sample ``values`` with checked ``sample_weight``, a float."""
+    xp, _, _ = _namespace_of(values)
+    weights = _check_relative_weights(sample_weight, values)
+    return _average(values, weights, xp)
 
 
 def _check_labels(labels, n_samples, name="labels"):
     """Return discrete labels as a 1-D array of ``n_samples`` values.
 
-    A column vector is accepted with scikit-learn's DataConversionWarning.
+    Labels stay in their own namespace. A column vector is accepted with
+    scikit-learn's DataConversionWarning.
     """
     # check_array rejects NaN and infinity before type_of_target casts them.
     with checking(labels, name, text=True):
         labels = check_array(labels, ensure_2d=False, dtype=None, input_name=name)
     if labels.ndim == 2 and labels.shape[1] != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {labels.shape}.")
+        raise ValueError(f"{name} must be 1-D, got shape {tuple(labels.shape)}.")
     labels = column_or_1d(labels, warn=True, input_name=name)
     if labels.shape[0] != n_samples:
         raise ValueError(
@@ -142,43 +246,66 @@ def _check_labels(labels, n_samples, name="labels"):
     return labels
 
 
+def _label_codes(labels, xp, device):
+    """Return the index of each label among the distinct labels, and their number.
+
+    The distinct labels are found in the labels' own namespace (they may be
+    strings on the host); the indices are returned in ``xp`` on ``device``.
+    """
+    source, is_numpy, _ = _namespace_of(labels)
+    if is_numpy:
+        codes = np.unique(labels, return_inverse=True)[1]
+    else:
+        codes = source.unique_inverse(labels)[1]
+    n_distinct = int(source.max(codes)) + 1
+    return _follow(codes, xp, device), n_distinct
+
+
 def _check_cluster_indices(labels, n_clusters):
     """Check that labels index ``n_clusters`` centers: integers in [0, n_clusters)."""
+    xp, _, _ = _namespace_of(labels)
     expected = (
         f"labels must be integers in [0, {n_clusters - 1}] to index the "
         f"{n_clusters} centers"
     )
-    if not np.issubdtype(labels.dtype, np.number):
+    if not xp.isdtype(labels.dtype, ("integral", "real floating")):
         raise ValueError(f"{expected}, got values of dtype {labels.dtype}.")
-    if not (
-        np.all(labels == np.round(labels))
-        and labels.min() >= 0
-        and labels.max() < n_clusters
-    ):
-        raise ValueError(
-            f"{expected}, got values from {labels.min()} to {labels.max()}."
-        )
-    return labels.astype(np.intp)
+    # Labels of floats are whole numbers: _check_labels refuses others.
+    number = int if xp.isdtype(labels.dtype, "integral") else float
+    lowest, highest = number(xp.min(labels)), number(xp.max(labels))
+    if not (lowest >= 0 and highest < n_clusters):
+        raise ValueError(f"{expected}, got values from {lowest} to {highest}.")
+    return xp.astype(labels, xp.int64)
 
 
 def _check_centers(centers, X):
-    """Check ``centers``: finite, in ``X``'s dtype, one column per feature."""
+    """Check ``centers``: finite, in ``X``'s dtype, namespace and device."""
+    xp, _, device = _namespace_of(X)
     # Values beyond the range of X's dtype become inf, which the check refuses.
-    with checking(centers, "centers"):
-        centers = check_array(centers, dtype=X.dtype, input_name="centers")
+    centers = _check_float_array(centers, "centers", xp, device, dtype=X.dtype)
     if centers.shape[1] != X.shape[1]:
         raise ValueError(
             f"centers must have shape (n_clusters, n_features) with n_features = "
-            f"{X.shape[1]}, got {centers.shape}."
+            f"{X.shape[1]}, got {tuple(centers.shape)}."
         )
     return centers
 
 
 def _check_samples(X):
-    with checking(X, "X"):
-        return check_array(
-            X, accept_sparse="csr", dtype=[np.float64, np.float32], input_name="X"
-        )
+    xp, _, device = _namespace_of(X)
+    return _check_float_array(X, "X", xp, device, accept_sparse="csr")
+
+
+def _times_power_of_two(values, exponent):
+    """Return ``values * 2 ** exponent`` exactly, in their own namespace."""
+    if sp.issparse(values):
+        values = values.copy()
+        values.data = np.ldexp(values.data, exponent)
+        return values
+    xp, is_numpy, _ = _namespace_of(values)
+    if is_numpy:
+        return np.ldexp(values, exponent)
+    return times_power_of_two(values, exponent, xp)
 
 
 def _to_unit_scale(X, centers=None):
@@ -188,20 +315,21 @@ def _to_unit_scale(X, centers=None):
     in float64) are divided by the power of two of their largest absolute
     value, so that squared distances neither overflow nor underflow (squares
     of float32 values beyond 1.8e19 or below 1e-19 would). Ratios of
-    distances are unchanged, exactly, and the dtypes are kept; data of
-    moderate size are returned as they are, without a copy.
+    distances are unchanged, exactly, and the dtypes, namespaces and devices
+    are kept; data of moderate size are returned as they are, without a copy.
     """
     exponent = largest_exponent(X, centers)
     if abs(exponent) <= MODERATE_EXPONENT[dtype_name(X.dtype)]:
         return X, centers
-    if sp.issparse(X):
-        X = X.copy()
-        X.data = np.ldexp(X.data, -exponent)
-    else:
-        X = np.ldexp(X, -exponent)
     if centers is not None:
-        centers = np.ldexp(centers, -exponent)
-    return X, centers
+        centers = _times_power_of_two(centers, -exponent)
+    return _times_power_of_two(X, -exponent), centers
+
+
+def _one_hot(codes, n_columns, dtype, xp):
+    """Return the indicator of ``codes`` (integers in [0, n_columns)) by row."""
+    columns = xp.arange(n_columns, device=device_of(codes))
+    return xp.astype(codes[:, None] == columns[None, :], dtype)
 
 
 @validate_params(
@@ -217,17 +345,22 @@ def partition_coefficient(memberships, *, sample_weight=None):
     Parameters
     ----------
     memberships : array-like of shape (n_samples, n_clusters)
-        Memberships, each row summing to 1.
+        Memberships, each row summing to 1. Under array API dispatch, an
+        array of any supported namespace and device, where the index is
+        computed.
 
     sample_weight : array-like of shape (n_samples,), default=None
         Finite, non-negative weights of the samples, not all zero; only
-        their proportions matter. ``None`` weighs the samples equally.
+        their proportions matter. ``None`` weighs the samples equally. Of
+        any namespace: checked on the host and moved to the memberships'
+        device.
 
     Returns
     -------
     score : float
         ``sum_ij u_ij ** 2 / n_samples``, or with weights
-        ``sum_ij w_i u_ij ** 2 / sum_i w_i``.
+        ``sum_ij w_i u_ij ** 2 / sum_i w_i``, a Python float whatever the
+        namespace of the memberships.
 
     Raises
     ------
@@ -248,7 +381,14 @@ def partition_coefficient(memberships, *, sample_weight=None):
     0.75
     """
     memberships = _check_memberships(memberships)
-    squares = np.einsum("ij,ij->i", memberships, memberships, dtype=np.float64)
+    xp, is_numpy, device = _namespace_of(memberships)
+    if is_numpy:
+        # One pass, without the temporary array of squares.
+        squares = np.einsum("ij,ij->i", memberships, memberships, dtype=np.float64)
+    else:
+        squares = xp.sum(
+            memberships * memberships, axis=1, dtype=float_dtype(xp, device)
+        )
     return _weighted_mean(squares, sample_weight)
 
 
@@ -265,16 +405,18 @@ def modified_partition_coefficient(memberships, *, sample_weight=None):
     Parameters
     ----------
     memberships : array-like of shape (n_samples, n_clusters)
-        Memberships, each row summing to 1, with at least 2 clusters.
+        Memberships, each row summing to 1, with at least 2 clusters; of
+        any namespace and device, as in :func:`partition_coefficient`.
 
     sample_weight : array-like of shape (n_samples,), default=None
         Finite, non-negative weights of the samples, not all zero; only
         their proportions matter. ``None`` weighs the samples equally.
+        They follow the memberships' namespace and device.
 
     Returns
     -------
     score : float
-        The modified partition coefficient.
+        The modified partition coefficient, a Python float.
 
     Raises
     ------
@@ -313,17 +455,20 @@ def partition_entropy(memberships, *, sample_weight=None):
     Parameters
     ----------
     memberships : array-like of shape (n_samples, n_clusters)
-        Memberships, each row summing to 1.
+        Memberships, each row summing to 1; of any namespace and device, as
+        in :func:`partition_coefficient`.
 
     sample_weight : array-like of shape (n_samples,), default=None
         Finite, non-negative weights of the samples, not all zero; only
         their proportions matter. ``None`` weighs the samples equally.
+        They follow the memberships' namespace and device.
 
     Returns
     -------
     entropy : float
         ``-sum_ij u_ij log u_ij / n_samples``, with ``0 log 0 = 0``; with
-        weights, the weighted mean of the samples' entropies.
+        weights, the weighted mean of the samples' entropies. A Python
+        float.
 
     Raises
     ------
@@ -337,17 +482,25 @@ def partition_entropy(memberships, *, sample_weight=None):
     >>> round(partition_entropy([[1.0, 0.0], [0.5, 0.5]]), 4)
     0.3466
     """
-    memberships = _check_memberships(memberships).astype(np.float64)
-    terms = memberships * np.log(
-        memberships, where=memberships > 0, out=np.zeros_like(memberships)
-    )
-    return _weighted_mean(-terms.sum(axis=1), sample_weight)
+    memberships = _check_memberships(memberships)
+    xp, is_numpy, device = _namespace_of(memberships)
+    memberships = xp.astype(memberships, float_dtype(xp, device))
+    # The log of memberships of 0 is taken as 0: 0 log 0 = 0.
+    if is_numpy:
+        # Logs of the positive memberships only, without a masked copy.
+        terms = memberships * np.log(
+            memberships, where=memberships > 0, out=np.zeros_like(memberships)
+        )
+    else:
+        terms = memberships * xp.log(xp.where(memberships > 0, memberships, 1.0))
+    return _weighted_mean(-xp.sum(terms, axis=1), sample_weight)
 
 
 def _check_fuzzy_partition(X, memberships, centers=None):
     """Check samples, their memberships and, if given, the centers together."""
     X = _check_samples(X)
-    memberships = _check_memberships(memberships)
+    xp, _, device = _namespace_of(X)
+    memberships = _check_memberships(memberships, xp, device)
     if memberships.shape[0] != X.shape[0]:
         raise ValueError(
             f"memberships must have one row per sample: X has {X.shape[0]} "
@@ -388,13 +541,17 @@ def xie_beni_index(
     Parameters
     ----------
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        Samples.
+        Samples. Under array API dispatch, an array of any supported
+        namespace and device, where the distances to the centers and the
+        weighted sum are computed.
 
     memberships : array-like of shape (n_samples, n_clusters)
-        Memberships of the samples.
+        Memberships of the samples; they follow ``X``'s namespace and device.
 
     centers : array-like of shape (n_clusters, n_features)
-        Cluster centers, at least 2 of them.
+        Cluster centers, at least 2 of them; they follow ``X``'s namespace
+        and device. Only the ``n_clusters ** 2`` squared distances between
+        them are finished on the host.
 
     m : float, default=2.0
         Fuzzifier of the power function ``g(u) = u ** m`` weighting the
@@ -410,7 +567,8 @@ def xie_beni_index(
     sample_weight : array-like of shape (n_samples,), default=None
         Finite, non-negative weights of the samples, not all zero, as in
         :meth:`FuzzyCMeans.fit <fuzzyprune.FuzzyCMeans.fit>`: they weigh the
-        objective, and ``n_samples`` becomes their sum.
+        objective, and ``n_samples`` becomes their sum. Of any namespace:
+        checked on the host and moved to ``X``'s device.
 
     Returns
     -------
@@ -418,7 +576,7 @@ def xie_beni_index(
         ``sum_ij g(u_ij) |x_i - c_j|^2 / (n_samples min_{j != k} |c_j - c_k|^2)``;
         ``inf`` if two centers coincide. Computed at a scale where squared
         distances neither overflow nor underflow, so the value does not depend
-        on the scale of the data.
+        on the scale of the data. A Python float.
 
     Raises
     ------
@@ -443,19 +601,25 @@ def xie_beni_index(
     """
     X, memberships, centers = _check_fuzzy_partition(X, memberships, centers)
     _check_n_clusters(centers.shape[0], "xie_beni_index")
+    xp, is_numpy, device = _namespace_of(X)
     sample_weight = _check_relative_weights(sample_weight, X)
     X, centers = _to_unit_scale(X, centers)
     function = fuzzifier_function(fuzzifier, m, beta)
-    weights = np.exp(function.log_weights(memberships.astype(np.float64)))
-    compactness = np.einsum(
-        "i,ij,ij->", sample_weight, weights, sq_distances(X, centers)
-    )
-    center_gaps = sq_distances(centers, centers)
+    memberships = xp.astype(memberships, float_dtype(xp, device))
+    weights = xp.exp(function.log_weights(memberships, xp))
+    sq = sq_distances(X, centers)
+    if is_numpy:
+        # One pass, without the temporary array of products.
+        compactness = np.einsum("i,ij,ij->", sample_weight, weights, sq)
+    else:
+        compactness = xp.vecdot(sample_weight, xp.vecdot(weights, sq))
+    # The few distances between centers are finished on the host.
+    center_gaps = to_numpy(sq_distances(centers, centers))
     np.fill_diagonal(center_gaps, np.inf)
     separation = center_gaps.min()
     if separation == 0:
         return np.inf
-    return float(compactness / (sample_weight.sum() * separation))
+    return float(compactness) / (float(xp.sum(sample_weight)) * float(separation))
 
 
 @validate_params(
@@ -481,10 +645,13 @@ def fuzzy_silhouette_score(
     Parameters
     ----------
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        Samples.
+        Samples. Under array API dispatch, an array of any supported
+        namespace and device, where the silhouettes are computed (see
+        :func:`silhouette_samples_exact`).
 
     memberships : array-like of shape (n_samples, n_clusters)
-        Memberships of the samples, at least 2 clusters.
+        Memberships of the samples, at least 2 clusters; they follow ``X``'s
+        namespace and device.
 
     alpha : float, default=1.0
         Exponent of the weights; larger values emphasise clear-cut samples.
@@ -494,13 +661,16 @@ def fuzzy_silhouette_score(
         ``O(n_samples ** 2)``); ``None`` uses all.
 
     random_state : int, RandomState instance or None, default=None
-        Draws the subset when ``sample_size`` is set.
+        Draws the subset when ``sample_size`` is set. The subset is drawn on
+        the host, so a seed selects the same samples on every device; their
+        ``sample_size`` indices are moved to ``X``'s device.
 
     Returns
     -------
     score : float
-        The fuzzy silhouette. When every sample's two largest memberships
-        are equal the weights vanish and the plain mean silhouette is returned.
+        The fuzzy silhouette, a Python float. When every sample's two
+        largest memberships are equal the weights vanish and the plain mean
+        silhouette is returned.
 
     Raises
     ------
@@ -532,17 +702,29 @@ def fuzzy_silhouette_score(
     """
     X, memberships = _check_fuzzy_partition(X, memberships)
     _check_n_clusters(memberships.shape[1], "fuzzy_silhouette_score")
+    xp, _, device = _namespace_of(X)
     if sample_size is not None and sample_size < X.shape[0]:
+        # Drawn on the host, whatever the device, so that a seed draws the
+        # same samples everywhere.
         rows = check_random_state(random_state).choice(
             X.shape[0], sample_size, replace=False
         )
-        X, memberships = X[rows], memberships[rows]
-    top_two = np.sort(memberships, axis=1)[:, -2:]
+        rows = _follow(rows, xp, device)
+        X, memberships = _take_rows(X, rows), _take_rows(memberships, rows)
+    top_two = xp.sort(memberships, axis=1)[:, -2:]
     weights = (top_two[:, 1] - top_two[:, 0]) ** alpha
-    silhouettes = silhouette_samples_exact(X, memberships.argmax(axis=1))
-    if weights.sum() == 0:
-        return float(silhouettes.mean())
-    return float(np.average(silhouettes, weights=weights))
+    silhouettes = silhouette_samples_exact(X, xp.argmax(memberships, axis=1))
+    if float(xp.sum(weights)) == 0:
+        return _average(silhouettes, None, xp)
+    return _average(silhouettes, xp.astype(weights, silhouettes.dtype), xp)
+
+
+def _take_rows(values, rows):
+    """Return the rows ``rows`` (integers in ``values``' namespace) of ``values``."""
+    if sp.issparse(values):
+        return values[rows]
+    xp, _, _ = _namespace_of(values)
+    return xp.take(values, rows, axis=0)
 
 
 # Rows per block of the pairwise distances: a block of distances stays within
@@ -562,18 +744,24 @@ def silhouette_samples_exact(X, labels):
     Parameters
     ----------
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        Samples.
+        Samples. Under array API dispatch, an array of any supported
+        namespace and device: the pairwise distances, block by block, and
+        the silhouettes are computed there; nothing of size ``n_samples``
+        goes to the host.
 
     labels : array-like of shape (n_samples,)
-        Cluster of each sample; between 2 and ``n_samples - 1`` distinct.
+        Cluster of each sample; between 2 and ``n_samples - 1`` distinct. In
+        any namespace (NumPy labels may be strings): they are numbered in
+        their own and the numbers moved to ``X``'s device.
 
     Returns
     -------
-    silhouettes : ndarray of shape (n_samples,)
-        Silhouette of each sample, in float64; 0 for a sample alone in its
-        cluster. Distances are computed at a scale where their squares neither
-        overflow nor underflow, so the values do not depend on the scale of
-        the data.
+    silhouettes : array of shape (n_samples,)
+        Silhouette of each sample, in float64 (float32 on a device without
+        float64), in ``X``'s namespace and on its device; 0 for a sample
+        alone in its cluster. Distances are computed at a scale where their
+        squares neither overflow nor underflow, so the values do not depend
+        on the scale of the data.
 
     Raises
     ------
@@ -595,9 +783,9 @@ def silhouette_samples_exact(X, labels):
     array([0.98 , 0.98 , 0.96 , 0.961])
     """
     X = _check_samples(X)
-    labels = _check_labels(labels, X.shape[0])
-    labels = np.unique(labels, return_inverse=True)[1]
-    n_samples, n_clusters = X.shape[0], labels.max() + 1
+    xp, is_numpy, device = _namespace_of(X)
+    labels, n_clusters = _label_codes(_check_labels(labels, X.shape[0]), xp, device)
+    n_samples = X.shape[0]
     if not 2 <= n_clusters < n_samples:
         raise _UndefinedIndexError(
             f"Number of labels is {n_clusters}. Valid values are 2 to "
@@ -606,63 +794,87 @@ def silhouette_samples_exact(X, labels):
     X, _ = _to_unit_scale(X)
     if sp.issparse(X):
         return silhouette_samples(X, labels)
-    mean = X.mean(axis=0, dtype=np.float64).astype(X.dtype)
-    indicator = np.zeros((n_samples, n_clusters), dtype=X.dtype)
-    indicator[np.arange(n_samples), labels] = 1
+    dtype = float_dtype(xp, device)
+    mean = xp.astype(xp.sum(X, axis=0, dtype=dtype) / n_samples, X.dtype)
+    indicator = _one_hot(labels, n_clusters, X.dtype, xp)
     # Sum of distances from each sample to the members of each cluster.
-    sums = np.zeros((n_samples, n_clusters))
-    blocks = [
-        slice(start, start + _DISTANCE_BLOCK_ROWS)
-        for start in range(0, n_samples, _DISTANCE_BLOCK_ROWS)
-    ]
+    sums = xp.zeros((n_samples, n_clusters), dtype=dtype, device=device)
+    blocks = chunks_of(slice(0, n_samples), _DISTANCE_BLOCK_ROWS)
     for rows in blocks:
-        centred_rows = X[rows] - mean
+        centred_rows = X[rows, :] - mean
         for columns in blocks:
-            centred_columns = centred_rows if columns == rows else X[columns] - mean
-            distances = _block_distances(centred_rows, centred_columns)
-            sums[rows] += distances @ indicator[columns]
-    return _silhouettes_from_sums(sums, labels)
+            centred_columns = centred_rows if columns == rows else X[columns, :] - mean
+            distances = _block_distances(centred_rows, centred_columns, xp, is_numpy)
+            sums[rows, :] += xp.matmul(distances, indicator[columns, :])
+    return _silhouettes_from_sums(sums, labels, indicator > 0, xp)
 
 
-def _block_distances(rows, columns):
+def _block_distances(rows, columns, xp, is_numpy):
     """Return the Euclidean distances between two blocks of centred samples.
 
-    ``columns`` is ``rows`` itself for a block on the diagonal.
+    ``columns`` is ``rows`` itself for a block on the diagonal. In place for
+    NumPy arrays; the same operations on other namespaces.
     """
     same = columns is rows
-    row_norms = np.einsum("ij,ij->i", rows, rows)
-    column_norms = row_norms if same else np.einsum("ij,ij->i", columns, columns)
-    squared = rows @ columns.T
+    row_norms = _sq_norms(rows, xp, is_numpy)
+    column_norms = row_norms if same else _sq_norms(columns, xp, is_numpy)
+    squared = xp.matmul(rows, xp.matrix_transpose(columns))
     squared *= -2
     squared += row_norms[:, None]
     squared += column_norms[None, :]
     if same:
         # A sample is exactly 0 from itself; leave it out of the test below.
-        np.fill_diagonal(squared, np.inf)
+        squared = _fill_diagonal(squared, math.inf, xp, is_numpy)
     # Where the expansion is within rounding of zero, its error could be
     # larger than the distance itself: recompute those pairs directly.
-    rounding = 8 * np.finfo(rows.dtype).eps * (row_norms.max() + column_norms.max())
-    near = squared <= rounding
-    if near.any():
-        near, far = np.nonzero(near)
-        differences = rows[near] - columns[far]
-        squared[near, far] = np.einsum("ij,ij->i", differences, differences)
+    largest_norms = float(xp.max(row_norms)) + float(xp.max(column_norms))
+    near = squared <= 8 * xp.finfo(rows.dtype).eps * largest_norms
+    if bool(xp.any(near)):
+        near_rows, near_columns = xp.nonzero(near)
+        differences = xp.take(rows, near_rows, axis=0) - xp.take(
+            columns, near_columns, axis=0
+        )
+        squared[near] = _sq_norms(differences, xp, is_numpy)
     if same:
-        np.fill_diagonal(squared, 0)
-    return np.sqrt(squared, out=squared)
+        squared = _fill_diagonal(squared, 0.0, xp, is_numpy)
+    return np.sqrt(squared, out=squared) if is_numpy else xp.sqrt(squared)
 
 
-def _silhouettes_from_sums(sums, labels):
-    samples = np.arange(len(labels))
-    counts = np.bincount(labels)
-    own_counts = counts[labels]
-    within = sums[samples, labels] / np.maximum(own_counts - 1, 1)
-    sums[samples, labels] = np.inf
-    nearest = (sums / counts).min(axis=1)
+def _sq_norms(rows, xp, is_numpy):
+    """Return the squared norms of ``rows``, in their type."""
+    if is_numpy:
+        return np.einsum("ij,ij->i", rows, rows)
+    return xp.vecdot(rows, rows)
+
+
+def _fill_diagonal(square, value, xp, is_numpy):
+    """Return the square array ``square`` with ``value`` on its diagonal.
+
+    NumPy's is written in place, without a mask.
+    """
+    if is_numpy:
+        np.fill_diagonal(square, value)
+        return square
+    index = xp.arange(square.shape[0], device=device_of(square))
+    return xp.where(index[:, None] == index[None, :], value, square)
+
+
+def _silhouettes_from_sums(sums, labels, own, xp):
+    """Silhouettes from each sample's sums of distances to each cluster.
+
+    ``own`` is the boolean indicator of each sample's cluster.
+    """
+    counts = xp.sum(xp.astype(own, sums.dtype), axis=0)
+    own_counts = xp.take(counts, labels)
+    within = xp.sum(xp.where(own, sums, 0.0), axis=1) / xp.where(
+        own_counts > 1, own_counts - 1, 1.0
+    )
+    nearest = xp.min(xp.where(own, math.inf, sums / counts), axis=1)
     with np.errstate(invalid="ignore"):
-        silhouettes = (nearest - within) / np.maximum(within, nearest)
-    silhouettes[own_counts == 1] = 0
-    return np.nan_to_num(silhouettes)
+        silhouettes = (nearest - within) / xp.maximum(within, nearest)
+    # 0 for a sample alone in its cluster, and for 0 / 0.
+    undefined = (own_counts == 1) | xp.isnan(silhouettes)
+    return xp.where(undefined, 0.0, silhouettes)
 
 
 def _cluster_means(X, labels, sample_weight):
@@ -672,7 +884,10 @@ def _cluster_means(X, labels, sample_weight):
     [0.5, 1): the means are exact even for a cluster whose weights are
     beyond float64's range relative to the others'.
     """
-    n_clusters = labels.max() + 1
+    xp, is_numpy, _ = _namespace_of(X)
+    n_clusters = int(xp.max(labels)) + 1
+    if not is_numpy:
+        return _array_api_cluster_means(X, labels, sample_weight, n_clusters)
     largest = np.zeros(n_clusters)
     np.maximum.at(largest, labels, sample_weight)
     sample_weight = np.ldexp(sample_weight, -np.frexp(largest)[1][labels])
@@ -684,6 +899,66 @@ def _cluster_means(X, labels, sample_weight):
     sums = sums.toarray() if sp.issparse(sums) else np.asarray(sums)
     weights = np.bincount(labels, weights=sample_weight, minlength=n_clusters)
     return sums / weights[:, None]
+
+
+def _array_api_cluster_means(X, labels, sample_weight, n_clusters):
+    """:func:`_cluster_means` on an array API device.
+
+    The array API has no scatter-add: the sums are products of the weighted
+    cluster indicator with blocks of rows, in the weights' type, so memory
+    stays within a block. Only the largest weight of each cluster goes to
+    the host, for its exponent.
+    """
+    xp, _, device = _namespace_of(X)
+    dtype = sample_weight.dtype
+    blocks = _row_blocks(X.shape[0], X.shape[1] + n_clusters)
+    largest = xp.zeros(n_clusters, dtype=dtype, device=device)
+    for rows in blocks:
+        weighted = _weighted_indicator(labels[rows], sample_weight[rows], n_clusters)
+        largest = xp.maximum(largest, xp.max(weighted, axis=0))
+    exponents = np.frexp(to_numpy(largest))[1]
+    # 2 ** -exponent in two exact factors, each within the type's range.
+    half = exponents // 2
+    factors = np.ldexp(1.0, [-half, half - exponents]).astype(dtype_name(dtype))
+    factors = xp.asarray(factors, device=device)
+    sample_weight = sample_weight * xp.take(factors[0, :], labels)
+    sample_weight = sample_weight * xp.take(factors[1, :], labels)
+    sums = xp.zeros((n_clusters, X.shape[1]), dtype=dtype, device=device)
+    totals = xp.zeros(n_clusters, dtype=dtype, device=device)
+    for rows in blocks:
+        weighted = _weighted_indicator(labels[rows], sample_weight[rows], n_clusters)
+        rows_x = xp.astype(X[rows, :], dtype)
+        sums += xp.matmul(xp.matrix_transpose(weighted), rows_x)
+        totals += xp.sum(weighted, axis=0)
+    return sums / totals[:, None]
+
+
+def _weighted_indicator(labels, sample_weight, n_columns):
+    """Return the indicator of ``labels`` by row, times the row's weight."""
+    xp, _, _ = _namespace_of(sample_weight)
+    indicator = _one_hot(labels, n_columns, sample_weight.dtype, xp)
+    return indicator * sample_weight[:, None]
+
+
+def _row_blocks(n_samples, width):
+    """Slices of rows of about ``_BLOCK_ELEMENTS`` values at ``width`` per row."""
+    return chunks_of(slice(0, n_samples), max(1, _BLOCK_ELEMENTS // max(width, 1)))
+
+
+def _counted_samples(X, labels, sample_weight):
+    """Drop the samples of weight 0, which count as absent.
+
+    ``labels``, indices of clusters, and ``sample_weight`` are in ``X``'s
+    namespace; the clusters left are numbered anew. Nothing is copied when
+    every weight is positive.
+    """
+    xp, _, _ = _namespace_of(sample_weight)
+    counted = sample_weight > 0
+    if bool(xp.all(counted)):
+        return X, labels, sample_weight
+    rows = xp.nonzero(counted)[0]
+    labels = xp.unique_inverse(xp.take(labels, rows))[1]
+    return _take_rows(X, rows), labels, xp.take(sample_weight, rows)
 
 
 @validate_params(
@@ -707,27 +982,35 @@ def simplified_silhouette_score(X, labels, centers=None, *, sample_weight=None):
     Parameters
     ----------
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        Samples.
+        Samples. Under array API dispatch, an array of any supported
+        namespace and device, where the cluster means, the distances to the
+        centers and the silhouettes are computed; of the cluster means, only
+        the largest weight of each cluster goes to the host. Samples of
+        weight 0 are left out of a copy of ``X`` on its device.
 
     labels : array-like of shape (n_samples,)
         Cluster of each sample: any discrete values, or, when ``centers`` is
         given, the index of its center, an integer in ``0 .. n_clusters - 1``.
+        In any namespace (NumPy labels may be strings): they are checked and
+        numbered in their own, and the numbers moved to ``X``'s device.
 
     centers : array-like of shape (n_clusters, n_features), default=None
         Cluster centers; ``None`` uses the mean of each cluster's samples.
+        They follow ``X``'s namespace and device.
 
     sample_weight : array-like of shape (n_samples,), default=None
         Finite, non-negative weights of the samples, not all zero, in the
         mean of their silhouettes and, when ``centers`` is ``None``, in the
         means of the clusters (a sample of weight 0 counts as absent);
-        ``None`` weighs them equally.
+        ``None`` weighs them equally. Of any namespace: checked on the host
+        and moved to ``X``'s device.
 
     Returns
     -------
     score : float
-        The simplified silhouette. Distances are computed at a scale where
-        their squares neither overflow nor underflow, so the value does not
-        depend on the scale of the data.
+        The simplified silhouette, a Python float. Distances are computed at
+        a scale where their squares neither overflow nor underflow, so the
+        value does not depend on the scale of the data.
 
     Raises
     ------
@@ -757,30 +1040,32 @@ def simplified_silhouette_score(X, labels, centers=None, *, sample_weight=None):
     0.9442...
     """
     X = _check_samples(X)
+    xp, _, device = _namespace_of(X)
     labels = _check_labels(labels, X.shape[0])
-    sample_weight = check_sample_weight(sample_weight, X)
+    sample_weight = _check_sample_weight(sample_weight, X)
     if centers is None:
-        # Samples of weight 0 count as absent: a cluster of only such samples
-        # has no center.
-        counted = sample_weight > 0
-        X, labels, sample_weight = X[counted], labels[counted], sample_weight[counted]
-        labels = np.unique(labels, return_inverse=True)[1]
+        labels = _label_codes(labels, xp, device)[0]
+        # A cluster of only samples of weight 0 has no center.
+        X, labels, sample_weight = _counted_samples(X, labels, sample_weight)
         X, _ = _to_unit_scale(X)
-        centers = _cluster_means(X, labels, sample_weight).astype(X.dtype)
+        centers = xp.astype(_cluster_means(X, labels, sample_weight), X.dtype)
     else:
         centers = _check_centers(centers, X)
         labels = _check_cluster_indices(labels, centers.shape[0])
+        labels = _follow(labels, xp, device)
         X, centers = _to_unit_scale(X, centers)
-    _check_n_clusters(np.unique(labels).size, "simplified_silhouette_score")
-    distances = np.sqrt(sq_distances(X, centers))
-    rows = np.arange(X.shape[0])
-    own = distances[rows, labels]
-    distances[rows, labels] = np.inf
-    nearest_other = distances.min(axis=1)
-    largest = np.maximum(own, nearest_other)
+    n_clusters = xp.unique_values(labels).shape[0]
+    _check_n_clusters(n_clusters, "simplified_silhouette_score")
+    distances = xp.sqrt(sq_distances(X, centers))
+    own = labels[:, None] == xp.arange(centers.shape[0], device=device)[None, :]
+    own_distance = xp.take_along_axis(distances, labels[:, None], axis=1)[:, 0]
+    nearest_other = xp.min(xp.where(own, math.inf, distances), axis=1)
+    largest = xp.maximum(own_distance, nearest_other)
     with np.errstate(invalid="ignore", divide="ignore"):
-        silhouettes = np.where(largest > 0, (nearest_other - own) / largest, 0.0)
-    return float(np.average(silhouettes, weights=_relative_weights(sample_weight)))
+        silhouettes = xp.where(
+            largest > 0, (nearest_other - own_distance) / largest, 0.0
+        )
+    return _average(silhouettes, _relative_weights(sample_weight), xp)
 
 
 @validate_params(
@@ -802,20 +1087,30 @@ def cluster_accuracy(y_true, y_pred, *, sample_weight=None):
     Parameters
     ----------
     y_true : array-like of shape (n_samples,)
-        Class labels.
+        Class labels, in any namespace (NumPy labels may be strings): they
+        are numbered in their own and the numbers moved to ``y_pred``'s
+        device.
 
     y_pred : array-like of shape (n_samples,)
-        Cluster labels; their values need not match the classes'.
+        Cluster labels; their values need not match the classes'. Under
+        array API dispatch, an array of any supported namespace and device
+        (such as :meth:`FuzzyCMeans.predict <fuzzyprune.FuzzyCMeans.predict>`
+        returns for data on a device), where the class-by-cluster
+        contingency table is computed: one product of the class and cluster
+        indicators per block of samples, ``O(n_samples n_classes
+        n_clusters)``, as the array API has no scatter-add.
 
     sample_weight : array-like of shape (n_samples,), default=None
         Finite, non-negative weights of the samples, not all zero; only
-        their proportions matter. ``None`` weighs the samples equally.
+        their proportions matter. ``None`` weighs the samples equally. Of any
+        namespace: checked on the host and moved to ``y_pred``'s device.
 
     Returns
     -------
     accuracy : float
         Fraction of samples (or of their total weight) in a cluster matched
-        to their class, in [0, 1].
+        to their class, in [0, 1], a Python float. The matching runs on the
+        host, on the contingency table of ``n_classes * n_clusters`` values.
 
     Raises
     ------
@@ -831,21 +1126,41 @@ def cluster_accuracy(y_true, y_pred, *, sample_weight=None):
     0.8
     """
     check_consistent_length(y_true, y_pred, sample_weight)
-    n_samples = len(y_true)
+    n_samples = _num_samples(y_true)
     classes = _check_labels(y_true, n_samples, name="y_true")
     clusters = _check_labels(y_pred, n_samples, name="y_pred")
-    sample_weight = _check_relative_weights(sample_weight, classes)
-    contingency = sp.coo_array(
-        (
-            sample_weight,
-            (
-                np.unique(classes, return_inverse=True)[1],
-                np.unique(clusters, return_inverse=True)[1],
-            ),
-        )
-    ).toarray()
+    xp, _, device = _namespace_of(clusters)
+    sample_weight = _check_relative_weights(sample_weight, clusters)
+    contingency = _contingency(
+        _label_codes(classes, xp, device),
+        _label_codes(clusters, xp, device),
+        sample_weight,
+    )
     rows, cols = linear_sum_assignment(contingency, maximize=True)
     return float(contingency[rows, cols].sum() / contingency.sum())
+
+
+def _contingency(classes, clusters, sample_weight):
+    """Return the weight of the samples of each class in each cluster, on the host.
+
+    ``classes`` and ``clusters`` are pairs of indices, in the namespace of
+    ``sample_weight``, and their number.
+    """
+    (classes, n_classes), (clusters, n_clusters) = classes, clusters
+    xp, is_numpy, device = _namespace_of(sample_weight)
+    if is_numpy:
+        return sp.coo_array(
+            (sample_weight, (classes, clusters)), shape=(n_classes, n_clusters)
+        ).toarray()
+    # The array API has no scatter-add: one product of the class and cluster
+    # indicators per block of samples, on the device.
+    dtype = sample_weight.dtype
+    table = xp.zeros((n_classes, n_clusters), dtype=dtype, device=device)
+    for rows in _row_blocks(sample_weight.shape[0], n_classes + n_clusters):
+        weighted = _weighted_indicator(clusters[rows], sample_weight[rows], n_clusters)
+        class_indicator = _one_hot(classes[rows], n_classes, dtype, xp)
+        table += xp.matmul(xp.matrix_transpose(class_indicator), weighted)
+    return to_numpy(table)
 
 
 def _last_step(estimator, X):
@@ -864,7 +1179,10 @@ class _ClusteringScorer(_BaseScorer):
     the metadata its score function does (``sample_weight``) through
     ``set_score_request``. Where the index is undefined for the partition
     (fewer than 2 clusters among the samples), it warns and returns ``nan``,
-    as a search over folds expects of a fold that fails.
+    as a search over folds expects of a fold that fails. Under array API
+    dispatch, a clusterer fitted on arrays of another namespace or device
+    is scored on ``X`` of the same: its memberships, labels and centers stay
+    there and the index is computed there (see the module's notes).
 
     Parameters
     ----------
@@ -894,18 +1212,22 @@ class _ClusteringScorer(_BaseScorer):
         estimator : estimator
             A fitted clusterer, or a pipeline ending in one.
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
+            Samples, in the namespace and on the device of the clusterer's
+            fit.
         y_true : array-like of shape (n_samples,), default=None
-            Class labels, used only by label-based scorers.
+            Class labels, used only by label-based scorers; of any
+            namespace.
         sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the samples, for scorers whose index takes them.
+            Weights of the samples, for scorers whose index takes them; of
+            any namespace.
         **kwargs : dict
             Other metadata, with metadata routing enabled.
 
         Returns
         -------
         score : float
-            Greater is better; ``nan`` where the index is undefined.
+            Greater is better, a Python float; ``nan`` where the index is
+            undefined.
         """
         _raise_for_params(kwargs, self, None)
         if sample_weight is not None:
@@ -1074,7 +1396,10 @@ def get_scorer(scoring):
     scorer : callable
         ``scorer(estimator, X, y=None) -> float``, greater is better. A
         named scorer is a fresh copy, as scikit-learn's are, so that its
-        ``set_score_request`` leaves the module's scorer as it was.
+        ``set_score_request`` leaves the module's scorer as it was. This
+        module's scorers take, under array API dispatch, a clusterer fitted
+        on arrays of any supported namespace and device with ``X`` of the
+        same, and return Python floats.
 
     Examples
     --------
