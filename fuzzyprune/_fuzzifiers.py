@@ -16,7 +16,6 @@ reductions over the clusters of a sample then run along whole rows, several
 times faster in NumPy than along the short rows of the sample-major layout.
 """
 
-
 import numpy as np
 
 from ._array_api import namespace, nonnegative, scalar_like
