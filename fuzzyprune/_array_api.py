@@ -8,6 +8,7 @@ inputs, and every input without dispatch, keep the NumPy code paths.
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn import get_config
 from sklearn.externals.array_api_compat import array_namespace, is_array_api_obj
 from sklearn.externals.array_api_compat import device as _array_device
 from sklearn.utils._array_api import device as _device
@@ -84,7 +85,11 @@ def _to_numpy(array, xp):
     """Return a NumPy copy of an array of namespace ``xp`` on any device."""
     name = xp.__name__
     if "torch" in name:
-        return array.detach().cpu().numpy()
+        array = array.detach().cpu()
+        # NumPy has no bfloat16: such values are exact in float32.
+        return (
+            array.float() if str(array.dtype) == "torch.bfloat16" else array
+        ).numpy()
     if "cupy" in name:
         return array.get()
     if "array_api_strict" in name:
@@ -121,6 +126,47 @@ def move_to(array, xp, device):
     return xp.asarray(host, device=device)
 
 
+def prepared(array, name):
+    """Return an input array ready for computing, or refuse it.
+
+    A torch tensor that requires grad is detached: estimators compute no
+    gradients, and a graph of every iteration would hold all their
+    temporaries. Arrays without values (torch's "meta" device) and sparse
+    torch tensors are refused. Anything else is returned as it is.
+
+    Raises
+    ------
+    ValueError
+        If the array is on the "meta" device.
+    TypeError
+        If it is a sparse torch tensor.
+    """
+    if isinstance(array, np.ndarray) or not is_array_api_obj(array):
+        return array
+    if getattr(array, "requires_grad", False):
+        array = array.detach()
+    if getattr(array, "is_meta", False):
+        raise ValueError(
+            f"{name} is on the 'meta' device, which holds no values; pass data "
+            "on a CPU or GPU device."
+        )
+    layout = str(getattr(array, "layout", "torch.strided"))
+    if layout != "torch.strided":
+        raise TypeError(
+            f"{name} is a sparse torch tensor ({layout}); pass a dense tensor, "
+            "or a SciPy CSR matrix without array API dispatch."
+        )
+    return array
+
+
+def _library(array):
+    """Return the name of an array's library and its device, for messages."""
+    if isinstance(array, np.ndarray) or not is_array_api_obj(array):
+        return "numpy"
+    name = array_namespace(array).__name__.rsplit(".", 1)[-1]
+    return f"{name} on device {_array_device(array)}"
+
+
 def check_same_namespace(X, estimator, attribute, method):
     """Refuse ``X`` from another namespace or device than a fitted attribute.
 
@@ -128,19 +174,29 @@ def check_same_namespace(X, estimator, attribute, method):
     ------
     ValueError
         If ``X`` and ``estimator.<attribute>`` are in different namespaces or
-        on different devices (NumPy data and lists pass for NumPy fits).
+        on different devices (NumPy data and lists pass for NumPy fits), or
+        if the estimator was fitted on arrays of another library and array
+        API dispatch is off.
     """
     fitted = getattr(estimator, attribute)
-    fitted_xp, fitted_is_numpy = namespace(fitted)
+    fitted_is_numpy = isinstance(fitted, np.ndarray) or not is_array_api_obj(fitted)
+    called = f"{type(estimator).__name__}.{method}()"
+    if not (fitted_is_numpy or get_config()["array_api_dispatch"]):
+        raise ValueError(
+            f"{called}: the estimator was fitted on {_library(fitted)} under "
+            "array API dispatch; call it within "
+            "sklearn.config_context(array_api_dispatch=True), or fit again on "
+            "NumPy data."
+        )
+    fitted_xp, _ = namespace(fitted)
     X_xp, X_is_numpy = namespace(X)
     if fitted_is_numpy and X_is_numpy:
         return
     if fitted_xp is X_xp and _device(fitted) == _device(X):
         return
     raise ValueError(
-        f"Inputs passed to {type(estimator).__name__}.{method}() must use the "
-        "same namespace and the same device as those passed to fit(): fitted "
-        f"on {fitted_xp.__name__} (device {_device(fitted)}), given "
-        f"{X_xp.__name__} (device {_device(X)}). Fit again on data of the "
-        "namespace and device to predict on."
+        f"Inputs passed to {called} must use the same namespace and the same "
+        f"device as those passed to fit(): fitted on {_library(fitted)}, given "
+        f"{_library(X)}. Fit again on data of the library and device to "
+        "predict on."
     )

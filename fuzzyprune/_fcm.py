@@ -24,6 +24,7 @@ from ._array_api import (
     device,
     float_dtype,
     namespace,
+    prepared,
     to_numpy,
 )
 from ._chunks import N_JOBS_CONSTRAINT, row_threading, thread_pool
@@ -271,7 +272,7 @@ class FuzzyCMeans(
         - a callable ``init(X, n_clusters, random_state=...)`` returning centers
           (``random_state`` is passed by keyword);
         - an array of shape (n_clusters, n_features): the initial centers
-          (then ``n_init`` must be 1).
+          (one run is then made: ``n_init`` > 1 warns and is ignored).
 
     n_init : int, default=1
         Number of runs from different initial centers; the run with the lowest
@@ -303,9 +304,11 @@ class FuzzyCMeans(
 
     objective_ : float
         Objective ``J`` of the final centers and memberships, in float64:
-        ``inf`` (or 0) where ``J`` exceeds (or falls below) float64's range,
-        which only float64 data beyond about 1e154 (or below about 1e-154)
-        can reach. The fit itself works on ``log J`` and is unaffected.
+        ``inf`` (or 0) where ``J`` exceeds (or falls below) float64's range:
+        float64 data beyond about 1e154 (or below about 1e-154), sample
+        weights near float64's largest value, or a fuzzifier so large that
+        every ``u ** m`` underflows (``m`` of several hundred). The fit
+        itself works on ``log J`` and is unaffected.
 
     n_iter_ : int
         Number of iterations of the kept run.
@@ -649,6 +652,7 @@ class FuzzyCMeans(
         # scikit-learn's finiteness check first sums X, which for finite data
         # near the largest float can overflow to inf - inf; it then checks
         # every value.
+        X = prepared(X, "X")
         xp, _ = namespace(X)
         with checking(X, "X"):
             return validate_data(

@@ -8,7 +8,7 @@ is.
 import numpy as np
 from sklearn.utils.validation import check_array
 
-from ._array_api import to_numpy
+from ._array_api import prepared, to_numpy
 from ._chunks import thread_pool
 from ._fcm_step import dtype_name
 from ._validation import checking, naming_errors
@@ -106,7 +106,7 @@ def check_init(centers, dtype, n_clusters, n_features):
     # Values beyond the dtype's range become inf, which the check refuses.
     with checking(centers, "init"):
         centers = check_array(
-            to_numpy(centers),
+            to_numpy(prepared(centers, "init")),
             dtype=np.dtype(dtype_name(dtype)),
             copy=True,
             order="C",

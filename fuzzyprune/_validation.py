@@ -14,7 +14,14 @@ import scipy.sparse as sp
 from sklearn.utils._param_validation import Interval as _Interval
 from sklearn.utils.validation import _check_sample_weight
 
-from ._array_api import device, float_dtype, is_array_api_obj, namespace, to_numpy
+from ._array_api import (
+    device,
+    float_dtype,
+    is_array_api_obj,
+    namespace,
+    prepared,
+    to_numpy,
+)
 
 
 class Interval(_Interval):
@@ -135,6 +142,7 @@ def check_sample_weight(sample_weight, X):
         Naming ``sample_weight``, if the weights are not finite, non-negative
         numbers, one per sample of ``X``, with at least one positive.
     """
+    sample_weight = prepared(sample_weight, "sample_weight")
     xp, is_numpy = namespace(X)
     if not is_numpy:
         # Weights are checked on the host, whatever their namespace, and

@@ -77,6 +77,7 @@ from ._array_api import (
     is_numpy_namespace,
     move_to,
     namespace,
+    prepared,
     to_numpy,
 )
 from ._chunks import chunks_of
@@ -154,6 +155,7 @@ def _check_float_array(values, name, xp, device, dtype=None, accept_sparse=False
 
     ``dtype=None`` keeps float32 and float64 and converts others to float64.
     """
+    values = prepared(values, name)
     with checking(values, name):
         values = _follow(values, xp, device)
         return check_array(

@@ -417,3 +417,63 @@ def test_torch_fit_leaves_blas_threads_alone(blobs):
         with sklearn.config_context(array_api_dispatch=True):
             FuzzyCMeans(4, init=init).fit(torch.asarray(blobs[0]))
     assert seen == [1, 2]
+
+
+def test_tensors_requiring_grad_are_fitted_without_a_graph(blobs):
+    torch = pytest.importorskip("torch")
+    X_xp = torch.asarray(blobs[0]).requires_grad_(True)
+    weights = torch.ones(X_xp.shape[0], dtype=torch.float64, requires_grad=True)
+    init = torch.asarray(blobs[0][[0, 100, 200, 299]]).requires_grad_(True)
+    with sklearn.config_context(array_api_dispatch=True):
+        fitted = FuzzyCMeans(4, init=init).fit(X_xp, sample_weight=weights)
+        outputs = [fitted.predict_proba(X_xp), fitted.transform(X_xp)]
+    for array in [fitted.cluster_centers_, fitted.memberships_, *outputs]:
+        assert not array.requires_grad and array.grad_fn is None
+    reference = FuzzyCMeans(4, init=blobs[0][[0, 100, 200, 299]]).fit(blobs[0])
+    assert fitted.objective_ == pytest.approx(reference.objective_, rel=1e-12)
+
+
+@pytest.mark.parametrize("argument", ["X", "sample_weight", "init"])
+def test_tensors_without_values_are_refused_by_name(blobs, argument):
+    torch = pytest.importorskip("torch")
+    inputs = {
+        "X": torch.asarray(blobs[0]),
+        "sample_weight": torch.ones(blobs[0].shape[0], dtype=torch.float64),
+        "init": torch.asarray(blobs[0][:4]),
+    }
+    inputs[argument] = inputs[argument].to("meta")
+    with sklearn.config_context(array_api_dispatch=True):
+        with pytest.raises(ValueError, match=f"{argument} is on the 'meta' device"):
+            FuzzyCMeans(4, init=inputs["init"]).fit(
+                inputs["X"], sample_weight=inputs["sample_weight"]
+            )
+
+
+@pytest.mark.parametrize("layout", ["to_sparse", "to_sparse_csr"])
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
+def test_sparse_tensors_are_refused_by_name(blobs, layout):
+    torch = pytest.importorskip("torch")
+    sparse = getattr(torch.asarray(blobs[0]), layout)()
+    with sklearn.config_context(array_api_dispatch=True):
+        with pytest.raises(TypeError, match="X is a sparse torch tensor"):
+            FuzzyCMeans(4).fit(sparse)
+
+
+def test_bfloat16_sample_weights_are_accepted(blobs):
+    torch = pytest.importorskip("torch")
+    weights = np.random.default_rng(0).integers(1, 4, blobs[0].shape[0])
+    reference = FuzzyCMeans(4, random_state=0).fit(blobs[0], sample_weight=weights)
+    with sklearn.config_context(array_api_dispatch=True):
+        fitted = FuzzyCMeans(4, random_state=0).fit(
+            torch.asarray(blobs[0]), sample_weight=torch.asarray(weights).bfloat16()
+        )
+    assert fitted.objective_ == pytest.approx(reference.objective_, rel=1e-10)
+
+
+def test_torch_fit_used_without_dispatch_says_so(blobs):
+    torch = pytest.importorskip("torch")
+    with sklearn.config_context(array_api_dispatch=True):
+        fitted = FuzzyCMeans(4, random_state=0).fit(torch.asarray(blobs[0]))
+    for X in (blobs[0], torch.asarray(blobs[0])):
+        with pytest.raises(ValueError, match="fitted on torch on device cpu under"):
+            fitted.predict(X)
