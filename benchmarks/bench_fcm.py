@@ -41,6 +41,7 @@ import os
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 import argparse
+import importlib.util
 import math
 import platform
 import re
@@ -474,6 +475,32 @@ def device_name(text):
     return text
 
 
+# Modules the peers need, from the benchmarks extra.
+PEER_MODULES = {"skfuzzy.cmeans": "skfuzzy", "fcmeans.FCM": "fcmeans"}
+
+
+def check_arguments(parser, args):
+    """Refuse, in one line, settings the benchmark cannot run or report."""
+    if not 1 <= args.n_clusters <= args.n_samples:
+        parser.error("need 1 <= --n-clusters <= --n-samples")
+    if args.n_features < 1:
+        parser.error("--n-features must be at least 1")
+    if not args.m > 1:
+        parser.error("--m must be greater than 1")
+    low, high = args.iterations
+    if not 1 <= low < high:
+        parser.error("--iterations needs two counts, 1 <= first < second")
+    if args.repeats < 1 or args.slow_repeats < 1:
+        parser.error("--repeats and --slow-repeats must be at least 1")
+    for peer in args.peers:
+        module = PEER_MODULES.get(peer)
+        if module and importlib.util.find_spec(module) is None:
+            parser.error(
+                f"peer {peer} needs {module}: pip install -e '.[benchmarks]' "
+                "(or leave it out of --peers; --peers alone means no peers)"
+            )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-samples", type=int, default=77516)
@@ -491,7 +518,11 @@ def main():
         "--slow-repeats", type=int, default=1, help="best of, for the slow peers"
     )
     parser.add_argument(
-        "--peers", nargs="*", default=list(PEERS)[1:], choices=list(PEERS)[1:]
+        "--peers",
+        nargs="*",
+        default=list(PEERS)[1:],
+        choices=list(PEERS)[1:],
+        help="peers to time beside fuzzyprune (all by default; none if given alone)",
     )
     parser.add_argument(
         "--namespace",
@@ -506,6 +537,7 @@ def main():
         help="device of the --namespace arrays: cpu, cuda or cuda:N",
     )
     args = parser.parse_args()
+    check_arguments(parser, args)
     try:
         arrays = array_library(args.namespace, args.device)
     except SetupError as error:

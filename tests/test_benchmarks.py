@@ -102,14 +102,20 @@ def test_bench_fcm_times_torch_tensors_beside_numpy():
     assert "by peak RSS (goal <= 1.3)" in output
 
 
-def assert_refused_in_one_line(monkeypatch, options, message):
-    """Check that bench_fcm.py exits at once with one line matching ``message``."""
+def load_bench_fcm(monkeypatch, options):
+    """Import bench_fcm.py as a module, with ``options`` as its command line."""
     spec = importlib.util.spec_from_file_location(
         "bench_fcm", BENCHMARKS / "bench_fcm.py"
     )
     bench_fcm = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench_fcm)
     monkeypatch.setattr(sys, "argv", ["bench_fcm.py", *options])
+    return bench_fcm
+
+
+def assert_refused_in_one_line(monkeypatch, options, message):
+    """Check that bench_fcm.py exits at once with one line matching ``message``."""
+    bench_fcm = load_bench_fcm(monkeypatch, options)
     # Python prints the message of such an exit, alone, and exits with 1.
     with pytest.raises(SystemExit) as exit:
         bench_fcm.main()
@@ -144,6 +150,30 @@ def test_bench_fcm_refuses_numpy_on_a_device(monkeypatch):
         "--device cuda:1: NumPy arrays live on the host; add --namespace torch or "
         "--namespace cupy",
     )
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--n-samples=5"], "need 1 <= --n-clusters <= --n-samples"),
+        (["--n-clusters=0"], "need 1 <= --n-clusters <= --n-samples"),
+        (["--n-features=0"], "--n-features must be at least 1"),
+        (["--m=1"], "--m must be greater than 1"),
+        (
+            ["--iterations", "10", "2"],
+            "--iterations needs two counts, 1 <= first < second",
+        ),
+        (["--repeats=0"], "--repeats and --slow-repeats must be at least 1"),
+    ],
+)
+def test_bench_fcm_refuses_settings_it_cannot_run(
+    monkeypatch, capsys, options, message
+):
+    bench_fcm = load_bench_fcm(monkeypatch, [*options, "--peers"])
+    with pytest.raises(SystemExit) as exit:
+        bench_fcm.main()
+    assert exit.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"bench_fcm.py: error: {message}"
 
 
 @pytest.mark.slow
