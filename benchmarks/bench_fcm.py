@@ -492,6 +492,10 @@ def check_arguments(parser, args):
         parser.error("--iterations needs two counts, 1 <= first < second")
     if args.repeats < 1 or args.slow_repeats < 1:
         parser.error("--repeats and --slow-repeats must be at least 1")
+
+
+def check_peers(parser, args):
+    """Refuse, in one line, peers whose package is not installed."""
     for peer in args.peers:
         module = PEER_MODULES.get(peer)
         if module and importlib.util.find_spec(module) is None:
@@ -542,6 +546,7 @@ def main():
         arrays = array_library(args.namespace, args.device)
     except SetupError as error:
         sys.exit(f"{parser.prog}: error: {error}")
+    check_peers(parser, args)
     # Merged clusters are expected on this data; speed is what is measured here.
     warnings.simplefilter("ignore", ConvergenceWarning)
 
