@@ -30,6 +30,7 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._array_api import device, move_to, namespace, to_numpy
 from ._chunks import N_JOBS_CONSTRAINT, single_threaded_blas
 from ._fcm import FuzzyCMeans
 from ._validation import Interval, checking
@@ -43,28 +44,65 @@ from .metrics import (
 _WORST_SILHOUETTE = -1.0
 
 
+def _take(array, indices, axis=0):
+    """Return the entries of ``array`` at ``indices`` along ``axis``.
+
+    ``array`` is a NumPy array, a sparse matrix or an array of another
+    namespace, whose device the result keeps; ``indices``, integers, move
+    there if they are elsewhere (a NumPy index array for a device array).
+    """
+    if isinstance(array, np.ndarray) or sp.issparse(array):
+        # NumPy's own indexing: no namespace look-up per subset.
+        return array[indices] if axis == 0 else array[:, indices]
+    xp, _ = namespace(array)
+    return xp.take(array, move_to(indices, xp, device(array)), axis=axis)
+
+
+def _in_namespace_of(values, X):
+    """Return ``values`` as an array of ``X``'s namespace, on its device.
+
+    A NumPy array for NumPy or sparse ``X``. For ``X`` on a device, values
+    already there are returned as they are; small ones on the host (sampled
+    rows, labels of an estimator without array API support) move there,
+    rather than ``X`` to the host.
+    """
+    xp, is_numpy = namespace(X)
+    if is_numpy:
+        return np.asarray(values)
+    return move_to(values, xp, device(X))
+
+
 def _cluster_labels(fitted, X):
     labels = getattr(fitted, "labels_", None)
-    if labels is not None:
-        return np.asarray(labels)
-    if not hasattr(fitted, "predict"):
-        raise TypeError(
-            "The silhouette scorings need an estimator with labels_ or predict; "
-            f"{type(fitted).__name__} has neither. Pass a clusterer or set "
-            "scoring to a scorer name or callable."
-        )
-    return fitted.predict(X)
+    if labels is None:
+        if not hasattr(fitted, "predict"):
+            raise TypeError(
+                "The silhouette scorings need an estimator with labels_ or "
+                f"predict; {type(fitted).__name__} has neither. Pass a clusterer "
+                "or set scoring to a scorer name or callable."
+            )
+        labels = fitted.predict(X)
+    return _in_namespace_of(labels, X)
 
 
 def _n_distinct(labels):
-    return np.unique(labels).size
+    if isinstance(labels, np.ndarray):
+        # A third of the time the array API wrapper of NumPy takes.
+        return np.unique(labels).size
+    xp, _ = namespace(labels)
+    return xp.unique_values(labels).shape[0]
+
+
+def _mean(values):
+    xp, _ = namespace(values)
+    return float(xp.mean(values))
 
 
 def _silhouette_fitness(fitted, X, y, rows):
-    labels = _cluster_labels(fitted, X)[rows]
-    if not 2 <= _n_distinct(labels) < rows.size:
+    labels = _take(_cluster_labels(fitted, X), rows)
+    if not 2 <= _n_distinct(labels) < rows.shape[0]:
         return None
-    return float(silhouette_samples_exact(X[rows], labels).mean())
+    return _mean(silhouette_samples_exact(_take(X, rows), labels))
 
 
 def _simplified_silhouette_fitness(fitted, X, y, rows):
@@ -84,12 +122,13 @@ def _fuzzy_silhouette_fitness(fitted, X, y, rows):
                 "scoring='fuzzy_silhouette' needs an estimator with memberships_ "
                 f"or predict_proba; {type(fitted).__name__} has neither."
             )
-        memberships = fitted.predict_proba(X[rows])
+        memberships = fitted.predict_proba(_take(X, rows))
     else:
-        memberships = memberships[rows]
-    if not 2 <= _n_distinct(memberships.argmax(axis=1)) < rows.size:
+        memberships = _take(memberships, rows)
+    xp, _ = namespace(memberships)
+    if not 2 <= _n_distinct(xp.argmax(memberships, axis=1)) < rows.shape[0]:
         return None
-    return fuzzy_silhouette_score(X[rows], memberships)
+    return fuzzy_silhouette_score(_take(X, rows), memberships)
 
 
 # Fitness computed from the fitted clusterer's own labels, centers or
@@ -144,8 +183,9 @@ class _Fitness:
         Unfitted template, cloned for every subset.
     scoring : str or callable
         A key of ``_CLUSTERING_FITNESS``, or a scorer name or callable.
-    rows : ndarray of int
-        Rows on which sample-based fitness (the exact silhouette) is computed.
+    rows : array of int
+        Rows on which sample-based fitness (the exact silhouette) is computed,
+        in the namespace and on the device of the data.
     constant_columns : ndarray of bool
         Columns with a single value; a subset of only these scores the worst.
     cv : cross-validation splitter or None
@@ -166,9 +206,10 @@ class _Fitness:
         self._buffers = _ColumnBuffers()
 
     def _select(self, X, columns):
-        if sp.issparse(X):
-            return X[:, columns]
-        return self._buffers.take(X, columns)
+        # Only NumPy has ``out=``; other namespaces select on X's device.
+        if isinstance(X, np.ndarray):
+            return self._buffers.take(X, columns)
+        return _take(X, columns, axis=1)
 
     def _score(self, fitted, X, y):
         if _is_clustering_fitness(self.scoring):
@@ -313,11 +354,19 @@ def _with_seeded_randomness(estimator, rng):
 
 
 def _constant_columns(X):
-    """Columns holding a single value (comparing extremes works for any dtype)."""
-    highest, lowest = X.max(axis=0), X.min(axis=0)
+    """Return a NumPy mask of the columns holding a single value.
+
+    Comparing extremes works for any numeric dtype; the array API defines no
+    maximum of booleans, whose columns are constant if all or none are set.
+    Only the mask leaves ``X``'s device.
+    """
     if sp.issparse(X):
-        highest, lowest = highest.toarray().ravel(), lowest.toarray().ravel()
-    return highest == lowest
+        highest, lowest = X.max(axis=0), X.min(axis=0)
+        return highest.toarray().ravel() == lowest.toarray().ravel()
+    xp, _ = namespace(X)
+    if xp.isdtype(X.dtype, "bool"):
+        return to_numpy(xp.all(X, axis=0) | ~xp.any(X, axis=0))
+    return to_numpy(xp.max(X, axis=0) == xp.min(X, axis=0))
 
 
 class _History:
@@ -526,6 +575,27 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
     population) is selected: it is as good as any, and within the feature
     limits, which the full set may not be.
 
+    With ``sklearn.config_context(array_api_dispatch=True)``, ``X`` of
+    another array API namespace (torch on CPU or GPU, CuPy, array-api-strict)
+    stays on its device throughout the search: each subset's columns, the
+    rows sampled for the silhouettes and the cross-validation folds are
+    taken there with ``xp.take``, and the estimator, which must support the
+    array API as :class:`FuzzyCMeans` does, fits there. The scoring gets
+    the device arrays: the silhouettes of :mod:`fuzzyprune.metrics`, the
+    estimator's ``score`` and scikit-learn's metrics with array API support
+    compute there. ``y``, if given, must be in ``X``'s namespace and on its
+    device. Only small arrays cross between host and device: each subset's
+    column indices and, once, the sampled rows go to the device; the mask
+    of constant features, once, and each fitness, a number, come back
+    (scikit-learn's stratified folds also read ``y`` on the host, once per
+    subset). The search never copies ``X`` or its columns to the host; a
+    scorer without array API support that did so itself would move
+    ``n_samples * n_selected_features`` values per subset. ``support_`` is
+    a NumPy mask; :meth:`transform` returns arrays of the input's namespace
+    and device. NumPy input keeps its own path, where each subset's columns
+    are written into a buffer reused by each thread: other namespaces,
+    without ``out=``, allocate them afresh.
+
     References
     ----------
     .. [1] D. E. Goldberg, "Genetic Algorithms in Search, Optimization and
@@ -673,6 +743,8 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
             fit_params = params
         else:
             cv = None
+        # The sampled rows move to X's device once, not once per subset.
+        rows = _in_namespace_of(rows, X)
         return _Fitness(
             template, self.scoring, rows, _constant_columns(X), cv, fit_params
         )
@@ -688,7 +760,8 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training samples: booleans, integers or floats. Each subset
-            reaches the estimator in this dtype.
+            reaches the estimator in this dtype, and in this namespace and
+            on this device under array API dispatch (see Notes).
 
         y : array-like of shape (n_samples,), default=None
             Targets, passed to the estimator's ``fit`` and to the scorer;
@@ -776,7 +849,7 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         self.history_ = search.history.as_arrays()
         self.n_evaluations_ = len(search.cache)
         self.estimator_ = clone(fitness.estimator).fit(
-            X[:, self.support_], y, **fit_params
+            _take(X, np.flatnonzero(self.support_), axis=1), y, **fit_params
         )
         return self
 
