@@ -30,7 +30,14 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._array_api import device, move_to, namespace, to_numpy
+from ._array_api import (
+    device,
+    is_array_api_obj,
+    move_to,
+    namespace,
+    prepared,
+    to_numpy,
+)
 from ._chunks import N_JOBS_CONSTRAINT, single_threaded_blas
 from ._fcm import FuzzyCMeans
 from ._validation import Interval, checking
@@ -70,6 +77,19 @@ def _in_namespace_of(values, X):
     if is_numpy:
         return np.asarray(values)
     return move_to(values, xp, device(X))
+
+
+def _targets_on_device_of(y, X):
+    """Return numeric targets on ``X``'s device; others (text) as they are.
+
+    The estimator and scorers then get ``y`` where they get ``X``.
+    """
+    if y is None:
+        return None
+    if not is_array_api_obj(y) and not np.issubdtype(np.asarray(y).dtype, np.number):
+        return y
+    xp, _ = namespace(X)
+    return move_to(y, xp, device(X))
 
 
 def _cluster_labels(fitted, X):
@@ -803,6 +823,10 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
             "accept_sparse": "csr",
             "ensure_all_finite": not tags.input_tags.allow_nan,
         }
+        X = prepared(X, "X")
+        if not namespace(X)[1]:
+            self._check_array_api_estimator()
+            y = _targets_on_device_of(y, X)
         with checking(X, "X"):
             if y is None:
                 X = validate_data(self, X, **check)
@@ -879,9 +903,52 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         _repair(children, min_features, max_features, rng)
         return np.vstack([elites, children])
 
+    def _check_array_api_estimator(self):
+        """Refuse an estimator that cannot fit arrays of other libraries."""
+        template = self._template()
+        if not get_tags(template).array_api_support:
+            raise ValueError(
+                f"estimator: {type(template).__name__} does not support the "
+                "array API (its array_api_support tag is False), so it cannot "
+                "fit the subsets of X, an array of another library than NumPy "
+                "under array API dispatch. Use an estimator that does, such as "
+                "FuzzyCMeans, or fit on NumPy data."
+            )
+
     def _get_support_mask(self):
         check_is_fitted(self)
         return self.support_
+
+    def inverse_transform(self, X):
+        """Put the selected features back in place, with zeros elsewhere.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_selected_features)
+            Selected features, of any array API library under dispatch.
+
+        Returns
+        -------
+        X_original : array of shape (n_samples, n_features)
+            ``X`` with zero columns where features were not selected, of
+            ``X``'s library and device.
+        """
+        xp, is_numpy = namespace(X)
+        if is_numpy:
+            return super().inverse_transform(X)
+        check_is_fitted(self)
+        support = self.support_
+        n_selected = int(support.sum())
+        if X.ndim != 2 or X.shape[1] != n_selected:
+            raise ValueError(
+                f"X has shape {tuple(X.shape)}; expected (n_samples, "
+                f"{n_selected}), the number of selected features."
+            )
+        # Each original column is taken from X, or from a zero column.
+        zeros = xp.zeros((X.shape[0], 1), dtype=X.dtype, device=device(X))
+        source = np.where(support, np.cumsum(support) - 1, n_selected)
+        source = xp.asarray(source, device=device(X))
+        return xp.take(xp.concat([X, zeros], axis=1), source, axis=1)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -130,12 +130,41 @@ def test_cross_validated_scoring_on_device_matches_numpy(name):
         "scoring": "accuracy",
         "cv": 3,
     }
-    X_device, y_device = to_namespace(name, X), to_namespace(name, y)
+    X_device = to_namespace(name, X)
     expected = search(X, y, **params)
+    # Targets on the device, on the host or in a list: they follow X.
+    for targets in (to_namespace(name, y), y, y.tolist()):
+        with sklearn.config_context(array_api_dispatch=True):
+            selector = search(X_device, targets, **params)
+        # Accuracies may be averaged in float32 on the device.
+        assert_same_search(selector, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", NAMESPACES)
+def test_inverse_transform_on_device_puts_columns_back(name):
+    X = separated_data()
+    X_device = to_namespace(name, X)
     with sklearn.config_context(array_api_dispatch=True):
-        selector = search(X_device, y_device, **params)
-    # Accuracies may be averaged in float32 on the device.
-    assert_same_search(selector, expected, rtol=1e-6)
+        selector = search(X_device)
+        restored = selector.inverse_transform(selector.transform(X_device))
+        with pytest.raises(ValueError, match="expected \\(n_samples, "):
+            selector.inverse_transform(X_device)
+    assert_same_place(restored, X_device)
+    assert_array_equal(
+        to_numpy(restored), selector.inverse_transform(selector.transform(X))
+    )
+    assert 0 < selector.support_.sum() < X.shape[1]
+
+
+def test_estimator_without_array_api_support_is_refused_up_front():
+    from sklearn.cluster import KMeans
+
+    X_device = to_namespace("torch", separated_data())
+    with sklearn.config_context(array_api_dispatch=True):
+        with pytest.raises(ValueError, match="estimator: KMeans does not support"):
+            GAFeatureSelector(KMeans(3), population_size=4, n_generations=1).fit(
+                X_device
+            )
 
 
 @pytest.fixture
