@@ -600,21 +600,23 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
     stays on its device throughout the search: each subset's columns, the
     rows sampled for the silhouettes and the cross-validation folds are
     taken there with ``xp.take``, and the estimator, which must support the
-    array API as :class:`FuzzyCMeans` does, fits there. The scoring gets
+    array API as :class:`FuzzyCMeans` does (its ``array_api_support`` tag;
+    others are refused with a ``ValueError``), fits there. The scoring gets
     the device arrays: the silhouettes of :mod:`fuzzyprune.metrics`, the
     estimator's ``score`` and scikit-learn's metrics with array API support
-    compute there. ``y``, if given, must be in ``X``'s namespace and on its
-    device. Only small arrays cross between host and device: each subset's
-    column indices and, once, the sampled rows go to the device; the mask
+    compute there. Numeric ``y`` (of any library, or a list) is moved to
+    ``X``'s device once; text labels stay on the host. Only small arrays
+    cross between host and device: each subset's column indices and, once,
+    the sampled rows go to the device; the mask
     of constant features, once, and each fitness, a number, come back
     (scikit-learn's stratified folds also read ``y`` on the host, once per
     subset). The search never copies ``X`` or its columns to the host; a
     scorer without array API support that did so itself would move
     ``n_samples * n_selected_features`` values per subset. ``support_`` is
-    a NumPy mask; :meth:`transform` returns arrays of the input's namespace
-    and device. NumPy input keeps its own path, where each subset's columns
-    are written into a buffer reused by each thread: other namespaces,
-    without ``out=``, allocate them afresh.
+    a NumPy mask; :meth:`transform` and :meth:`inverse_transform` return
+    arrays of the input's namespace and device. NumPy input keeps its own
+    path, where each subset's columns are written into a buffer reused by
+    each thread: other namespaces, without ``out=``, allocate them afresh.
 
     References
     ----------
