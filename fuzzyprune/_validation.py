@@ -130,11 +130,49 @@ def external_stacklevel():
     return level
 
 
+def _on_device_of(values, X, xp, is_numpy):
+    """Whether ``values`` is an array of ``X``'s library, on its device, not NumPy."""
+    return (
+        not is_numpy
+        and is_array_api_obj(values)
+        and namespace(values)[0] is xp
+        and device(values) == device(X)
+    )
+
+
+def _check_weights_on_device(sample_weight, X, xp):
+    """Check sample weights already on ``X``'s device, there.
+
+    A few reductions, whose answers alone reach the host.
+    """
+    n_samples = X.shape[0]
+    if tuple(sample_weight.shape) != (n_samples,):
+        raise ValueError(
+            f"sample_weight has shape {tuple(sample_weight.shape)}; expected "
+            f"({n_samples},), one weight per sample of X."
+        )
+    if not xp.isdtype(sample_weight.dtype, ("real floating", "integral")):
+        raise TypeError(
+            f"sample_weight holds {sample_weight.dtype}; give real numbers."
+        )
+    weights = xp.astype(sample_weight, float_dtype(xp, device(X)))
+    if not bool(xp.all(xp.isfinite(weights))):
+        raise ValueError("sample_weight holds NaN or infinity; give finite weights.")
+    if bool(xp.any(weights < 0)):
+        raise ValueError("sample_weight holds negative values; weights are >= 0.")
+    if not bool(xp.any(weights > 0)):
+        raise ValueError(
+            "sample_weight: Sample weights must contain at least one non-zero number."
+        )
+    return weights
+
+
 def check_sample_weight(sample_weight, X):
     """Return sample weights as float64, ones for ``None``; refuse bad ones.
 
     For ``X`` of another array namespace than NumPy's, the weights are in its
-    namespace, on its device, in float64 (float32 on devices without it).
+    namespace, on its device, in float64 (float32 on devices without it);
+    weights already there are checked there.
 
     Raises
     ------
@@ -144,6 +182,8 @@ def check_sample_weight(sample_weight, X):
     """
     sample_weight = prepared(sample_weight, "sample_weight")
     xp, is_numpy = namespace(X)
+    if _on_device_of(sample_weight, X, xp, is_numpy):
+        return _check_weights_on_device(sample_weight, X, xp)
     if not is_numpy:
         # Weights are checked on the host, whatever their namespace, and
         # moved to X's device in its working type.

@@ -477,3 +477,33 @@ def test_torch_fit_used_without_dispatch_says_so(blobs):
     for X in (blobs[0], torch.asarray(blobs[0])):
         with pytest.raises(ValueError, match="fitted on torch on device cpu under"):
             fitted.predict(X)
+
+
+def test_sample_weights_on_the_device_are_checked_there(blobs, monkeypatch):
+    torch = pytest.importorskip("torch")
+    import fuzzyprune._validation
+
+    def no_host_copy(array):
+        raise AssertionError("sample weights went to the host")
+
+    monkeypatch.setattr(fuzzyprune._validation, "to_numpy", no_host_copy)
+    X_xp = torch.asarray(blobs[0])
+    weights = np.random.default_rng(0).uniform(0, 2, X_xp.shape[0])
+    reference = FuzzyCMeans(4, random_state=0).fit(blobs[0], sample_weight=weights)
+    bad = {
+        "NaN or infinity": np.where(np.arange(weights.size) == 3, np.nan, weights),
+        "negative": -weights,
+        "at least one non-zero": 0 * weights,
+        "has shape": weights[:-1],
+    }
+    with sklearn.config_context(array_api_dispatch=True):
+        fitted = FuzzyCMeans(4, random_state=0)
+        fitted.fit(X_xp, sample_weight=torch.asarray(weights))
+        for message, values in bad.items():
+            with pytest.raises(ValueError, match=f"sample_weight.*{message}"):
+                FuzzyCMeans(4).fit(X_xp, sample_weight=torch.asarray(values))
+        with pytest.raises(TypeError, match="sample_weight holds torch.complex"):
+            FuzzyCMeans(4).fit(
+                X_xp, sample_weight=torch.ones(300, dtype=torch.complex64)
+            )
+    assert fitted.objective_ == pytest.approx(reference.objective_, rel=1e-10)
