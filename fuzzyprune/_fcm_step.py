@@ -18,7 +18,6 @@ small products where OpenBLAS is faster that way; the two are tested equal.
 import numpy as np
 import scipy.sparse as sp
 
-from ._array_api import nonnegative
 from ._chunks import chunks_of
 from ._products import rows_times, stack_rows, weighted_sums
 
@@ -188,7 +187,9 @@ class CenterTerms:
         xp = self.xp
         sq += self.offsets
         rounding = self.refine_ulps * norm_bounds
-        # A cheap test on each sample's minimum spares most chunks the full test.
+        # A cheap test on each sample's minimum spares most chunks the full
+        # test. Both thresholds are >= 0, so every entry that rounding made
+        # negative is recomputed: no clamp to 0 is needed.
         if bool(xp.any(xp.min(sq, axis=0) <= rounding * self.largest_norm)):
             near = sq <= self.shifted_norms[:, None] * rounding[None, :]
             clusters, samples = xp.nonzero(near)
@@ -198,7 +199,7 @@ class CenterTerms:
                 xp,
                 self.dtype,
             )
-        return nonnegative(sq, xp)
+        return sq
 
 
 def _take_rows(rows, indices, xp):
