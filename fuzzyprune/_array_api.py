@@ -123,6 +123,10 @@ def move_to(array, xp, device):
     host = np.asarray(array) if is_numpy else _to_numpy(array, source)
     if host.dtype == np.float64 and float_dtype(xp, device) == xp.float32:
         host = host.astype(np.float32)
+    elif not host.flags.writeable:
+        # Libraries that share NumPy's memory (torch) warn about read-only
+        # arrays; a copy of a small array costs nothing.
+        host = host.copy()
     return xp.asarray(host, device=device)
 
 
@@ -154,7 +158,7 @@ def prepared(array, name):
     if layout != "torch.strided":
         raise TypeError(
             f"{name} is a sparse torch tensor ({layout}); pass a dense tensor, "
-            "or a SciPy CSR matrix without array API dispatch."
+            "or a SciPy CSR matrix (which takes the NumPy path)."
         )
     return array
 

@@ -148,18 +148,16 @@ def _check_weights_on_device(sample_weight, X, xp):
     n_samples = X.shape[0]
     if tuple(sample_weight.shape) != (n_samples,):
         raise ValueError(
-            f"sample_weight has shape {tuple(sample_weight.shape)}; expected "
-            f"({n_samples},), one weight per sample of X."
+            f"sample_weight.shape == {tuple(sample_weight.shape)}, expected "
+            f"({n_samples},)!"
         )
-    if not xp.isdtype(sample_weight.dtype, ("real floating", "integral")):
-        raise TypeError(
-            f"sample_weight holds {sample_weight.dtype}; give real numbers."
-        )
+    # Complex weights were refused with the other paths' message; booleans
+    # and integers count as numbers, as NumPy's do.
     weights = xp.astype(sample_weight, float_dtype(xp, device(X)))
     if not bool(xp.all(xp.isfinite(weights))):
-        raise ValueError("sample_weight holds NaN or infinity; give finite weights.")
+        raise ValueError("Input sample_weight contains NaN or infinity.")
     if bool(xp.any(weights < 0)):
-        raise ValueError("sample_weight holds negative values; weights are >= 0.")
+        raise ValueError("Negative values in data passed to `sample_weight`.")
     if not bool(xp.any(weights > 0)):
         raise ValueError(
             "sample_weight: Sample weights must contain at least one non-zero number."
@@ -181,6 +179,7 @@ def check_sample_weight(sample_weight, X):
         numbers, one per sample of ``X``, with at least one positive.
     """
     sample_weight = prepared(sample_weight, "sample_weight")
+    refuse_non_real(sample_weight, "sample_weight")
     xp, is_numpy = namespace(X)
     if _on_device_of(sample_weight, X, xp, is_numpy):
         return _check_weights_on_device(sample_weight, X, xp)
@@ -193,5 +192,5 @@ def check_sample_weight(sample_weight, X):
         return xp.asarray(weights, dtype=float_dtype(xp, device(X)), device=device(X))
     with checking(sample_weight, "sample_weight"):
         return _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            to_numpy(sample_weight), X, dtype=np.float64, ensure_non_negative=True
         )

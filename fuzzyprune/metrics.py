@@ -112,8 +112,8 @@ __all__ = [
 ]
 
 
-# Rows of memberships must sum to 1 within float32 rounding, so memberships
-# computed in float32 and stored in float64 are accepted.
+# Rows of memberships must sum to 1 within sqrt(float32 eps), 3.5e-4, so
+# memberships computed in float32 and stored in float64 are accepted.
 _ROW_SUM_TOLERANCE = float(np.sqrt(np.finfo(np.float32).eps))
 # Elements per block of rows of the products with cluster indicators on an
 # array API device (64 MiB in float64): memory stays bounded whatever the
@@ -182,8 +182,8 @@ def _check_memberships(memberships, xp=None, device=None):
     worst = int(xp.argmax(deviations))
     if float(deviations[worst]) > _ROW_SUM_TOLERANCE:
         raise ValueError(
-            f"Each row of memberships must sum to 1; row {worst} sums to "
-            f"{float(sums[worst]):.6g}."
+            f"Each row of memberships must sum to 1 (within "
+            f"{_ROW_SUM_TOLERANCE:.2g}); row {worst} sums to {float(sums[worst]):.6g}."
         )
     return memberships
 
@@ -209,13 +209,14 @@ def _check_relative_weights(sample_weight, X):
 def _check_sample_weight(sample_weight, X):
     """Check sample weights, returned in ``X``'s namespace and device.
 
-    Weights of any namespace are checked on the host, then moved to ``X``'s
+    Weights on ``X``'s device are checked there; weights of another
+    namespace or device are checked on the host, then moved to ``X``'s
     device in its working type; equal weights are made there.
     """
     xp, is_numpy, device = _namespace_of(X)
     if sample_weight is None and not is_numpy:
         return xp.ones(X.shape[0], dtype=float_dtype(xp, device), device=device)
-    return check_sample_weight(to_numpy(sample_weight), X)
+    return check_sample_weight(sample_weight, X)
 
 
 def _weighted_mean(values, sample_weight):
@@ -231,6 +232,7 @@ def _check_labels(labels, n_samples, name="labels"):
     Labels stay in their own namespace. A column vector is accepted with
     scikit-learn's DataConversionWarning.
     """
+    labels = prepared(labels, name)
     # check_array rejects NaN and infinity before type_of_target casts them.
     with checking(labels, name, text=True):
         labels = check_array(labels, ensure_2d=False, dtype=None, input_name=name)
