@@ -19,6 +19,7 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.feature_selection import SelectorMixin
 from sklearn.model_selection import check_cv, cross_val_score
+from sklearn.pipeline import Pipeline
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, RealNotInt, StrOptions
 from sklearn.utils.metadata_routing import (
@@ -28,7 +29,12 @@ from sklearn.utils.metadata_routing import (
     process_routing,
 )
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
 
 from ._array_api import (
     device,
@@ -79,6 +85,19 @@ def _in_namespace_of(values, X):
     return move_to(values, xp, device(X))
 
 
+def _supports_array_api(estimator):
+    """Whether an estimator fits arrays of any array API library.
+
+    A pipeline does when each of its steps does (its own tag says no).
+    """
+    if isinstance(estimator, Pipeline):
+        return all(
+            step in (None, "passthrough") or _supports_array_api(step)
+            for _, step in estimator.steps
+        )
+    return get_tags(estimator).array_api_support
+
+
 def _targets_on_device_of(y, X):
     """Return numeric targets on ``X``'s device; others (text) as they are.
 
@@ -86,7 +105,8 @@ def _targets_on_device_of(y, X):
     """
     if y is None:
         return None
-    if not is_array_api_obj(y) and not np.issubdtype(np.asarray(y).dtype, np.number):
+    on_host = isinstance(y, np.ndarray) or not is_array_api_obj(y)
+    if on_host and not np.issubdtype(np.asarray(y).dtype, np.number):
         return y
     xp, _ = namespace(X)
     return move_to(y, xp, device(X))
@@ -825,15 +845,16 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
             "accept_sparse": "csr",
             "ensure_all_finite": not tags.input_tags.allow_nan,
         }
-        X = prepared(X, "X")
+        X, y = prepared(X, "X"), prepared(y, "y")
         if not namespace(X)[1]:
             self._check_array_api_estimator()
             y = _targets_on_device_of(y, X)
         with checking(X, "X"):
-            if y is None:
-                X = validate_data(self, X, **check)
-            else:
-                X, y = validate_data(self, X, y, multi_output=True, **check)
+            X = validate_data(self, X, **check)
+        if y is not None:
+            with checking(y, "y", text=True):
+                y = validate_data(self, "no_validation", y, multi_output=True)
+                check_consistent_length(X, y)
         min_features, max_features = self._check_search_params(X.shape[1])
         if _routing_enabled():
             fit_params = process_routing(self, "fit", **params).estimator.fit
@@ -908,7 +929,7 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
     def _check_array_api_estimator(self):
         """Refuse an estimator that cannot fit arrays of other libraries."""
         template = self._template()
-        if not get_tags(template).array_api_support:
+        if not _supports_array_api(template):
             raise ValueError(
                 f"estimator: {type(template).__name__} does not support the "
                 "array API (its array_api_support tag is False), so it cannot "
@@ -939,6 +960,7 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         if is_numpy:
             return super().inverse_transform(X)
         check_is_fitted(self)
+        X = check_array(X, dtype=None, input_name="X")
         support = self.support_
         n_selected = int(support.sum())
         if X.ndim != 2 or X.shape[1] != n_selected:

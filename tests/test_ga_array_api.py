@@ -245,3 +245,51 @@ def test_silhouette_scorings_on_device_match_numpy(name, scoring):
     with sklearn.config_context(array_api_dispatch=True):
         selector = search(X_device, **params)
     assert_same_search(selector, expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["torch", "array_api_strict"])
+def test_text_targets_stay_on_the_host(name):
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    codes = np.repeat([0, 1, 2], 30)
+    X = rng.normal(size=(codes.size, 5))
+    X[:, 1] += 3 * codes
+    text = np.array(["a", "b", "c"])[codes]
+    params = {"estimator": LogisticRegression(), "scoring": "accuracy", "cv": 3}
+    expected = search(X, text, **params)
+    with sklearn.config_context(array_api_dispatch=True):
+        selector = search(to_namespace(name, X), text, **params)
+    assert_same_search(selector, expected, rtol=1e-6)
+
+
+def test_pipeline_of_array_api_steps_searches_on_device():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X = separated_data()
+    pipeline = make_pipeline(StandardScaler(), FuzzyCMeans(3, random_state=0))
+    expected = search(X, estimator=pipeline)
+    with sklearn.config_context(array_api_dispatch=True):
+        selector = search(to_namespace("torch", X), estimator=pipeline)
+    assert_same_search(selector, expected, rtol=1e-10)
+
+
+def test_errors_about_y_name_y():
+    X = separated_data()
+    y = np.zeros(X.shape[0])
+    y[3] = np.nan
+    with pytest.raises(ValueError, match="^Input y contains NaN"):
+        GAFeatureSelector(FuzzyCMeans(3)).fit(X, y)
+    with pytest.raises(ValueError, match="^y: Found input variables with incons"):
+        GAFeatureSelector(FuzzyCMeans(3)).fit(X, np.zeros(10))
+
+
+def test_inverse_transform_on_device_checks_its_input():
+    X_device = to_namespace("torch", separated_data())
+    with sklearn.config_context(array_api_dispatch=True):
+        selector = search(X_device)
+        selected = selector.transform(X_device)
+        selected[0, 0] = float("nan")
+        with pytest.raises(ValueError, match="Input X contains NaN"):
+            selector.inverse_transform(selected)
