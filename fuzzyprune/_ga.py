@@ -620,8 +620,9 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
     stays on its device throughout the search: each subset's columns, the
     rows sampled for the silhouettes and the cross-validation folds are
     taken there with ``xp.take``, and the estimator, which must support the
-    array API as :class:`FuzzyCMeans` does (its ``array_api_support`` tag;
-    others are refused with a ``ValueError``), fits there. The scoring gets
+    array API as :class:`FuzzyCMeans` does (its ``array_api_support`` tag,
+    or every step's for a pipeline; others are refused with a
+    ``ValueError``), fits there. The scoring gets
     the device arrays: the silhouettes of :mod:`fuzzyprune.metrics`, the
     estimator's ``score`` and scikit-learn's metrics with array API support
     compute there. Numeric ``y`` (of any library, or a list) is moved to
