@@ -319,13 +319,10 @@ class PreparedData:
 
     def block(self, rows):
         """Return the per-row data of the slice ``rows`` for a step."""
-        weight = self.log_sample_weight
-        return Block(
-            self.shifted_sq_norms[rows],
-            self.norm_bounds[rows],
-            None if weight is None else weight[rows],
-            self.scale,
+        whole = Block(
+            self.shifted_sq_norms, self.norm_bounds, self.log_sample_weight, self.scale
         )
+        return whole.part(rows)
 
     def to_scaled(self, centers):
         """Return ``centers``, given in the data's units, in working units."""
