@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import sklearn
+from array_namespaces import to_namespace
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
@@ -8,28 +9,11 @@ from fuzzyprune import FuzzyCMeans, GAFeatureSelector
 from fuzzyprune._array_api import device, to_numpy
 from fuzzyprune._ga import _constant_columns
 
-# Namespaces on this machine's CPU, then on a GPU where there is one.
-NAMESPACES = ["torch", "array_api_strict", "torch_cuda", "cupy"]
+# Libraries on this machine's CPU, then on a GPU where there is one.
+NAMESPACES = ["torch", "strict", "torch-cuda", "cupy"]
 
 HISTORY_VALUES = ("best_score", "mean_score", "std_score")
 HISTORY_COUNTS = ("generation", "n_evaluations", "n_cache_hits")
-
-
-def to_namespace(name, array):
-    """``array`` in the namespace ``name``, on its default device; skip if absent."""
-    if name.startswith("torch"):
-        torch = pytest.importorskip("torch")
-        if name == "torch_cuda" and not torch.cuda.is_available():
-            pytest.skip("no CUDA device")
-        return torch.asarray(array, device="cuda" if name == "torch_cuda" else "cpu")
-    if name == "cupy":
-        cupy = pytest.importorskip("cupy")
-        try:
-            cupy.cuda.runtime.getDeviceCount()
-        except cupy.cuda.runtime.CUDARuntimeError:
-            pytest.skip("no CUDA device")
-        return cupy.asarray(array)
-    return pytest.importorskip("array_api_strict").asarray(array)
 
 
 def separated_data(n_per_cluster=40, n_noise=4, seed=0):
@@ -247,7 +231,7 @@ def test_silhouette_scorings_on_device_match_numpy(name, scoring):
     assert_same_search(selector, expected, rtol=1e-10)
 
 
-@pytest.mark.parametrize("name", ["torch", "array_api_strict"])
+@pytest.mark.parametrize("name", ["torch", "strict"])
 def test_text_targets_stay_on_the_host(name):
     from sklearn.linear_model import LogisticRegression
 

@@ -9,6 +9,7 @@ host, or left one behind there, fails on it.
 
 import numpy as np
 import pytest
+from array_namespaces import NAMESPACES, converter
 from numpy.testing import assert_allclose
 from sklearn import config_context
 from sklearn.datasets import make_blobs
@@ -31,7 +32,6 @@ from fuzzyprune.metrics import (
 
 xps = pytest.importorskip("array_api_strict")
 
-NAMESPACES = ["torch", "torch-cuda", "cupy", "array-api-strict", "strict-device1"]
 RTOL = {"float64": 1e-10, "float32": 1e-5}
 SCORERS = [
     "partition_coefficient",
@@ -48,25 +48,6 @@ SCORERS = [
 def dispatch():
     with config_context(array_api_dispatch=True):
         yield
-
-
-def converter(name):
-    """Return a function putting NumPy arrays in the namespace ``name``."""
-    if name.startswith("torch"):
-        torch = pytest.importorskip("torch")
-        if name == "torch-cuda" and not torch.cuda.is_available():
-            pytest.skip("no CUDA device")
-        where = "cuda" if name == "torch-cuda" else "cpu"
-        return lambda array: torch.asarray(array, device=where)
-    if name == "cupy":
-        cupy = pytest.importorskip("cupy")
-        try:
-            cupy.cuda.runtime.getDeviceCount()
-        except cupy.cuda.runtime.CUDARuntimeError:
-            pytest.skip("no CUDA device")
-        return cupy.asarray
-    where = xps.Device("device1" if name == "strict-device1" else "CPU_DEVICE")
-    return lambda array: xps.asarray(array, device=where)
 
 
 def partition(dtype="float64", n_samples=150, seed=0):
