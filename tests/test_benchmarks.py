@@ -65,6 +65,7 @@ def test_bench_fcm_prints_side_by_side_table_and_goals():
     assert "by peak RSS (goal <= 1.3)" in output
 
 
+@pytest.mark.slow
 def test_bench_fcm_times_torch_tensors_beside_numpy():
     # The script switches SciPy's array API support on itself.
     env = {

@@ -9,8 +9,15 @@ from fuzzyprune import FuzzyCMeans, GAFeatureSelector
 from fuzzyprune._array_api import device, to_numpy
 from fuzzyprune._ga import _constant_columns
 
-# Libraries on this machine's CPU, then on a GPU where there is one.
-NAMESPACES = ["torch", "strict", "torch-cuda", "cupy"]
+# Libraries on this machine's CPU, then on a GPU where there is one. The
+# searches on array-api-strict repeat torch's on the CPU (its strictness is
+# tested on every path by the host-traffic test): they run with the slow tests.
+NAMESPACES = [
+    "torch",
+    pytest.param("strict", marks=pytest.mark.slow),
+    "torch-cuda",
+    "cupy",
+]
 
 HISTORY_VALUES = ("best_score", "mean_score", "std_score")
 HISTORY_COUNTS = ("generation", "n_evaluations", "n_cache_hits")
