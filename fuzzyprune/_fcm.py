@@ -6,6 +6,7 @@ from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import (
     BaseEstimator,
@@ -313,6 +314,16 @@ class FuzzyCMeans(
     n_iter_ : int
         Number of iterations of the kept run.
 
+    n_steps_ : int
+        Number of batches seen: 1 after :meth:`fit`, one more after each
+        :meth:`partial_fit`.
+
+    center_weights_ : array of shape (n_clusters,)
+        Total membership of each cluster, ``sum_i w_i u_ij`` over every
+        sample seen (``w`` the sample weights): the weight of each center
+        when :meth:`partial_fit` clusters a new batch with it. Sums to the
+        total sample weight seen.
+
     m_ : float or None
         Fuzzifier ``m`` used by the power function (the value ``m="auto"``
         chose); ``None`` with ``fuzzifier="polynomial"``.
@@ -511,12 +522,122 @@ class FuzzyCMeans(
             If ``X`` holds objects that are not numbers.
         """
         X = self._check_data(X, reset=True)
+        sample_weight = self._check_first_batch(X, sample_weight)
+        fuzzifier, m = self._fuzzifier_function(*X.shape)
+        data, run = self._fit_runs(X, sample_weight, fuzzifier)
+        self.m_ = m
+        self._set_fitted(X, data, run, sample_weight, fuzzifier, n_steps=1)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Update the clustering with one batch of samples.
+
+        The first call (on an unfitted estimator) fits the batch as
+        :meth:`fit` does. Each later call clusters the batch together with
+        the current centers, each center a point weighted by
+        ``center_weights_``, the total membership of all samples seen so
+        far (single-pass fuzzy c-means, Havens et al. [6]_), starting from
+        the current centers: one pass over data of any size, in memory of
+        one batch and the centers. The fuzzifier is fixed at the first
+        batch: ``m="auto"`` uses that batch's shape (``N`` its number of
+        rows).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            One batch of samples: at least ``n_clusters`` rows for the first
+            call, any number of rows for later ones, always with the
+            features of the first.
+
+        y : Ignored
+            Not used, present for API consistency.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample of the batch.
+
+        Returns
+        -------
+        self : FuzzyCMeans
+            Updated estimator: ``memberships_`` and ``labels_`` are those of
+            this batch, ``objective_`` that of this batch together with the
+            weighted previous centers, ``n_steps_`` the number of batches
+            seen.
+
+        Raises
+        ------
+        ValueError
+            If the batch or its weights are invalid (as in :meth:`fit`), if
+            it has other features than the batches before, or if
+            ``n_clusters`` differs from the number of clusters fitted so
+            far. Nothing fitted changes then.
+
+        References
+        ----------
+        .. [6] T. C. Havens, J. C. Bezdek, C. Leckie, L. O. Hall and M.
+           Palaniswami, "Fuzzy c-means algorithms for very large data",
+           IEEE Transactions on Fuzzy Systems 20(6), 1130-1146, 2012.
+        """
+        if not hasattr(self, "cluster_centers_"):
+            return self.fit(X, sample_weight=sample_weight)
+        X = self._check_data(X, reset=False)
+        n_fitted = self.cluster_centers_.shape[0]
+        if self.n_clusters != n_fitted:
+            raise ValueError(
+                f"n_clusters={self.n_clusters} differs from the {n_fitted} "
+                "clusters fitted so far; partial_fit continues a fit, so keep "
+                "n_clusters, or call fit to start again."
+            )
+        if sample_weight is not None:
+            sample_weight = check_sample_weight(sample_weight, X)
+        data, run = self._step_with_centers(X, sample_weight)
+        self._set_fitted(
+            X, data, run, sample_weight, self._fitted_fuzzifier, self.n_steps_ + 1
+        )
+        return self
+
+    def _step_with_centers(self, X, sample_weight):
+        """Cluster a batch together with the weighted current centers."""
+        xp, _ = namespace(X)
+        centers = xp.astype(self.cluster_centers_, X.dtype)
+        if sp.issparse(X):
+            points = sp.vstack([X, sp.csr_matrix(centers)], format="csr")
+        else:
+            points = xp.concat([X, centers], axis=0)
+        if sample_weight is None:
+            sample_weight = xp.ones(
+                X.shape[0], dtype=self.center_weights_.dtype, device=device(X)
+            )
+        weights = xp.concat([sample_weight, self.center_weights_], axis=0)
+        with _row_threading(points) as n_threads:
+            data = PreparedData(points, weights, n_threads, centers, self.n_clusters)
+            run = _fcm_single(
+                data,
+                data.to_scaled(centers),
+                self._fitted_fuzzifier,
+                self.max_iter,
+                self.tol,
+                self.verbose,
+            )
+        return data, run
+
+    def _check_first_batch(self, X, sample_weight):
+        """Check the data a fit starts from; return its checked sample weights."""
         if X.shape[0] < self.n_clusters:
             raise ValueError(
                 f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}."
             )
-        if sample_weight is not None:
-            sample_weight = check_sample_weight(sample_weight, X)
+        return None if sample_weight is None else check_sample_weight(sample_weight, X)
+
+    def _fit_runs(self, X, sample_weight, fuzzifier):
+        """Run fuzzy c-means ``n_init`` times from ``init``; return the best run.
+
+        Returns
+        -------
+        data : PreparedData
+        run : tuple
+            Centers (working units), memberships, ``log J`` and iterations.
+        """
         init = self.init
         n_init = self.n_init
         explicit_centers = None
@@ -532,12 +653,9 @@ class FuzzyCMeans(
                     stacklevel=external_stacklevel(),
                 )
                 n_init = 1
-        fuzzifier, self.m_ = self._fuzzifier_function(*X.shape)
-
         random_state = check_random_state(self.random_state)
         seeds = random_state.randint(np.iinfo(np.int32).max, size=n_init)
         n_parallel_runs = min(effective_n_jobs(self.n_jobs), n_init)
-
         relative_weights = _relative_weights(sample_weight)
 
         def run(data, seed):
@@ -560,13 +678,35 @@ class FuzzyCMeans(
             runs = Parallel(n_jobs=n_parallel_runs, prefer="threads")(
                 delayed(run)(data, seed) for seed in seeds
             )
-        centers, memberships, log_objective, n_iter = _best_run(runs, X.dtype)
+        return data, _best_run(runs, X.dtype)
 
+    def _set_fitted(self, X, data, run, sample_weight, fuzzifier, n_steps):
+        """Set the fitted attributes from the best run on ``data``.
+
+        ``X`` holds the samples whose memberships are kept (the first rows
+        of ``data``), of weights ``sample_weight``; every row of ``data``
+        counts in ``center_weights_``.
+        """
+        centers, memberships, log_objective, n_iter = run
+        xp = data.xp
+        all_weights = data.sample_weight
+        if all_weights is None:
+            center_weights = xp.sum(xp.astype(memberships, data.dtype), axis=0)
+        else:
+            # inf beyond float64's range, which only weights near it reach.
+            with np.errstate(over="ignore"):
+                center_weights = xp.matmul(
+                    all_weights, xp.astype(memberships, data.dtype)
+                )
+        memberships = memberships[: X.shape[0], ...]
+        relative_weights = _relative_weights(sample_weight)
         self.cluster_centers_ = data.from_scaled(centers)
+        self.center_weights_ = center_weights
         self.memberships_ = memberships
-        self.labels_ = data.xp.argmax(memberships, axis=1)
+        self.labels_ = xp.argmax(memberships, axis=1)
         self.objective_ = data.objective(log_objective)
         self.n_iter_ = n_iter
+        self.n_steps_ = n_steps
         self.partition_coefficient_ = _partition_coefficient(
             memberships, relative_weights
         )
@@ -580,6 +720,9 @@ class FuzzyCMeans(
 
     def _partition_problems(self):
         """Describe what makes the fitted partition degenerate; empty if nothing.
+
+        After the first batch of :meth:`partial_fit`, a batch may hold
+        fewer groups than clusters: its labels are not counted.
 
         Returns
         -------
@@ -604,7 +747,7 @@ class FuzzyCMeans(
             )
         xp, _ = namespace(self.labels_)
         n_distinct = xp.unique_values(self.labels_).shape[0]
-        if n_distinct < n_clusters:
+        if n_distinct < n_clusters and self.n_steps_ == 1:
             problems.append(
                 f"{n_distinct} distinct clusters found for n_clusters={n_clusters}"
             )

@@ -201,12 +201,11 @@ class PreparedData:
         if not (self.is_numpy or self.exponent):
             # Steps on data at its own scale use the rows in place.
             self._set_device_blocks(n_columns, copies_rows=False)
-        self.log_sample_weight = None
+        self.sample_weight = self.log_sample_weight = None
         if sample_weight is not None:
+            self.sample_weight = self.xp.astype(sample_weight, self.dtype)
             with np.errstate(divide="ignore"):
-                self.log_sample_weight = self.xp.log(
-                    self.xp.astype(sample_weight, self.dtype)
-                )
+                self.log_sample_weight = self.xp.log(self.sample_weight)
 
     def _set_device_blocks(self, n_columns, copies_rows):
         self.rows_per_chunk = _device_block_rows(self.X, n_columns, copies_rows)
