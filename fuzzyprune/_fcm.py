@@ -568,7 +568,8 @@ class FuzzyCMeans(
         ------
         ValueError
             If the batch or its weights are invalid (as in :meth:`fit`), if
-            it has other features than the batches before, or if
+            it has other features than the batches before, if it is of
+            another array library or device than them, or if
             ``n_clusters`` differs from the number of clusters fitted so
             far. Nothing fitted changes then.
 
@@ -580,6 +581,7 @@ class FuzzyCMeans(
         """
         if not hasattr(self, "cluster_centers_"):
             return self.fit(X, sample_weight=sample_weight)
+        check_same_namespace(X, self, "cluster_centers_", "partial_fit")
         X = self._check_data(X, reset=False)
         n_fitted = self.cluster_centers_.shape[0]
         if self.n_clusters != n_fitted:

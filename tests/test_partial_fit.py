@@ -149,3 +149,13 @@ def test_batches_of_one_cluster_each_keep_the_centers_seen_before():
     for batch in _batches(X[order], 10):
         partial.partial_fit(batch)
     assert -partial.score(X) <= 1.02 * full.objective_
+
+
+def test_a_batch_of_another_library_is_refused(blobs):
+    torch = pytest.importorskip("torch")
+    with sklearn.config_context(array_api_dispatch=True):
+        partial = FuzzyCMeans(5, random_state=0).partial_fit(torch.asarray(blobs[:500]))
+        before = pickle.dumps(partial)
+        with pytest.raises(ValueError, match="must use the same namespace"):
+            partial.partial_fit(blobs[500:1000])
+    assert pickle.dumps(partial) == before
