@@ -240,3 +240,22 @@ def test_bench_mlp_prints_tables_and_goals():
     assert "unpruned" in labels and labels[-1].endswith("compact(sparse=True)")
     assert "(goal <= 1.10)" in output
     assert "unstructured 90 % as CSR predict speed-up" in output
+
+
+def test_bench_fcm_scale_streams_a_memmap_and_reports_memory():
+    output, rows = run_benchmark(
+        "bench_fcm_scale.py",
+        "--n-samples=3000",
+        "--n-features=16",
+        "--n-clusters=3",
+        "--batch-mb=0.05",
+        "--sample=1000",
+    )
+    assert rows[1].split("|")[1].strip() == "FuzzyCMeans.partial_fit"
+    # 3000 rows in batches of 819 rows of 16 float32.
+    assert rows[1].split("|")[2].strip() == "4"
+    assert _goal(output, "peak anonymous memory") >= 0
+    ratio = _goal(
+        output, "objective of 1000 rows at the streamed centers / full fit of them"
+    )
+    assert 0.9 < ratio < 1.05
