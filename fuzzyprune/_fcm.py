@@ -102,6 +102,8 @@ def _fcm_single(data, initial_centers, fuzzifier, max_iter, tol, verbose):
     return centers, memberships, sums.log_objective, n_iter
 
 
+# Parameters that set the fuzzifier function, fixed by a fit's first batch.
+_FUZZIFIER_PARAMS = ("m", "fuzzifier", "beta")
 # Objectives of runs within this relative difference are ties: they differ by
 # rounding, which differs between namespaces and devices.
 _TIED_OBJECTIVES = {"float32": 1e-5, "float64": 1e-10}
@@ -567,11 +569,13 @@ class FuzzyCMeans(
         Raises
         ------
         ValueError
-            If the batch or its weights are invalid (as in :meth:`fit`), if
-            it has other features than the batches before, if it is of
-            another array library or device than them, or if
-            ``n_clusters`` differs from the number of clusters fitted so
-            far. Nothing fitted changes then.
+            If a parameter is out of its range or the batch or its weights
+            are invalid (as in :meth:`fit`); if the batch has other features
+            than the batches before, values beyond the range of the first
+            batch's float type (to which it is converted), or is of another
+            array library or device; or if ``n_clusters``, ``m``,
+            ``fuzzifier`` or ``beta`` differ from the first batch's. Nothing
+            fitted changes then.
 
         References
         ----------
@@ -581,15 +585,12 @@ class FuzzyCMeans(
         """
         if not hasattr(self, "cluster_centers_"):
             return self.fit(X, sample_weight=sample_weight)
+        # scikit-learn's wrapper checks the parameters of a first fit only.
+        self._validate_params()
+        self._check_same_setting()
         check_same_namespace(X, self, "cluster_centers_", "partial_fit")
         X = self._check_data(X, reset=False)
-        n_fitted = self.cluster_centers_.shape[0]
-        if self.n_clusters != n_fitted:
-            raise ValueError(
-                f"n_clusters={self.n_clusters} differs from the {n_fitted} "
-                "clusters fitted so far; partial_fit continues a fit, so keep "
-                "n_clusters, or call fit to start again."
-            )
+        X = self._as_fitted_type(X)
         if sample_weight is not None:
             sample_weight = check_sample_weight(sample_weight, X)
         data, run = self._step_with_centers(X, sample_weight)
@@ -597,6 +598,50 @@ class FuzzyCMeans(
             X, data, run, sample_weight, self._fitted_fuzzifier, self.n_steps_ + 1
         )
         return self
+
+    def _as_fitted_type(self, X):
+        """Return a batch in the float type of the fit's first batch.
+
+        Raises
+        ------
+        ValueError
+            If the batch has values beyond that type's range.
+        """
+        dtype = self.cluster_centers_.dtype
+        if X.dtype == dtype:
+            return X
+        # Values beyond the range become inf, refused below.
+        with np.errstate(over="ignore"):
+            if sp.issparse(X):
+                X = X.astype(dtype)
+                finite = np.isfinite(X.data).all()
+            else:
+                xp, _ = namespace(X)
+                X = xp.astype(X, dtype)
+                finite = bool(xp.all(xp.isfinite(X)))
+        if not finite:
+            raise ValueError(
+                f"X holds values beyond the range of {dtype_name(dtype)}, the "
+                "type of the first batch, which the fit keeps."
+            )
+        return X
+
+    def _check_same_setting(self):
+        """Refuse parameters that a later batch cannot change."""
+        n_fitted = self.cluster_centers_.shape[0]
+        if self.n_clusters != n_fitted:
+            raise ValueError(
+                f"n_clusters={self.n_clusters} differs from the {n_fitted} "
+                "clusters fitted so far; partial_fit continues a fit, so keep "
+                "n_clusters, or call fit to start again."
+            )
+        setting = {name: self.get_params()[name] for name in _FUZZIFIER_PARAMS}
+        if setting != self._fitted_setting:
+            raise ValueError(
+                f"{setting} differs from the fuzzifier setting of the first "
+                f"batch, {self._fitted_setting}; partial_fit keeps it fixed, so "
+                "set it back, or call fit to start again."
+            )
 
     def _step_with_centers(self, X, sample_weight):
         """Cluster a batch together with the weighted current centers."""
@@ -716,6 +761,9 @@ class FuzzyCMeans(
             X, self.cluster_centers_, relative_weights
         )
         self._fitted_fuzzifier = fuzzifier
+        self._fitted_setting = {
+            name: self.get_params()[name] for name in _FUZZIFIER_PARAMS
+        }
         self._n_features_out = self.n_clusters
         self._warn_if_degenerate(X.shape)
         return self

@@ -159,3 +159,34 @@ def test_a_batch_of_another_library_is_refused(blobs):
         with pytest.raises(ValueError, match="must use the same namespace"):
             partial.partial_fit(blobs[500:1000])
     assert pickle.dumps(partial) == before
+
+
+def test_batches_keep_the_type_of_the_first(blobs):
+    partial = FuzzyCMeans(5, random_state=0).partial_fit(blobs[:1000])
+    partial.partial_fit(blobs[1000:2000].astype(np.float32))
+    assert partial.cluster_centers_.dtype == np.float64
+    small = FuzzyCMeans(5, random_state=0).partial_fit(blobs[:1000].astype(np.float32))
+    before = pickle.dumps(small)
+    with pytest.raises(ValueError, match="beyond the range of float32"):
+        small.partial_fit(blobs[1000:2000] * 1e40)
+    assert pickle.dumps(small) == before
+    small.partial_fit(blobs[1000:2000])
+    assert small.cluster_centers_.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"max_iter": 0}, "max_iter"),
+        ({"tol": -1.0}, "tol"),
+        ({"m": 3.0}, "differs from the fuzzifier setting"),
+        ({"fuzzifier": "polynomial"}, "differs from the fuzzifier setting"),
+    ],
+)
+def test_parameters_are_checked_at_every_batch(blobs, params, message):
+    partial = FuzzyCMeans(5, m=1.5, random_state=0).partial_fit(blobs[:1000])
+    partial.set_params(**params)
+    before = pickle.dumps(partial)
+    with pytest.raises(ValueError, match=message):
+        partial.partial_fit(blobs[1000:2000])
+    assert pickle.dumps(partial) == before
