@@ -1,5 +1,6 @@
 """Fuzzy c-means clustering."""
 
+import functools
 import math
 import warnings
 from contextlib import nullcontext
@@ -29,9 +30,22 @@ from ._array_api import (
     to_numpy,
 )
 from ._chunks import N_JOBS_CONSTRAINT, row_threading, thread_pool
+from ._fcm_dask import (
+    DaskData,
+    check_dask_array,
+    check_dask_sample_weight,
+    is_dask_collection,
+    lazy_distances,
+    lazy_memberships,
+    lazy_score,
+)
 from ._fcm_data import (
     PreparedData,
+    distances,
+    evaluate,
     fcm_pass,
+    iterate,
+    radius_rows,
     scaled_sq_distances,
     sq_distances,
     times_power_of_two,
@@ -56,13 +70,6 @@ def _row_threading(X, n_parallel_runs=1):
     return row_threading(n_parallel_runs) if namespace(X)[1] else nullcontext(1)
 
 
-def _converged(log_objective, previous_log_objective, tol):
-    """Whether ``J_m`` improved by less than ``tol`` relative to its last value."""
-    if log_objective == -np.inf:
-        return True
-    return np.exp(log_objective - previous_log_objective) >= 1.0 - tol
-
-
 def _fcm_single(data, initial_centers, fuzzifier, max_iter, tol, verbose):
     """Run fuzzy c-means from initial centers until convergence.
 
@@ -73,33 +80,49 @@ def _fcm_single(data, initial_centers, fuzzifier, max_iter, tol, verbose):
         number of iterations run.
     """
     xp = data.xp
-    centers = initial_centers
     # NumPy's memberships are written as each pass goes, where they are still
     # in cache; elsewhere only the last pass computes them, so that a device
     # holds X and at most one block's temporaries while iterating.
     memberships = xp.empty(
-        (data.X.shape[0], centers.shape[0]), dtype=data.X.dtype, device=data.device
+        (data.X.shape[0], initial_centers.shape[0]),
+        dtype=data.X.dtype,
+        device=data.device,
     )
     kept = memberships if data.is_numpy else None
-    previous_log_objective = np.inf
     with thread_pool(data.n_threads) as executor:
-        for n_iter in range(1, max_iter + 1):
-            sums = fcm_pass(data, centers, fuzzifier, kept, executor)
-            if verbose:
-                objective = data.objective(sums.log_objective)
-                print(f"Iteration {n_iter}, objective {objective:.6g}")
-            if _converged(sums.log_objective, previous_log_objective, tol):
-                if verbose:
-                    print(f"Converged at iteration {n_iter}.")
-                break
-            previous_log_objective = sums.log_objective
-            centers = sums.centers(centers)
-        else:
-            # The last update moved the centers: evaluate memberships for them.
-            kept = None
-        if kept is None:
+
+        def one_pass(centers):
+            return fcm_pass(data, centers, fuzzifier, kept, executor)
+
+        centers, sums, n_iter, has_converged = iterate(
+            one_pass, initial_centers, max_iter, tol, verbose, data.objective
+        )
+        # Otherwise the memberships are not yet those of the final centers.
+        if not (has_converged and kept is not None):
             sums = fcm_pass(data, centers, fuzzifier, memberships, executor, False)
     return centers, memberships, sums.log_objective, n_iter
+
+
+def _dask_fcm_single(data, initial_centers, fuzzifier, max_iter, tol, verbose):
+    """:func:`_fcm_single` on a Dask array: one graph per pass.
+
+    Returns
+    -------
+    centers, stats, log_objective, n_iter
+        As :func:`_fcm_single`, with the last pass's :class:`PassStats`
+        (memberships stay lazy).
+    """
+    centers, stats, n_iter, has_converged = iterate(
+        functools.partial(data.fcm_pass, fuzzifier=fuzzifier),
+        initial_centers,
+        max_iter,
+        tol,
+        verbose,
+        data.objective,
+    )
+    if not has_converged:
+        stats = data.fcm_pass(centers, fuzzifier)
+    return centers, stats, stats.log_objective, n_iter
 
 
 # Parameters that set the fuzzifier function, fixed by a fit's first batch.
@@ -149,8 +172,6 @@ def _average(values, weights, xp):
 # m = 10: 0.02, 1.4).
 _UNIFORM_MEMBERSHIPS = 1e-2
 _COINCIDENT_CENTERS = 1e-2
-# Samples on which the radius of the clusters is estimated.
-_RADIUS_SAMPLES = 256
 
 
 def _partition_coefficient(memberships, sample_weight):
@@ -164,38 +185,47 @@ def _partition_coefficient(memberships, sample_weight):
     return _average(squares, sample_weight, xp)
 
 
-def _center_separation(X, centers, sample_weight):
-    """Distance of the closest two centers over the radius of the clusters.
-
-    The radius is the root-mean-square distance of samples to their nearest
-    center, estimated on up to ``_RADIUS_SAMPLES`` evenly spaced rows: the
-    spread of the data when the centers have merged, the clusters' own
-    spread when they are apart. A far group of samples widens only its own
-    cluster, not the yardstick of the others, and no weighting by the
-    fuzzifier lets samples lying on a center dominate. ``inf`` for a single
-    center, or when the sampled rows all lie on centers; 0 if two centers
-    coincide.
-    """
-    if centers.shape[0] < 2:
-        return np.inf
-    rows = np.unique(np.linspace(0, X.shape[0] - 1, _RADIUS_SAMPLES).astype(int))
+def _radius_sample(X, sample_weight):
+    """Return the rows of ``X`` that estimate the radius, and their weights."""
+    rows = radius_rows(X.shape[0])
     xp, is_numpy = namespace(X)
     if not is_numpy:
         rows = xp.asarray(rows, device=device(X))
     sample = X[rows] if is_numpy else xp.take(X, rows, axis=0)
+    weights = None if sample_weight is None else to_numpy(sample_weight)[to_numpy(rows)]
+    return sample, weights
+
+
+def _center_separation(sample, centers, sample_weight):
+    """Distance of the closest two centers over the radius of the clusters.
+
+    The radius is the root-mean-square distance of samples to their nearest
+    center, estimated on the rows ``sample`` (up to 256 evenly spaced rows,
+    see :func:`radius_rows`, of weights ``sample_weight``, NumPy or
+    ``None``): the spread of the data when the centers have merged, the
+    clusters' own spread when they are apart. A far group of samples widens
+    only its own cluster, not the yardstick of the others, and no weighting
+    by the fuzzifier lets samples lying on a center dominate. ``inf`` for a
+    single center, or when the sampled rows all lie on centers; 0 if two
+    centers coincide.
+    """
+    if centers.shape[0] < 2:
+        return np.inf
+    xp, _ = namespace(sample)
+    on = device(sample)
     # Both distances at the same working scale: their ratio holds at any scale.
     nearest, exponent = scaled_sq_distances(sample, centers)
     nearest = to_numpy(nearest)
-    centers = xp.astype(centers, float_dtype(xp, device(X)))
+    centers = xp.astype(centers, float_dtype(xp, on))
     scaled_centers = times_power_of_two(centers, -exponent, xp)
     # Squared distances between centers by the same refined expansion (exact
     # 0 for coincident centers), in memory of c x c rather than of all pairs.
     gaps = sq_distances(scaled_centers, scaled_centers)
-    itself = xp.astype(xp.eye(centers.shape[0], device=device(X)), xp.bool)
+    itself = xp.astype(xp.eye(centers.shape[0], device=on), xp.bool)
     closest = float(xp.min(xp.where(itself, math.inf, gaps)))
     if closest == 0:
         return 0.0
-    weights = None if sample_weight is None else to_numpy(sample_weight)[to_numpy(rows)]
+    weights = sample_weight
     if weights is not None and not weights.any():
         weights = None
     sq_radius = np.average(nearest.min(axis=1), weights=weights)
@@ -523,6 +553,8 @@ class FuzzyCMeans(
         TypeError
             If ``X`` holds objects that are not numbers.
         """
+        if is_dask_collection(X):
+            return self._fit_dask(X, sample_weight)
         X = self._check_data(X, reset=True)
         sample_weight = self._check_first_batch(X, sample_weight)
         fuzzifier, m = self._fuzzifier_function(*X.shape)
@@ -530,6 +562,43 @@ class FuzzyCMeans(
         self.m_ = m
         self._set_fitted(X, data, run, sample_weight, fuzzifier, n_steps=1)
         return self
+
+    def _fit_dask(self, X, sample_weight):
+        """:meth:`fit` on a Dask array, one graph per pass over its blocks."""
+        X = check_dask_array(self, X, reset=True)
+        self._check_first_batch(X, None)
+        sample_weight = check_dask_sample_weight(sample_weight, X)
+        fuzzifier, m = self._fuzzifier_function(*X.shape)
+        init, explicit_centers, seeds = self._runs_plan(X)
+        data = DaskData(X, sample_weight, explicit_centers)
+        runs = [
+            _dask_fcm_single(
+                data,
+                data.initial_centers(
+                    init, self.n_clusters, fuzzifier, np.random.RandomState(seed)
+                ),
+                fuzzifier,
+                self.max_iter,
+                self.tol,
+                self.verbose,
+            )
+            for seed in seeds
+        ]
+        centers, stats, log_objective, n_iter = _best_run(runs, X.dtype)
+        self.m_ = m
+        self.cluster_centers_ = data.from_scaled(centers)
+        self.center_weights_ = stats.center_weights
+        self.memberships_ = lazy_memberships(X, self.cluster_centers_, fuzzifier)
+        self.labels_ = self.memberships_.argmax(axis=1)
+        self.objective_ = data.objective(log_objective)
+        self.n_iter_ = n_iter
+        self.n_steps_ = 1
+        self.partition_coefficient_ = stats.partition_coefficient
+        self.center_separation_ = _center_separation(
+            stats.sample_rows, self.cluster_centers_, stats.sample_weights
+        )
+        n_distinct = int(np.count_nonzero(stats.label_counts))
+        return self._finish_fit(fuzzifier, X.shape, n_distinct)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None, sample_weight=None):
@@ -583,6 +652,12 @@ class FuzzyCMeans(
            Palaniswami, "Fuzzy c-means algorithms for very large data",
            IEEE Transactions on Fuzzy Systems 20(6), 1130-1146, 2012.
         """
+        if is_dask_collection(X):
+            raise TypeError(
+                "X: partial_fit takes one batch in memory, not a Dask collection; "
+                "fit a Dask array with fit, or pass its blocks one by one: "
+                "for block in X.blocks: fcm.partial_fit(block.compute())."
+            )
         if not hasattr(self, "cluster_centers_"):
             return self.fit(X, sample_weight=sample_weight)
         # scikit-learn's wrapper checks the parameters of a first fit only.
@@ -676,14 +751,10 @@ class FuzzyCMeans(
             )
         return None if sample_weight is None else check_sample_weight(sample_weight, X)
 
-    def _fit_runs(self, X, sample_weight, fuzzifier):
-        """Run fuzzy c-means ``n_init`` times from ``init``; return the best run.
+    def _runs_plan(self, X):
+        """Return ``init``, explicit initial centers (or ``None``) and run seeds.
 
-        Returns
-        -------
-        data : PreparedData
-        run : tuple
-            Centers (working units), memberships, ``log J`` and iterations.
+        Explicit centers (an array ``init``) are checked and make one run.
         """
         init = self.init
         n_init = self.n_init
@@ -702,6 +773,19 @@ class FuzzyCMeans(
                 n_init = 1
         random_state = check_random_state(self.random_state)
         seeds = random_state.randint(np.iinfo(np.int32).max, size=n_init)
+        return init, explicit_centers, seeds
+
+    def _fit_runs(self, X, sample_weight, fuzzifier):
+        """Run fuzzy c-means ``n_init`` times from ``init``; return the best run.
+
+        Returns
+        -------
+        data : PreparedData
+        run : tuple
+            Centers (working units), memberships, ``log J`` and iterations.
+        """
+        init, explicit_centers, seeds = self._runs_plan(X)
+        n_init = len(seeds)
         n_parallel_runs = min(effective_n_jobs(self.n_jobs), n_init)
         relative_weights = _relative_weights(sample_weight)
 
@@ -757,15 +841,26 @@ class FuzzyCMeans(
         self.partition_coefficient_ = _partition_coefficient(
             memberships, relative_weights
         )
+        sample, sample_weights = _radius_sample(X, relative_weights)
         self.center_separation_ = _center_separation(
-            X, self.cluster_centers_, relative_weights
+            sample, self.cluster_centers_, sample_weights
         )
+        n_distinct = xp.unique_values(self.labels_).shape[0]
+        return self._finish_fit(fuzzifier, X.shape, n_distinct)
+
+    def _finish_fit(self, fuzzifier, shape, n_distinct):
+        """Keep what later calls need, and warn if the partition is degenerate.
+
+        ``n_distinct`` is the number of clusters that are some sample's
+        cluster of largest membership.
+        """
         self._fitted_fuzzifier = fuzzifier
         self._fitted_setting = {
             name: self.get_params()[name] for name in _FUZZIFIER_PARAMS
         }
+        self._n_distinct_labels = n_distinct
         self._n_features_out = self.n_clusters
-        self._warn_if_degenerate(X.shape)
+        self._warn_if_degenerate(shape)
         return self
 
     def _partition_problems(self):
@@ -795,8 +890,7 @@ class FuzzyCMeans(
                 f"{self.center_separation_:.2g} times the radius of the clusters "
                 "apart)"
             )
-        xp, _ = namespace(self.labels_)
-        n_distinct = xp.unique_values(self.labels_).shape[0]
+        n_distinct = self._n_distinct_labels
         if n_distinct < n_clusters and self.n_steps_ == 1:
             problems.append(
                 f"{n_distinct} distinct clusters found for n_clusters={n_clusters}"
@@ -865,23 +959,21 @@ class FuzzyCMeans(
 
     def _evaluate(self, X, sample_weight=None):
         """Memberships of ``X`` to the fitted centers, and the objective ``J``."""
-        centers = self.cluster_centers_
         # As many clusters as fitted, whatever n_clusters was set to since.
         with _row_threading(X) as n_threads:
-            data = PreparedData(X, sample_weight, n_threads, centers, centers.shape[0])
-            memberships = data.xp.empty(
-                (X.shape[0], centers.shape[0]), dtype=X.dtype, device=data.device
+            memberships, data, log_objective = evaluate(
+                X,
+                self.cluster_centers_,
+                self._fitted_fuzzifier,
+                sample_weight,
+                n_threads,
             )
-            with thread_pool(data.n_threads) as executor:
-                sums = fcm_pass(
-                    data,
-                    data.to_scaled(centers),
-                    self._fitted_fuzzifier,
-                    memberships,
-                    executor,
-                    False,
-                )
-        return memberships, data.objective(sums.log_objective)
+        return memberships, data.objective(log_objective)
+
+    def _check_dask_test_data(self, X):
+        """Validate a Dask array for a method, lazily; return it and the centers."""
+        check_is_fitted(self)
+        return check_dask_array(self, X, reset=False), to_numpy(self.cluster_centers_)
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit and return the cluster of largest membership of each sample.
@@ -917,6 +1009,9 @@ class FuzzyCMeans(
         memberships : array of shape (n_samples, n_clusters)
             Memberships in [0, 1], each row summing to 1.
         """
+        if is_dask_collection(X):
+            X, centers = self._check_dask_test_data(X)
+            return lazy_memberships(X, centers, self._fitted_fuzzifier)
         X = self._check_test_data(X, "predict_proba")
         return self._evaluate(X)[0]
 
@@ -933,6 +1028,8 @@ class FuzzyCMeans(
         labels : array of shape (n_samples,)
             Cluster index of each sample.
         """
+        if is_dask_collection(X):
+            return self.predict_proba(X).argmax(axis=1)
         X = self._check_test_data(X, "predict")
         memberships = self._evaluate(X)[0]
         return namespace(memberships)[0].argmax(memberships, axis=1)
@@ -952,12 +1049,10 @@ class FuzzyCMeans(
             beyond its range, which only centers fitted on float64 data can
             reach for float32 ``X``.
         """
+        if is_dask_collection(X):
+            return lazy_distances(*self._check_dask_test_data(X))
         X = self._check_test_data(X, "transform")
-        # Distances, unlike their squares, fit X's dtype at any scale of X.
-        sq, exponent = scaled_sq_distances(X, self.cluster_centers_)
-        xp, _ = namespace(sq)
-        with np.errstate(over="ignore"):
-            return xp.astype(times_power_of_two(xp.sqrt(sq), exponent, xp), X.dtype)
+        return distances(X, self.cluster_centers_)
 
     def score(self, X, y=None, sample_weight=None):
         """Return the opposite of the objective ``J`` of ``X``.
@@ -987,6 +1082,10 @@ class FuzzyCMeans(
         ValueError
             If ``X`` or ``sample_weight`` is invalid, as in :meth:`fit`.
         """
+        if is_dask_collection(X):
+            X, centers = self._check_dask_test_data(X)
+            sample_weight = check_dask_sample_weight(sample_weight, X)
+            return lazy_score(X, sample_weight, centers, self._fitted_fuzzifier)
         X = self._check_test_data(X, "score")
         if sample_weight is not None:
             sample_weight = check_sample_weight(sample_weight, X)

@@ -52,6 +52,8 @@ _DEVICE_BLOCK_SHARE = 0.25
 _MIN_DEVICE_BLOCK_BYTES = 32 * 2**20
 # Arrays of one value per row and cluster that a step holds at once.
 _STEP_TEMPORARIES = 6
+# Samples on which the radius of the clusters is estimated.
+_RADIUS_SAMPLES = 256
 
 
 def _device_block_rows(X, n_columns, copies_rows):
@@ -152,6 +154,22 @@ def scaled_sq_distances(X, centers):
     return data.sq_distances_to(data.to_scaled(centers)), data.exponent
 
 
+class Frame:
+    """Working units shared by blocks of one data set.
+
+    Parameters
+    ----------
+    shift : ndarray of shape (n_features,)
+        A point near the data, in working units, float64.
+    exponent : int
+        Working units are ``2 ** exponent`` times the data's own.
+    """
+
+    def __init__(self, shift, exponent):
+        self.shift = shift
+        self.exponent = exponent
+
+
 class PreparedData:
     """What a fit computes once about ``X`` and reuses at every iteration.
 
@@ -176,9 +194,15 @@ class PreparedData:
         Centers to be compared with the data, in the data's units.
     n_columns : int
         Most centers compared with the rows at once, which sizes device blocks.
+    frame : Frame, optional
+        Shift and exponent to use instead of measuring them on ``X``: those
+        of a larger data set of which ``X`` is a block (NumPy only), so that
+        the steps of all its blocks work in the same units.
     """
 
-    def __init__(self, X, sample_weight=None, n_threads=1, centers=None, n_columns=16):
+    def __init__(
+        self, X, sample_weight=None, n_threads=1, centers=None, n_columns=16, frame=None
+    ):
         self.X = X
         self.xp, self.is_numpy = namespace(X)
         self.device = device(X)
@@ -192,12 +216,17 @@ class PreparedData:
             self.n_threads = 1
         self.exponent = 0
         with thread_pool(self.n_threads) as executor:
-            self._measure(executor)
-            if not self._fits(centers):
-                self.exponent = largest_exponent(X, centers)
-                # All zero, or moderate data whose measures underflowed.
-                if self.exponent:
-                    self._measure(executor)
+            if frame is None:
+                self._measure(executor)
+                if not self._fits(centers):
+                    self.exponent = largest_exponent(X, centers)
+                    # All zero, or moderate data whose measures underflowed.
+                    if self.exponent:
+                        self._measure(executor)
+            else:
+                self.exponent = frame.exponent
+                self.shift = frame.shift
+                self._measure_norms(executor)
         if not (self.is_numpy or self.exponent):
             # Steps on data at its own scale use the rows in place.
             self._set_device_blocks(n_columns, copies_rows=False)
@@ -228,6 +257,12 @@ class PreparedData:
         self.shift = xp.zeros(n_features, dtype=self.dtype, device=self.device)
         if not sp.issparse(self.X):
             self.shift = self._column_sums(executor) / n_samples
+        self._measure_norms(executor)
+
+    def _measure_norms(self, executor):
+        """Compute the squared norms of the rows about the shift, and bounds."""
+        xp = self.xp
+        n_samples = self.X.shape[0]
         self.shifted_sq_norms = xp.empty(
             n_samples, dtype=self.dtype, device=self.device
         )
@@ -451,3 +486,110 @@ def fcm_pass(data, centers, fuzzifier, memberships, executor, update_centers=Tru
     return functools.reduce(
         WeightedSums.merge, map_blocks(executor, process, data.blocks)
     )
+
+
+def converged(log_objective, previous_log_objective, tol):
+    """Whether ``J_m`` improved by less than ``tol`` relative to its last value."""
+    if log_objective == -np.inf:
+        return True
+    return np.exp(log_objective - previous_log_objective) >= 1.0 - tol
+
+
+def iterate(one_pass, centers, max_iter, tol, verbose, objective):
+    """Alternate passes and center updates until ``J_m`` stops improving.
+
+    Parameters
+    ----------
+    one_pass : callable
+        Maps centers (working units) to the pass's result, which has a
+        ``log_objective`` (``log J_m`` of those centers) and a
+        ``centers(previous)`` method giving the next centers.
+    centers : array of shape (n_clusters, n_features)
+        Initial centers in working units.
+    max_iter : int
+    tol : float
+    verbose : int
+        Print the objective at each iteration if positive.
+    objective : callable
+        Maps ``log J_m`` to ``J_m`` in the data's units, for printing.
+
+    Returns
+    -------
+    centers : array of shape (n_clusters, n_features)
+        The last centers.
+    result
+        The last pass's result: of ``centers`` if ``has_converged``, of the
+        centers before them otherwise.
+    n_iter : int
+        Passes run.
+    has_converged : bool
+    """
+    previous_log_objective = np.inf
+    for n_iter in range(1, max_iter + 1):
+        result = one_pass(centers)
+        if verbose:
+            print(
+                f"Iteration {n_iter}, objective {objective(result.log_objective):.6g}"
+            )
+        if converged(result.log_objective, previous_log_objective, tol):
+            if verbose:
+                print(f"Converged at iteration {n_iter}.")
+            return centers, result, n_iter, True
+        previous_log_objective = result.log_objective
+        centers = result.centers(centers)
+    return centers, result, max_iter, False
+
+
+def distances(X, centers):
+    """Return the Euclidean distances of the rows of ``X`` to ``centers``.
+
+    Distances, unlike their squares, fit ``X``'s dtype at any scale of
+    ``X``: the result is of ``X``'s dtype, ``inf`` beyond its range, which
+    only centers larger than float32's range can reach for float32 ``X``.
+    """
+    sq, exponent = scaled_sq_distances(X, centers)
+    xp, _ = namespace(sq)
+    with np.errstate(over="ignore"):
+        return xp.astype(times_power_of_two(xp.sqrt(sq), exponent, xp), X.dtype)
+
+
+def evaluate(X, centers, fuzzifier, sample_weight=None, n_threads=1):
+    """Return the memberships of ``X`` to ``centers`` and ``log J_m`` of them.
+
+    Parameters
+    ----------
+    X : {array, sparse matrix} of shape (n_samples, n_features)
+        Validated samples.
+    centers : array of shape (n_clusters, n_features)
+        Centers in the data's units.
+    fuzzifier : FuzzifierFunction
+    sample_weight : array of shape (n_samples,), optional
+    n_threads : int
+
+    Returns
+    -------
+    memberships : array of shape (n_samples, n_clusters)
+        Of ``X``'s namespace, device and dtype.
+    data : PreparedData
+        The prepared ``X``, whose ``objective`` maps the log objective to
+        the data's units.
+    log_objective : float
+        ``log J_m`` in working units.
+    """
+    data = PreparedData(X, sample_weight, n_threads, centers, centers.shape[0])
+    memberships = data.xp.empty(
+        (X.shape[0], centers.shape[0]), dtype=X.dtype, device=data.device
+    )
+    with thread_pool(data.n_threads) as executor:
+        sums = fcm_pass(
+            data, data.to_scaled(centers), fuzzifier, memberships, executor, False
+        )
+    return memberships, data, sums.log_objective
+
+
+def radius_rows(n_samples):
+    """Return the up to 256 evenly spaced rows that estimate the clusters' radius.
+
+    See ``center_separation_`` of :class:`FuzzyCMeans`.
+    """
+    return np.unique(np.linspace(0, n_samples - 1, _RADIUS_SAMPLES).astype(int))

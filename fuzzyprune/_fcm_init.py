@@ -14,15 +14,14 @@ from ._fcm_step import dtype_name
 from ._validation import checking, naming_errors
 
 
-def _random_membership_centers(data, n_clusters, fuzzifier, random_state):
-    """Centers (eq. 1) of random memberships, the paper's initialisation.
+def random_membership_sums(data, n_clusters, fuzzifier, rng):
+    """Weighted sums (eq. 1) of random memberships of the rows of ``data``.
 
-    The memberships are drawn chunk by chunk, in order, as the weighted sums
-    use them: the same numbers as one draw of all of them, in the memory of
-    a chunk.
+    The memberships are drawn from the generator ``rng`` chunk by chunk, in
+    order, as the weighted sums use them: the same numbers as one draw of
+    all of them, in the memory of a chunk.
     """
     xp = data.xp
-    rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
 
     def log_weights_of(chunk):
         memberships = rng.random((chunk.stop - chunk.start, n_clusters))
@@ -30,8 +29,14 @@ def _random_membership_centers(data, n_clusters, fuzzifier, random_state):
         memberships = xp.asarray(memberships.T, dtype=data.dtype, device=data.device)
         return fuzzifier.log_weights(memberships, xp)
 
-    sums = data.weighted_sums(n_clusters, log_weights_of)
-    no_centers = xp.zeros(
+    return data.weighted_sums(n_clusters, log_weights_of)
+
+
+def _random_membership_centers(data, n_clusters, fuzzifier, random_state):
+    """Centers (eq. 1) of random memberships, the paper's initialisation."""
+    rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+    sums = random_membership_sums(data, n_clusters, fuzzifier, rng)
+    no_centers = data.xp.zeros(
         (n_clusters, data.X.shape[1]), dtype=data.X.dtype, device=data.device
     )
     return sums.centers(no_centers)

@@ -18,6 +18,7 @@ small products where OpenBLAS is faster that way; the two are tested equal.
 import numpy as np
 import scipy.sparse as sp
 
+from ._array_api import namespace
 from ._chunks import chunks_of
 from ._products import rows_times, stack_rows, weighted_sums
 
@@ -80,6 +81,17 @@ class WeightedSums:
         self.denominator = xp.zeros(n_clusters, dtype=dtype, device=device)
         # log J of the rows summed so far, a float.
         self.log_objective = -np.inf
+
+    def __getstate__(self):
+        # The namespace is a module, which neither pickles nor copies: the
+        # arrays name it again (Dask sends sums between processes).
+        state = self.__dict__.copy()
+        del state["xp"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.xp = namespace(self.numerator)[0]
 
     def _rescale(self, new_log_scale):
         xp = self.xp

@@ -1,0 +1,676 @@
+"""Fuzzy c-means on Dask arrays: each pass a graph of block steps, merged as a tree.
+
+A Dask array is never gathered. Every pass over it (measuring the data, the
+rounds of k-means|| seeding, each iteration, and the lazy methods) is one
+task per block of rows, which runs the in-memory step of :mod:`._fcm_data`
+on that block and returns a summary of a few ``n_clusters x n_features``
+numbers (:class:`PassStats`); summaries are merged as a tree of fixed shape,
+in block order. Results therefore depend on the data and its chunking, never
+on the scheduler (threads, processes or a ``distributed`` cluster) or the
+number of workers. What every task of a pass needs (centers, the working
+frame) is one node of the graph, sent to each worker once.
+
+Dask is imported only when a Dask collection is given.
+"""
+
+import copy
+import functools
+import math
+import sys
+
+import numpy as np
+
+from ._fcm_data import (
+    MODERATE_EXPONENT,
+    Frame,
+    PreparedData,
+    distances,
+    evaluate,
+    radius_rows,
+)
+from ._fcm_data import fcm_pass as block_pass
+from ._fcm_init import check_init, kmeans_plusplus, random_membership_sums
+from ._fcm_step import WeightedSums, dtype_name, log_sum_exp
+from ._validation import check_sample_weight, naming_errors
+
+# Summaries are merged this many at a time, as dask's reductions do.
+_FAN_IN = 8
+# k-means|| (Bahmani et al. 2012): rounds of sampling and the oversampling
+# factor l / n_clusters. Five rounds of 2 n_clusters candidates each gave
+# seeding as good as k-means++ in their experiments.
+_SEEDING_ROUNDS = 5
+_OVERSAMPLING = 2
+
+
+def is_dask_collection(X):
+    """Whether ``X`` is a Dask collection; never imports Dask itself."""
+    dask = sys.modules.get("dask")
+    return dask is not None and dask.is_dask_collection(X)
+
+
+def _delayed(function):
+    import dask
+
+    return dask.delayed(function, pure=True)
+
+
+def _shared(value):
+    """Return a graph node holding ``value``, which every task of a pass reads."""
+    import dask
+
+    return dask.delayed(value, pure=True, traverse=False)
+
+
+def _merge_in_order(merge, *parts):
+    # The first part is copied: a task must not change its inputs, which the
+    # threaded scheduler shares between tasks.
+    return functools.reduce(merge, parts[1:], copy.deepcopy(parts[0]))
+
+
+def _tree(parts, merge):
+    """Return the delayed merge of ``parts`` in order, as a tree of fixed shape."""
+    merge_parts = _delayed(functools.partial(_merge_in_order, merge))
+    while len(parts) > 1:
+        parts = [
+            merge_parts(*parts[start : start + _FAN_IN])
+            for start in range(0, len(parts), _FAN_IN)
+        ]
+    return parts[0]
+
+
+def check_dask_array(estimator, X, reset):
+    """Validate a Dask array of samples without computing it.
+
+    Values (NaN, infinity) are checked block by block when computed.
+
+    Returns
+    -------
+    X : dask.array.Array
+        Of float32 or float64 (other real types become float64), with one
+        chunk of columns.
+
+    Raises
+    ------
+    TypeError
+        If ``X`` is another Dask collection, has blocks other than NumPy
+        arrays, or is not of real numbers.
+    ValueError
+        If ``X`` is not 2-d, its row chunks are unknown, or (``reset`` false)
+        it has another number of features than the fit.
+    """
+    from dask.array import Array
+    from sklearn.utils.validation import _check_feature_names, _check_n_features
+
+    if not isinstance(X, Array):
+        raise TypeError(
+            f"X: a Dask collection of type {type(X).__name__} was given; "
+            "FuzzyCMeans takes dask.array.Array (a Dask DataFrame converts with "
+            ".to_dask_array(lengths=True))."
+        )
+    if X.ndim != 2:
+        raise ValueError(f"X: expected a 2-d Dask array, got {X.ndim}-d.")
+    if not isinstance(X._meta, np.ndarray):
+        raise TypeError(
+            f"X: the Dask array's blocks are {type(X._meta).__name__}; only "
+            "NumPy blocks are supported."
+        )
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"X: the Dask array's dtype {X.dtype} is not a real number.")
+    if any(math.isnan(rows) for rows in X.chunks[0]):
+        raise ValueError(
+            "X: the Dask array's row chunks are unknown; call "
+            "X.compute_chunk_sizes() first."
+        )
+    if X.shape[0] == 0:
+        raise ValueError("X: the Dask array has 0 samples; at least 1 is required.")
+    _check_n_features(estimator, X, reset=reset)
+    _check_feature_names(estimator, X, reset=reset)
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    return X.rechunk({1: -1}) if X.numblocks[1] > 1 else X
+
+
+def check_dask_sample_weight(sample_weight, X):
+    """Return sample weights as a float64 Dask array chunked as ``X``'s rows.
+
+    Weights given in memory are checked at once; Dask weights when computed.
+
+    Raises
+    ------
+    ValueError
+        Naming ``sample_weight``, if the weights are not one finite
+        non-negative number per sample.
+    """
+    import dask.array as da
+
+    if sample_weight is None:
+        return None
+    if not is_dask_collection(sample_weight):
+        weights = check_sample_weight(sample_weight, np.empty((X.shape[0], 0)))
+        return da.from_array(weights, chunks=(X.chunks[0],))
+    if sample_weight.shape != (X.shape[0],):
+        raise ValueError(
+            f"sample_weight: expected shape ({X.shape[0]},), one weight per "
+            f"sample, got {sample_weight.shape}."
+        )
+    return sample_weight.astype(np.float64).rechunk((X.chunks[0],))
+
+
+def _checked_weights(weights):
+    if weights is not None and not (
+        np.isfinite(weights).all() and (weights >= 0).all()
+    ):
+        raise ValueError("sample_weight: the weights must be finite and non-negative.")
+    return weights
+
+
+def _checked_block(block):
+    """Return ``block``; raise if it holds NaN or infinity."""
+    # Sums are finite for almost all finite data; only the rest is checked
+    # value by value.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if math.isfinite(float(block.sum())) or np.isfinite(block).all():
+            return block
+    raise ValueError("X: Input X contains NaN or infinity.")
+
+
+def _relative(weights, exponent):
+    """Weights in exact proportion to the given ones, of at most 1."""
+    return None if weights is None else np.ldexp(weights, -exponent)
+
+
+def _measure_block(block, weights):
+    """Summary of a block for the working frame of the whole array.
+
+    Returns
+    -------
+    largest : float
+        Largest absolute value.
+    largest_sq_norm : float
+        Largest squared row norm, in the block's type (inf on overflow).
+    sums : ndarray of shape (n_features,)
+        Column sums, float64, divided by ``2 ** exponent``.
+    exponent : int
+    largest_weight, total_weight : float
+    """
+    _checked_weights(weights)
+    largest = max(float(block.max()), -float(block.min()))
+    if not math.isfinite(largest):
+        raise ValueError("X: Input X contains NaN or infinity.")
+    with np.errstate(over="ignore", under="ignore"):
+        largest_sq_norm = float(np.max(np.einsum("ij,ij->i", block, block)))
+    exponent = math.frexp(largest)[1]
+    # float64 sums of data within this range neither overflow nor underflow.
+    if abs(exponent) <= MODERATE_EXPONENT["float64"]:
+        exponent = 0
+    sums = np.ldexp(block, -exponent).sum(axis=0, dtype=np.float64)
+    if weights is None:
+        return largest, largest_sq_norm, sums, exponent, 1.0, float(block.shape[0])
+    largest_weight = float(weights.max()) if weights.size else 0.0
+    return largest, largest_sq_norm, sums, exponent, largest_weight, weights.sum()
+
+
+def _frame(measures, centers, n_samples, dtype):
+    """Return the working frame of the array from its blocks' summaries.
+
+    As :class:`PreparedData` decides for data in memory: the data's own
+    units unless its size, or that of ``centers``, lies so far from 1 that
+    squared distances or weighted sums could overflow or underflow.
+    """
+    largest = max(measure[0] for measure in measures)
+    if centers is not None:
+        largest = max(largest, float(np.max(np.abs(centers))))
+    size = max(math.sqrt(measure[1]) for measure in measures)
+    if centers is not None:
+        size = max(size, float(np.max(np.abs(centers))))
+    limit = 2.0 ** MODERATE_EXPONENT[dtype_name(dtype)]
+    exponent = 0 if 1 / limit <= size <= limit else math.frexp(largest)[1]
+    # Each block's sums are in units of its own exponent, at most the
+    # array's when that is not 0: no term overflows.
+    shift = sum(np.ldexp(measure[2], measure[3] - exponent) for measure in measures)
+    return Frame(shift / n_samples, exponent)
+
+
+class PassStats:
+    """What one pass of fuzzy c-means learns from blocks of rows; merges in order.
+
+    Attributes
+    ----------
+    sums : WeightedSums
+        Sums for the next centers and ``log J_m`` of the pass's centers.
+    sq_memberships, total_weight : float
+        ``sum_i w_i sum_j u_ij^2`` and ``sum_i w_i`` with relative weights,
+        for the partition coefficient.
+    center_weights : ndarray of shape (n_clusters,)
+        ``sum_i w_i u_ij`` with the given weights.
+    label_counts : ndarray of shape (n_clusters,)
+        Samples whose largest membership is each cluster.
+    sample_rows : ndarray of shape (n_sampled, n_features)
+        The evenly spaced rows on which the radius of the clusters is
+        estimated, in the data's units, and ``sample_weights`` their
+        relative weights (``None`` without weights).
+    """
+
+    def __init__(self, sums, memberships, weights, relative_weights, sampled, rows):
+        self.sums = sums
+        squares = np.einsum("ij,ij->i", memberships, memberships, dtype=np.float64)
+        if weights is None:
+            self.sq_memberships = float(squares.sum())
+            self.total_weight = float(memberships.shape[0])
+            self.center_weights = memberships.sum(axis=0, dtype=np.float64)
+            self.sample_weights = None
+        else:
+            self.sq_memberships = float(relative_weights @ squares)
+            self.total_weight = float(relative_weights.sum())
+            # inf beyond float64's range, as in memory.
+            with np.errstate(over="ignore"):
+                self.center_weights = weights @ memberships.astype(np.float64)
+            self.sample_weights = relative_weights[sampled]
+        self.label_counts = np.bincount(
+            np.argmax(memberships, axis=1), minlength=memberships.shape[1]
+        )
+        self.sample_rows = rows[sampled]
+
+    @property
+    def log_objective(self):
+        """``log J_m`` of the pass's centers, in working units."""
+        return self.sums.log_objective
+
+    def centers(self, previous_centers):
+        """Return the next centers (see :meth:`WeightedSums.centers`)."""
+        return self.sums.centers(previous_centers)
+
+    @property
+    def partition_coefficient(self):
+        """Bezdek's partition coefficient of the pass's memberships."""
+        return self.sq_memberships / self.total_weight
+
+    def merge(self, other):
+        """Add the statistics of the blocks after these ones."""
+        self.sums.merge(other.sums)
+        self.sq_memberships += other.sq_memberships
+        self.total_weight += other.total_weight
+        with np.errstate(over="ignore"):
+            self.center_weights = self.center_weights + other.center_weights
+        self.label_counts = self.label_counts + other.label_counts
+        self.sample_rows = np.concatenate([self.sample_rows, other.sample_rows])
+        if self.sample_weights is not None:
+            self.sample_weights = np.concatenate(
+                [self.sample_weights, other.sample_weights]
+            )
+        return self
+
+
+def _fcm_block(block, weights, sampled, frame, weight_exponent, centers, fuzzifier):
+    """One fuzzy c-means step on a block: its :class:`PassStats`."""
+    data = PreparedData(block, weights, n_columns=len(centers), frame=frame)
+    memberships = np.empty((block.shape[0], len(centers)), dtype=block.dtype)
+    sums = block_pass(data, centers, fuzzifier, memberships, executor=None)
+    relative = _relative(weights, weight_exponent)
+    return PassStats(sums, memberships, weights, relative, sampled, block)
+
+
+def _nearest_weights(block, weights, frame, weight_exponent, candidates):
+    """Relative weight of the rows of a block nearest to each candidate."""
+    data = PreparedData(block, n_columns=len(candidates), frame=frame)
+    nearest = np.argmin(data.sq_distances_to(candidates), axis=1)
+    return np.bincount(
+        nearest, weights=_relative(weights, weight_exponent), minlength=len(candidates)
+    ).astype(np.float64)
+
+
+def _sample_block(block, weights, closest, seed, frame, weight_exponent, new, scale):
+    """One round of k-means|| on a block.
+
+    Rows are drawn independently with probability ``min(1, scale w_i d_i^2 /
+    phi)``, ``d_i`` the distance to the nearest candidate so far and ``phi``
+    the sum of ``w_i d_i^2`` over all blocks, which is not yet known: each row
+    has a uniform draw ``v_i`` and is drawn when ``phi < t_i = scale w_i
+    d_i^2 / v_i``. Since ``phi`` is at least this block's share, only rows
+    with ``t_i`` above it can be drawn, ``scale`` of them on average at most;
+    they are returned with their ``t_i``.
+
+    Returns
+    -------
+    closest : ndarray of shape (n_rows,)
+        Squared distance of each row to its nearest candidate, the new ones
+        included.
+    share : float
+        This block's part of ``phi``.
+    rows : ndarray of shape (n_drawn, n_features)
+        Possibly drawn rows, in working units.
+    thresholds : ndarray of shape (n_drawn,)
+    """
+    data = PreparedData(block, n_columns=len(new), frame=frame)
+    nearest = np.min(data.sq_distances_to(new), axis=1)
+    closest = nearest if closest is None else np.minimum(closest, nearest)
+    relative = _relative(weights, weight_exponent)
+    potential = closest if relative is None else relative * closest
+    share = float(potential.sum())
+    draws = np.random.default_rng(seed).random(block.shape[0])
+    with np.errstate(divide="ignore"):
+        thresholds = scale * potential / draws
+    candidates = np.flatnonzero(thresholds > share)
+    return closest, (share, data.rows(candidates), thresholds[candidates])
+
+
+class DaskData:
+    """A Dask array of samples, measured once, and the passes over it.
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (n_samples, n_features)
+        Checked by :func:`check_dask_array`.
+    sample_weight : dask.array.Array of shape (n_samples,) or None
+        Checked by :func:`check_dask_sample_weight`.
+    centers : ndarray of shape (n_clusters, n_features), optional
+        Initial centers to be compared with the data, in its units.
+
+    Raises
+    ------
+    ValueError
+        When computed blocks hold NaN or infinity, or weights are negative
+        or all 0.
+    """
+
+    def __init__(self, X, sample_weight=None, centers=None):
+        import dask
+
+        self.X = X
+        self.dtype = X.dtype
+        self.n_samples = X.shape[0]
+        rows = X.chunks[0]
+        blocks = X.to_delayed().ravel()
+        weight_blocks = (
+            [None] * len(blocks)
+            if sample_weight is None
+            else sample_weight.to_delayed().ravel()
+        )
+        # Empty blocks hold nothing to merge.
+        kept = [index for index, n_rows in enumerate(rows) if n_rows]
+        self.blocks = [blocks[index] for index in kept]
+        self.weight_blocks = [weight_blocks[index] for index in kept]
+        self.block_rows = [rows[index] for index in kept]
+        self.offsets = np.cumsum([0, *self.block_rows])
+        self.weighted = sample_weight is not None
+        measure = _delayed(_measure_block)
+        measures = dask.compute(
+            *[
+                measure(*pair)
+                for pair in zip(self.blocks, self.weight_blocks, strict=True)
+            ]
+        )
+        if self.weighted:
+            largest_weight = max(measure[4] for measure in measures)
+            if largest_weight == 0:
+                raise ValueError(
+                    "sample_weight: all weights are 0; at least one must be positive."
+                )
+            self.weight_exponent = math.frexp(largest_weight)[1]
+            self.block_weights = np.array(
+                [math.ldexp(measure[5], -self.weight_exponent) for measure in measures]
+            )
+        else:
+            self.weight_exponent = 0
+            self.block_weights = np.asarray(self.block_rows, dtype=np.float64)
+        self.frame = _frame(measures, centers, self.n_samples, X.dtype)
+
+    @property
+    def exponent(self):
+        """Working units are ``2 ** exponent`` times the data's own."""
+        return self.frame.exponent
+
+    def to_scaled(self, centers):
+        """Return ``centers`` (data units) in working units, of X's dtype."""
+        return np.ldexp(np.asarray(centers, dtype=np.float64), -self.exponent).astype(
+            self.dtype
+        )
+
+    def from_scaled(self, centers):
+        """Return ``centers`` (working units) in the data's units."""
+        return np.ldexp(centers.astype(np.float64), self.exponent).astype(self.dtype)
+
+    def objective(self, log_objective):
+        """``J`` in the data's units from ``log J`` in working units."""
+        with np.errstate(over="ignore"):
+            return float(np.ldexp(np.exp(log_objective), 2 * self.exponent))
+
+    def _map_reduce(self, function, merge, *shared, per_block=None):
+        """Merge ``function(block, weights, [per_block[i],] *shared)`` over blocks.
+
+        Returns the computed merge of the blocks' results, in block order.
+        """
+        import dask
+
+        shared = [_shared(value) for value in shared]
+        task = _delayed(function)
+        extra = (
+            [()] * len(self.blocks) if per_block is None else [(a,) for a in per_block]
+        )
+        parts = [
+            task(block, weights, *argument, *shared)
+            for block, weights, argument in zip(
+                self.blocks, self.weight_blocks, extra, strict=True
+            )
+        ]
+        return dask.compute(_tree(parts, merge))[0]
+
+    def _sampled_rows(self):
+        """Per block, the indices of its evenly spaced sample rows."""
+        rows = radius_rows(self.n_samples)
+        return [
+            rows[(rows >= start) & (rows < stop)] - start
+            for start, stop in zip(self.offsets[:-1], self.offsets[1:], strict=True)
+        ]
+
+    def fcm_pass(self, centers, fuzzifier):
+        """One pass of fuzzy c-means from ``centers`` (working units)."""
+        return self._map_reduce(
+            _fcm_block,
+            PassStats.merge,
+            self.frame,
+            self.weight_exponent,
+            centers,
+            fuzzifier,
+            per_block=self._sampled_rows(),
+        )
+
+    def _seeds(self, random_state):
+        """One random generator seed per block, from the run's random state."""
+        base = int(random_state.randint(np.iinfo(np.int32).max))
+        return [(base, index) for index in range(len(self.blocks))]
+
+    def random_membership_centers(self, n_clusters, fuzzifier, random_state):
+        """Centers of random memberships, drawn block by block."""
+
+        def block_sums(block, weights, seed, frame):
+            data = PreparedData(block, weights, n_columns=n_clusters, frame=frame)
+            rng = np.random.default_rng(seed)
+            return random_membership_sums(data, n_clusters, fuzzifier, rng)
+
+        sums = self._map_reduce(
+            block_sums,
+            WeightedSums.merge,
+            self.frame,
+            per_block=self._seeds(random_state),
+        )
+        no_centers = np.zeros((n_clusters, self.X.shape[1]), dtype=self.dtype)
+        return sums.centers(no_centers)
+
+    def initial_centers(self, init, n_clusters, fuzzifier, random_state):
+        """Return initial centers of one run, in working units.
+
+        ``"k-means++"`` is done as k-means|| (:meth:`kmeans_parallel`),
+        ``"random"`` draws memberships block by block; a callable is called
+        with the Dask array.
+        """
+        if isinstance(init, str) and init == "k-means++":
+            return self.kmeans_parallel(n_clusters, random_state)
+        if isinstance(init, str) and init == "random":
+            return self.random_membership_centers(n_clusters, fuzzifier, random_state)
+        if callable(init):
+            with naming_errors("init"):
+                init = init(self.X, n_clusters, random_state=random_state)
+                if is_dask_collection(init):
+                    init = init.compute()
+            init = check_init(init, self.dtype, n_clusters, self.X.shape[1])
+        return self.to_scaled(init)
+
+    def _weighted_row(self, random_state):
+        """One row drawn with probability proportional to its weight, scaled."""
+        cumulative = np.cumsum(self.block_weights)
+        draw = random_state.uniform() * cumulative[-1]
+        block = min(
+            int(np.searchsorted(cumulative, draw, side="right")), len(cumulative) - 1
+        )
+        within = draw - (cumulative[block - 1] if block else 0.0)
+        start = self.offsets[block]
+        if self.weighted:
+            weights = np.ldexp(
+                self.weight_blocks[block].compute(), -self.weight_exponent
+            )
+            row = int(np.searchsorted(np.cumsum(weights), within, side="right"))
+        else:
+            row = int(within)
+        row = start + min(row, self.block_rows[block] - 1)
+        return self.to_scaled(self.X[row : row + 1].compute())
+
+    def kmeans_parallel(self, n_clusters, random_state):
+        """k-means|| seeding (Bahmani et al. 2012), centers in working units.
+
+        A first row drawn by weight; then rounds in which each row is drawn
+        independently with probability ``min(1, l w_i d_i^2 / phi)`` (``l =
+        2 n_clusters``, ``d_i`` the distance to the nearest candidate so far,
+        ``phi`` their weighted sum), one pass over the data each; then every
+        candidate is weighted by the rows nearest to it, and k-means++ on the
+        weighted candidates gives the centers.
+        """
+        import dask
+
+        candidates = new = self._weighted_row(random_state)
+        closest = [None] * len(self.blocks)
+        sample = _delayed(_sample_block)
+        for _ in range(_SEEDING_ROUNDS):
+            seed = int(random_state.randint(np.iinfo(np.int32).max))
+            shared = [
+                _shared(value) for value in (self.frame, self.weight_exponent, new)
+            ]
+            tasks = [
+                sample(
+                    block,
+                    weights,
+                    near,
+                    (seed, index),
+                    *shared,
+                    _OVERSAMPLING * n_clusters,
+                )
+                for index, (block, weights, near) in enumerate(
+                    zip(self.blocks, self.weight_blocks, closest, strict=True)
+                )
+            ]
+            # Distances stay where they were computed, for the next round;
+            # only the drawn rows come back.
+            n_blocks = len(tasks)
+            persisted = dask.persist(
+                *[task[0] for task in tasks], *[task[1] for task in tasks]
+            )
+            closest = list(persisted[:n_blocks])
+            drawn = dask.compute(*persisted[n_blocks:])
+            potential = math.fsum(share for share, _, _ in drawn)
+            if potential == 0:
+                # Every row lies on a candidate.
+                break
+            new = np.concatenate(
+                [rows[thresholds > potential] for _, rows, thresholds in drawn]
+            )
+            candidates = np.concatenate([candidates, new])
+            if not len(new):
+                break
+        del closest, persisted
+        weights = self._map_reduce(
+            _nearest_weights,
+            np.add,
+            self.frame,
+            self.weight_exponent,
+            candidates,
+        )
+        return _recluster(candidates, weights, n_clusters, random_state)
+
+
+def _recluster(candidates, weights, n_clusters, random_state):
+    """k-means++ on weighted candidates; the centers in the candidates' units."""
+    data = PreparedData(candidates, weights, n_columns=n_clusters)
+    return data.from_scaled(kmeans_plusplus(data, n_clusters, random_state, weights))
+
+
+def _lazy(X, function, columns, dtype, *shared):
+    """Return ``function(block, *shared)`` over the row blocks of X, lazily.
+
+    ``columns`` is the number of columns of the result, ``None`` for 1-d.
+    """
+    import dask.array as da
+
+    shared = [_shared(value) for value in shared]
+    task = _delayed(function)
+    parts = []
+    for block, n_rows in zip(X.to_delayed().ravel(), X.chunks[0], strict=True):
+        shape = (n_rows,) if columns is None else (n_rows, columns)
+        parts.append(
+            da.from_delayed(task(block, *shared), shape=shape, dtype=dtype)
+            if n_rows
+            else da.empty(shape, dtype=dtype)
+        )
+    return da.concatenate(parts)
+
+
+def _block_memberships(block, centers, fuzzifier):
+    return evaluate(_checked_block(block), centers, fuzzifier)[0]
+
+
+def _block_distances(block, centers):
+    return distances(_checked_block(block), centers)
+
+
+def lazy_memberships(X, centers, fuzzifier):
+    """Memberships of the rows of a Dask array to ``centers``, lazily."""
+    return _lazy(X, _block_memberships, len(centers), X.dtype, centers, fuzzifier)
+
+
+def lazy_distances(X, centers):
+    """Distances of the rows of a Dask array to ``centers``, lazily."""
+    return _lazy(X, _block_distances, len(centers), X.dtype, centers)
+
+
+def _block_log_objective(block, weights, centers, fuzzifier):
+    """``log J_m`` of a block in the data's units, a float."""
+    _, data, log_objective = evaluate(
+        _checked_block(block), centers, fuzzifier, _checked_weights(weights)
+    )
+    return log_objective + 2 * data.exponent * math.log(2.0)
+
+
+def _negative_total(log_objectives):
+    with np.errstate(over="ignore"):
+        return -np.exp(log_sum_exp(np.asarray(log_objectives), np))
+
+
+def lazy_score(X, sample_weight, centers, fuzzifier):
+    """Return the opposite of ``J_m`` of a Dask array, a lazy 0-d Dask array."""
+    import dask.array as da
+
+    shared = [_shared(value) for value in (centers, fuzzifier)]
+    task = _delayed(_block_log_objective)
+    weight_blocks = (
+        [None] * X.numblocks[0]
+        if sample_weight is None
+        else sample_weight.to_delayed().ravel()
+    )
+    parts = [
+        task(block, weights, *shared)
+        for block, weights, n_rows in zip(
+            X.to_delayed().ravel(), weight_blocks, X.chunks[0], strict=True
+        )
+        if n_rows
+    ]
+    total = _delayed(_negative_total)(parts)
+    return da.from_delayed(total, shape=(), dtype=np.float64)
