@@ -22,7 +22,6 @@ import numpy as np
 
 from ._fcm_data import (
     MODERATE_EXPONENT,
-    Frame,
     PreparedData,
     distances,
     evaluate,
@@ -180,55 +179,74 @@ def _relative(weights, exponent):
 
 
 def _measure_block(block, weights):
-    """Summary of a block for the working frame of the whole array.
+    """Measure a block, once for every pass: see :class:`DaskData`.
 
     Returns
     -------
-    largest : float
-        Largest absolute value.
-    largest_sq_norm : float
-        Largest squared row norm, in the block's type (inf on overflow).
-    sums : ndarray of shape (n_features,)
-        Column sums, float64, divided by ``2 ** exponent``.
-    exponent : int
-    largest_weight, total_weight : float
+    summary : tuple
+        The block's largest absolute value, its size (largest distance of a
+        row to the block's mean, or entry of it) in the data's units, its
+        largest and total weight (1 and its rows without weights), and the
+        exponent of its measures.
+    measures : tuple
+        The mean (``shift``), the squared norms of the rows about it and the
+        exponent of the units in which they are measured (see
+        :class:`PreparedData`).
+
+    Raises
+    ------
+    ValueError
+        If the block holds NaN or infinity, or its weights are negative or
+        not finite.
     """
     _checked_weights(weights)
     largest = max(float(block.max()), -float(block.min()))
     if not math.isfinite(largest):
         raise ValueError("X: Input X contains NaN or infinity.")
-    with np.errstate(over="ignore", under="ignore"):
-        largest_sq_norm = float(np.max(np.einsum("ij,ij->i", block, block)))
-    exponent = math.frexp(largest)[1]
-    # float64 sums of data within this range neither overflow nor underflow.
-    if abs(exponent) <= MODERATE_EXPONENT["float64"]:
-        exponent = 0
-    sums = np.ldexp(block, -exponent).sum(axis=0, dtype=np.float64)
+    data = PreparedData(block, n_columns=1)
+    with np.errstate(over="ignore"):
+        size = float(np.ldexp(data.size(), data.exponent))
     if weights is None:
-        return largest, largest_sq_norm, sums, exponent, 1.0, float(block.shape[0])
-    largest_weight = float(weights.max()) if weights.size else 0.0
-    return largest, largest_sq_norm, sums, exponent, largest_weight, weights.sum()
+        weight_summary = (1.0, float(block.shape[0]))
+    else:
+        weight_summary = (float(weights.max()), float(weights.sum()))
+    measures = (data.shift, data.shifted_sq_norms, data.exponent)
+    return (largest, size, *weight_summary, data.exponent), measures
 
 
-def _frame(measures, centers, n_samples, dtype):
-    """Return the working frame of the array from its blocks' summaries.
+def _measure_again(block, exponent):
+    """Measure a block in the units ``2 ** exponent`` (see :func:`_measure_block`)."""
+    data = PreparedData(block, n_columns=1, exponent=exponent)
+    return data.shift, data.shifted_sq_norms, exponent
 
-    As :class:`PreparedData` decides for data in memory: the data's own
-    units unless its size, or that of ``centers``, lies so far from 1 that
-    squared distances or weighted sums could overflow or underflow.
+
+def _working_exponent(summaries, centers, dtype):
+    """Return the exponent of the working units of the whole array.
+
+    As :class:`PreparedData` decides for data in memory, from the blocks'
+    summaries: the data's own units (0) unless its size, or that of
+    ``centers``, lies so far from 1 that squared distances or weighted sums
+    could overflow or underflow; then the binary exponent of the largest
+    absolute value.
     """
-    largest = max(measure[0] for measure in measures)
+    largest = max(summary[0] for summary in summaries)
+    size = max(summary[1] for summary in summaries)
     if centers is not None:
-        largest = max(largest, float(np.max(np.abs(centers))))
-    size = max(math.sqrt(measure[1]) for measure in measures)
-    if centers is not None:
-        size = max(size, float(np.max(np.abs(centers))))
+        largest = size = max(largest, size, float(np.max(np.abs(centers))))
     limit = 2.0 ** MODERATE_EXPONENT[dtype_name(dtype)]
-    exponent = 0 if 1 / limit <= size <= limit else math.frexp(largest)[1]
-    # Each block's sums are in units of its own exponent, at most the
-    # array's when that is not 0: no term overflows.
-    shift = sum(np.ldexp(measure[2], measure[3] - exponent) for measure in measures)
-    return Frame(shift / n_samples, exponent)
+    return 0 if 1 / limit <= size <= limit else math.frexp(largest)[1]
+
+
+def _prepared(block, weights, measures, n_columns):
+    """Return a block as :class:`PreparedData` from its measures."""
+    shift, sq_norms, exponent = measures
+    return PreparedData(
+        block,
+        weights,
+        n_columns=n_columns,
+        exponent=exponent,
+        measures=(shift, sq_norms),
+    )
 
 
 class PassStats:
@@ -301,25 +319,25 @@ class PassStats:
         return self
 
 
-def _fcm_block(block, weights, sampled, frame, weight_exponent, centers, fuzzifier):
+def _fcm_block(block, weights, measures, sampled, weight_exponent, centers, fuzzifier):
     """One fuzzy c-means step on a block: its :class:`PassStats`."""
-    data = PreparedData(block, weights, n_columns=len(centers), frame=frame)
+    data = _prepared(block, weights, measures, len(centers))
     memberships = np.empty((block.shape[0], len(centers)), dtype=block.dtype)
     sums = block_pass(data, centers, fuzzifier, memberships, executor=None)
     relative = _relative(weights, weight_exponent)
     return PassStats(sums, memberships, weights, relative, sampled, block)
 
 
-def _nearest_weights(block, weights, frame, weight_exponent, candidates):
+def _nearest_weights(block, weights, measures, weight_exponent, candidates):
     """Relative weight of the rows of a block nearest to each candidate."""
-    data = PreparedData(block, n_columns=len(candidates), frame=frame)
+    data = _prepared(block, None, measures, len(candidates))
     nearest = np.argmin(data.sq_distances_to(candidates), axis=1)
     return np.bincount(
         nearest, weights=_relative(weights, weight_exponent), minlength=len(candidates)
     ).astype(np.float64)
 
 
-def _sample_block(block, weights, closest, seed, frame, weight_exponent, new, scale):
+def _sample_block(block, weights, measures, state, weight_exponent, new, scale):
     """One round of k-means|| on a block.
 
     Rows are drawn independently with probability ``min(1, scale w_i d_i^2 /
@@ -330,28 +348,56 @@ def _sample_block(block, weights, closest, seed, frame, weight_exponent, new, sc
     with ``t_i`` above it can be drawn, ``scale`` of them on average at most;
     they are returned with their ``t_i``.
 
+    Parameters
+    ----------
+    state : tuple
+        The squared distances of the block's rows to the candidates before
+        ``new`` (``None`` in the first round), and the seed of its draws.
+    new : ndarray of shape (n_new, n_features)
+        Candidates drawn in the last round, in working units.
+
     Returns
     -------
+    drawn : tuple
+        This block's part of ``phi``, the rows that may be drawn (working
+        units) and their thresholds ``t_i``.
     closest : ndarray of shape (n_rows,)
         Squared distance of each row to its nearest candidate, the new ones
         included.
-    share : float
-        This block's part of ``phi``.
-    rows : ndarray of shape (n_drawn, n_features)
-        Possibly drawn rows, in working units.
-    thresholds : ndarray of shape (n_drawn,)
     """
-    data = PreparedData(block, n_columns=len(new), frame=frame)
-    nearest = np.min(data.sq_distances_to(new), axis=1)
-    closest = nearest if closest is None else np.minimum(closest, nearest)
+    closest, seed = state
+    data = _prepared(block, None, measures, max(len(new), 1))
+    if len(new):
+        nearest = np.min(data.sq_distances_to(new), axis=1)
+        closest = nearest if closest is None else np.minimum(closest, nearest)
     relative = _relative(weights, weight_exponent)
     potential = closest if relative is None else relative * closest
     share = float(potential.sum())
     draws = np.random.default_rng(seed).random(block.shape[0])
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         thresholds = scale * potential / draws
-    candidates = np.flatnonzero(thresholds > share)
-    return closest, (share, data.rows(candidates), thresholds[candidates])
+    drawable = np.flatnonzero(thresholds > share)
+    return (share, data.rows(drawable), thresholds[drawable]), closest
+
+
+def _random_membership_sums(block, weights, measures, seed, n_clusters, fuzzifier):
+    """Weighted sums of random memberships of a block's rows, from ``seed``."""
+    data = _prepared(block, weights, measures, n_clusters)
+    rng = np.random.default_rng(seed)
+    return random_membership_sums(data, n_clusters, fuzzifier, rng)
+
+
+def _persisted_pairs(tasks):
+    """Run tasks that return (small, large) pairs.
+
+    Returns the small parts, computed, and the large ones persisted: they
+    stay where they were computed (on the workers of a cluster).
+    """
+    import dask
+
+    n_tasks = len(tasks)
+    persisted = dask.persist(*[task[0] for task in tasks], *[task[1] for task in tasks])
+    return list(dask.compute(*persisted[:n_tasks])), list(persisted[n_tasks:])
 
 
 class DaskData:
@@ -374,7 +420,6 @@ class DaskData:
     """
 
     def __init__(self, X, sample_weight=None, centers=None):
-        import dask
 
         self.X = X
         self.dtype = X.dtype
@@ -393,32 +438,45 @@ class DaskData:
         self.block_rows = [rows[index] for index in kept]
         self.offsets = np.cumsum([0, *self.block_rows])
         self.weighted = sample_weight is not None
-        measure = _delayed(_measure_block)
-        measures = dask.compute(
-            *[
-                measure(*pair)
-                for pair in zip(self.blocks, self.weight_blocks, strict=True)
-            ]
-        )
+        summaries, measures = self._measure(centers)
         if self.weighted:
-            largest_weight = max(measure[4] for measure in measures)
+            largest_weight = max(summary[2] for summary in summaries)
             if largest_weight == 0:
                 raise ValueError(
                     "sample_weight: all weights are 0; at least one must be positive."
                 )
             self.weight_exponent = math.frexp(largest_weight)[1]
-            self.block_weights = np.array(
-                [math.ldexp(measure[5], -self.weight_exponent) for measure in measures]
-            )
         else:
             self.weight_exponent = 0
-            self.block_weights = np.asarray(self.block_rows, dtype=np.float64)
-        self.frame = _frame(measures, centers, self.n_samples, X.dtype)
+        self.block_weights = np.array(
+            [math.ldexp(summary[3], -self.weight_exponent) for summary in summaries]
+        )
+        self.measures = measures
 
-    @property
-    def exponent(self):
-        """Working units are ``2 ** exponent`` times the data's own."""
-        return self.frame.exponent
+    def _measure(self, centers):
+        """Measure every block once; return their summaries and measures.
+
+        The measures (a mean per block and a squared norm per row) stay on
+        the workers, for every later pass. Blocks measured in units other
+        than the array's (far from unit size) are measured again in them.
+        """
+        import dask
+
+        measure = _delayed(_measure_block)
+        tasks = [
+            measure(block, weights)
+            for block, weights in zip(self.blocks, self.weight_blocks, strict=True)
+        ]
+        summaries, measures = _persisted_pairs(tasks)
+        self.exponent = _working_exponent(summaries, centers, self.dtype)
+        measure_again = _delayed(_measure_again)
+        measures = [
+            part if summary[4] == self.exponent else measure_again(block, self.exponent)
+            for block, part, summary in zip(
+                self.blocks, measures, summaries, strict=True
+            )
+        ]
+        return summaries, list(dask.persist(*measures))
 
     def to_scaled(self, centers):
         """Return ``centers`` (data units) in working units, of X's dtype."""
@@ -435,25 +493,30 @@ class DaskData:
         with np.errstate(over="ignore"):
             return float(np.ldexp(np.exp(log_objective), 2 * self.exponent))
 
-    def _map_reduce(self, function, merge, *shared, per_block=None):
-        """Merge ``function(block, weights, [per_block[i],] *shared)`` over blocks.
+    def _tasks(self, function, *shared, per_block=None):
+        """Return ``function(block, weights, measures, [per_block[i],] *shared)``.
 
-        Returns the computed merge of the blocks' results, in block order.
+        One delayed call per block; values in ``shared`` are single graph
+        nodes that every call reads.
         """
-        import dask
-
         shared = [_shared(value) for value in shared]
         task = _delayed(function)
         extra = (
             [()] * len(self.blocks) if per_block is None else [(a,) for a in per_block]
         )
-        parts = [
-            task(block, weights, *argument, *shared)
-            for block, weights, argument in zip(
-                self.blocks, self.weight_blocks, extra, strict=True
+        return [
+            task(block, weights, measures, *argument, *shared)
+            for block, weights, measures, argument in zip(
+                self.blocks, self.weight_blocks, self.measures, extra, strict=True
             )
         ]
-        return dask.compute(_tree(parts, merge))[0]
+
+    def _map_reduce(self, function, merge, *shared, per_block=None):
+        """Return the merge, in block order, of :meth:`_tasks`' results."""
+        import dask
+
+        tasks = self._tasks(function, *shared, per_block=per_block)
+        return dask.compute(_tree(tasks, merge))[0]
 
     def _sampled_rows(self):
         """Per block, the indices of its evenly spaced sample rows."""
@@ -464,11 +527,13 @@ class DaskData:
         ]
 
     def fcm_pass(self, centers, fuzzifier):
-        """One pass of fuzzy c-means from ``centers`` (working units)."""
+        """Return the :class:`PassStats` of one pass from ``centers``.
+
+        ``centers`` are in working units, of the data's dtype.
+        """
         return self._map_reduce(
             _fcm_block,
             PassStats.merge,
-            self.frame,
             self.weight_exponent,
             centers,
             fuzzifier,
@@ -476,22 +541,17 @@ class DaskData:
         )
 
     def _seeds(self, random_state):
-        """One random generator seed per block, from the run's random state."""
+        """Return one random generator seed per block, from ``random_state``."""
         base = int(random_state.randint(np.iinfo(np.int32).max))
         return [(base, index) for index in range(len(self.blocks))]
 
     def random_membership_centers(self, n_clusters, fuzzifier, random_state):
-        """Centers of random memberships, drawn block by block."""
-
-        def block_sums(block, weights, seed, frame):
-            data = PreparedData(block, weights, n_columns=n_clusters, frame=frame)
-            rng = np.random.default_rng(seed)
-            return random_membership_sums(data, n_clusters, fuzzifier, rng)
-
+        """Return centers of random memberships, drawn block by block."""
         sums = self._map_reduce(
-            block_sums,
+            _random_membership_sums,
             WeightedSums.merge,
-            self.frame,
+            n_clusters,
+            fuzzifier,
             per_block=self._seeds(random_state),
         )
         no_centers = np.zeros((n_clusters, self.X.shape[1]), dtype=self.dtype)
@@ -545,37 +605,19 @@ class DaskData:
         candidate is weighted by the rows nearest to it, and k-means++ on the
         weighted candidates gives the centers.
         """
-        import dask
-
         candidates = new = self._weighted_row(random_state)
         closest = [None] * len(self.blocks)
-        sample = _delayed(_sample_block)
         for _ in range(_SEEDING_ROUNDS):
-            seed = int(random_state.randint(np.iinfo(np.int32).max))
-            shared = [
-                _shared(value) for value in (self.frame, self.weight_exponent, new)
-            ]
-            tasks = [
-                sample(
-                    block,
-                    weights,
-                    near,
-                    (seed, index),
-                    *shared,
-                    _OVERSAMPLING * n_clusters,
-                )
-                for index, (block, weights, near) in enumerate(
-                    zip(self.blocks, self.weight_blocks, closest, strict=True)
-                )
-            ]
+            tasks = self._tasks(
+                _sample_block,
+                self.weight_exponent,
+                new,
+                _OVERSAMPLING * n_clusters,
+                per_block=zip(closest, self._seeds(random_state), strict=True),
+            )
             # Distances stay where they were computed, for the next round;
             # only the drawn rows come back.
-            n_blocks = len(tasks)
-            persisted = dask.persist(
-                *[task[0] for task in tasks], *[task[1] for task in tasks]
-            )
-            closest = list(persisted[:n_blocks])
-            drawn = dask.compute(*persisted[n_blocks:])
+            drawn, closest = _persisted_pairs(tasks)
             potential = math.fsum(share for share, _, _ in drawn)
             if potential == 0:
                 # Every row lies on a candidate.
@@ -584,15 +626,9 @@ class DaskData:
                 [rows[thresholds > potential] for _, rows, thresholds in drawn]
             )
             candidates = np.concatenate([candidates, new])
-            if not len(new):
-                break
-        del closest, persisted
+        del closest
         weights = self._map_reduce(
-            _nearest_weights,
-            np.add,
-            self.frame,
-            self.weight_exponent,
-            candidates,
+            _nearest_weights, np.add, self.weight_exponent, candidates
         )
         return _recluster(candidates, weights, n_clusters, random_state)
 

@@ -154,22 +154,6 @@ def scaled_sq_distances(X, centers):
     return data.sq_distances_to(data.to_scaled(centers)), data.exponent
 
 
-class Frame:
-    """Working units shared by blocks of one data set.
-
-    Parameters
-    ----------
-    shift : ndarray of shape (n_features,)
-        A point near the data, in working units, float64.
-    exponent : int
-        Working units are ``2 ** exponent`` times the data's own.
-    """
-
-    def __init__(self, shift, exponent):
-        self.shift = shift
-        self.exponent = exponent
-
-
 class PreparedData:
     """What a fit computes once about ``X`` and reuses at every iteration.
 
@@ -194,14 +178,25 @@ class PreparedData:
         Centers to be compared with the data, in the data's units.
     n_columns : int
         Most centers compared with the rows at once, which sizes device blocks.
-    frame : Frame, optional
-        Shift and exponent to use instead of measuring them on ``X``: those
-        of a larger data set of which ``X`` is a block (NumPy only), so that
-        the steps of all its blocks work in the same units.
+    exponent : int, optional
+        The working units to use rather than choose: those of a larger data
+        set of which ``X`` is a block, so that the sums of all its blocks
+        are in the same units.
+    measures : tuple, optional
+        ``(shift, shifted_sq_norms)`` of ``X`` at ``exponent``, measured
+        before by a :class:`PreparedData` of the same rows (its ``shift``
+        and ``shifted_sq_norms``), which are then not measured again.
     """
 
     def __init__(
-        self, X, sample_weight=None, n_threads=1, centers=None, n_columns=16, frame=None
+        self,
+        X,
+        sample_weight=None,
+        n_threads=1,
+        centers=None,
+        n_columns=16,
+        exponent=None,
+        measures=None,
     ):
         self.X = X
         self.xp, self.is_numpy = namespace(X)
@@ -214,19 +209,18 @@ class PreparedData:
         else:
             self._set_device_blocks(n_columns, copies_rows=True)
             self.n_threads = 1
-        self.exponent = 0
+        self.exponent = 0 if exponent is None else exponent
         with thread_pool(self.n_threads) as executor:
-            if frame is None:
-                self._measure(executor)
-                if not self._fits(centers):
-                    self.exponent = largest_exponent(X, centers)
-                    # All zero, or moderate data whose measures underflowed.
-                    if self.exponent:
-                        self._measure(executor)
+            if measures is not None:
+                self.shift, self.shifted_sq_norms = measures
+                self._bound_norms()
             else:
-                self.exponent = frame.exponent
-                self.shift = frame.shift
-                self._measure_norms(executor)
+                self._measure(executor)
+            if exponent is None and not self._fits(centers):
+                self.exponent = largest_exponent(X, centers)
+                # All zero, or moderate data whose measures underflowed.
+                if self.exponent:
+                    self._measure(executor)
         if not (self.is_numpy or self.exponent):
             # Steps on data at its own scale use the rows in place.
             self._set_device_blocks(n_columns, copies_rows=False)
@@ -257,16 +251,15 @@ class PreparedData:
         self.shift = xp.zeros(n_features, dtype=self.dtype, device=self.device)
         if not sp.issparse(self.X):
             self.shift = self._column_sums(executor) / n_samples
-        self._measure_norms(executor)
-
-    def _measure_norms(self, executor):
-        """Compute the squared norms of the rows about the shift, and bounds."""
-        xp = self.xp
-        n_samples = self.X.shape[0]
         self.shifted_sq_norms = xp.empty(
             n_samples, dtype=self.dtype, device=self.device
         )
         list(map_blocks(executor, self._shifted_sq_norms, self.blocks))
+        self._bound_norms()
+
+    def _bound_norms(self):
+        """Bound the norms of the rows by ``|x - s| + |s|``."""
+        xp = self.xp
         with np.errstate(over="ignore", invalid="ignore"):
             shift_norm = math.sqrt(float(xp.vecdot(self.shift, self.shift)))
             self.norm_bounds = xp.sqrt(self.shifted_sq_norms) + shift_norm
@@ -305,18 +298,24 @@ class PreparedData:
                     sq_norms = xp.vecdot(rows, rows)
                 self.shifted_sq_norms[chunk] = xp.astype(sq_norms, self.dtype)
 
+    def size(self):
+        """Return the largest distance of a row to the shift, or entry of it.
+
+        In working units; ``inf`` if a measure overflowed.
+        """
+        with np.errstate(over="ignore", invalid="ignore"):
+            return max(
+                math.sqrt(float(self.xp.max(self.shifted_sq_norms))),
+                _largest_magnitude(self.shift),
+            )
+
     def _fits(self, centers):
         """Whether the data and ``centers`` can be used at their own scale.
 
         Their size is judged from the measures just taken, in which an
         overflow shows as infinite and an underflow as too small or 0.
         """
-        xp = self.xp
-        with np.errstate(over="ignore", invalid="ignore"):
-            sizes = [
-                math.sqrt(float(xp.max(self.shifted_sq_norms))),
-                _largest_magnitude(self.shift),
-            ]
+        sizes = [self.size()]
         if centers is not None:
             sizes.append(_largest_magnitude(centers))
         limit = 2.0 ** MODERATE_EXPONENT[dtype_name(self.X.dtype)]
