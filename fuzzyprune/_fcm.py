@@ -262,7 +262,8 @@ class FuzzyCMeans(
     split over threads; no copy of ``X`` is made. Under
     ``sklearn.config_context(array_api_dispatch=True)``, arrays of other
     array API libraries (torch on CPU or GPU, CuPy, array-api-strict) are
-    fitted on their own device (see Notes).
+    fitted on their own device; Dask arrays are fitted block by block on the
+    active Dask scheduler, never gathered (see Notes).
 
     Parameters
     ----------
@@ -430,6 +431,17 @@ class FuzzyCMeans(
     they are moved to ``X``'s device. A fitted estimator's methods refuse
     data of another library or device with a ``ValueError``.
 
+    A Dask array ``X`` (of NumPy blocks; ``pip install "fuzzyprune[dask]"``)
+    is fitted by passes of one task per block of rows, each returning its
+    weighted sums per cluster, merged as a tree in block order: results
+    depend only on the data and its chunking, not on the scheduler, and
+    equal the in-memory fit from the same initial centers to rounding.
+    ``init="k-means++"`` is done as k-means|| [7]_ and ``init="random"``
+    draws memberships block by block. ``memberships_`` and ``labels_`` are
+    then lazy Dask arrays; ``predict``, ``predict_proba`` and ``transform``
+    of a Dask array return lazy Dask arrays, and ``score`` a lazy 0-d one.
+    ``n_jobs`` is not used: the scheduler places the blocks.
+
     ``predict`` assigns each sample to its nearest center, ``predict_proba``
     returns memberships of new samples and ``transform`` their distances to
     the centers.
@@ -449,6 +461,9 @@ class FuzzyCMeans(
        Applications 1(1), 1-16, 2011.
     .. [5] A. C. Nara, "Image Classification Using Network Pruning and
        Clustering Techniques", Australian National University, 2021.
+    .. [7] B. Bahmani, B. Moseley, A. Vattani, R. Kumar and S. Vassilvitskii,
+       "Scalable k-means++", Proceedings of the VLDB Endowment 5(7),
+       622-633, 2012.
 
     Examples
     --------
@@ -528,7 +543,7 @@ class FuzzyCMeans(
             Training samples. float32 and float64 are used as they are (no
             copy when C-contiguous); other types become float64. Under
             array API dispatch, an array of any supported library, fitted on
-            its device.
+            its device. A Dask array is fitted block by block (see Notes).
 
         y : Ignored
             Not used, present for API consistency.
@@ -1007,7 +1022,8 @@ class FuzzyCMeans(
         Returns
         -------
         memberships : array of shape (n_samples, n_clusters)
-            Memberships in [0, 1], each row summing to 1.
+            Memberships in [0, 1], each row summing to 1; a lazy Dask array
+            for a Dask ``X``.
         """
         if is_dask_collection(X):
             X, centers = self._check_dask_test_data(X)
@@ -1026,7 +1042,7 @@ class FuzzyCMeans(
         Returns
         -------
         labels : array of shape (n_samples,)
-            Cluster index of each sample.
+            Cluster index of each sample; a lazy Dask array for a Dask ``X``.
         """
         if is_dask_collection(X):
             return self.predict_proba(X).argmax(axis=1)
@@ -1047,7 +1063,7 @@ class FuzzyCMeans(
         distances : array of shape (n_samples, n_clusters)
             Distance of each sample to each center, of ``X``'s dtype: ``inf``
             beyond its range, which only centers fitted on float64 data can
-            reach for float32 ``X``.
+            reach for float32 ``X``. A lazy Dask array for a Dask ``X``.
         """
         if is_dask_collection(X):
             return lazy_distances(*self._check_dask_test_data(X))
@@ -1075,7 +1091,8 @@ class FuzzyCMeans(
         -------
         score : float
             ``-J``; larger is better. ``-inf`` (or 0) where ``J`` exceeds (or
-            falls below) float64's range, as for ``objective_``.
+            falls below) float64's range, as for ``objective_``. A lazy 0-d
+            Dask array for a Dask ``X`` (``float`` of it computes it).
 
         Raises
         ------

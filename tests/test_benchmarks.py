@@ -250,6 +250,8 @@ def test_bench_fcm_scale_streams_a_memmap_and_reports_memory():
         "--n-clusters=3",
         "--batch-mb=0.05",
         "--sample=1000",
+        "--parts",
+        "stream",
     )
     assert rows[1].split("|")[1].strip() == "FuzzyCMeans.partial_fit"
     # 3000 rows in batches of 819 rows of 16 float32.
@@ -259,3 +261,31 @@ def test_bench_fcm_scale_streams_a_memmap_and_reports_memory():
         output, "objective of 1000 rows at the streamed centers / full fit of them"
     )
     assert 0.9 < ratio < 1.05
+
+
+@pytest.mark.slow
+def test_bench_fcm_scale_fits_on_a_local_cluster_within_worker_memory():
+    output, rows = run_benchmark(
+        "bench_fcm_scale.py",
+        "--n-samples=6000",
+        "--n-features=16",
+        "--n-clusters=3",
+        "--sample=1000",
+        "--parts",
+        "dask",
+        "--block-mb=0.05",
+        "--slice-mb=0.1",
+        "--iterations",
+        "1",
+        "3",
+        timeout=300,
+    )
+    labels = [row.split("|")[1].strip() for row in rows]
+    assert labels[1:] == [
+        "FuzzyCMeans, in memory (1638 rows)",
+        "FuzzyCMeans, Dask (2 workers, blocks of 819 rows)",
+        "reading the blocks alone, Dask (X.sum())",
+    ]
+    assert 0 < _goal(output, "largest worker memory / its limit") < 1
+    assert "workers restarted: False" in output
+    assert _goal(output, "Dask / in-memory seconds per row and iteration") > 0
