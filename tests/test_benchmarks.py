@@ -284,6 +284,7 @@ def test_bench_fcm_scale_fits_on_a_local_cluster_within_worker_memory():
     assert labels[1:] == [
         "FuzzyCMeans, in memory (1638 rows)",
         "FuzzyCMeans, Dask (2 workers, blocks of 819 rows)",
+        "FuzzyCMeans, Dask threads, the in-memory rows as blocks of 819",
         "reading the blocks alone, Dask (X.sum())",
     ]
     assert 0 < _goal(output, "largest worker memory / its limit") < 1
