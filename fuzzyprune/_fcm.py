@@ -36,8 +36,10 @@ from ._fcm_dask import (
     check_dask_sample_weight,
     is_dask_collection,
     lazy_distances,
+    lazy_labels,
     lazy_memberships,
     lazy_score,
+    record_features,
 )
 from ._fcm_data import (
     PreparedData,
@@ -586,6 +588,7 @@ class FuzzyCMeans(
         fuzzifier, m = self._fuzzifier_function(*X.shape)
         init, explicit_centers, seeds = self._runs_plan(X)
         data = DaskData(X, sample_weight, explicit_centers)
+        record_features(self, X)
         runs = [
             _dask_fcm_single(
                 data,
@@ -604,7 +607,7 @@ class FuzzyCMeans(
         self.cluster_centers_ = data.from_scaled(centers)
         self.center_weights_ = stats.center_weights
         self.memberships_ = lazy_memberships(X, self.cluster_centers_, fuzzifier)
-        self.labels_ = self.memberships_.argmax(axis=1)
+        self.labels_ = lazy_labels(self.memberships_)
         self.objective_ = data.objective(log_objective)
         self.n_iter_ = n_iter
         self.n_steps_ = 1
@@ -1045,7 +1048,7 @@ class FuzzyCMeans(
             Cluster index of each sample; a lazy Dask array for a Dask ``X``.
         """
         if is_dask_collection(X):
-            return self.predict_proba(X).argmax(axis=1)
+            return lazy_labels(self.predict_proba(X))
         X = self._check_test_data(X, "predict")
         memberships = self._evaluate(X)[0]
         return namespace(memberships)[0].argmax(memberships, axis=1)

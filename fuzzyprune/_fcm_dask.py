@@ -80,7 +80,10 @@ def _tree(parts, merge):
 def check_dask_array(estimator, X, reset):
     """Validate a Dask array of samples without computing it.
 
-    Values (NaN, infinity) are checked block by block when computed.
+    Values (NaN, infinity) are checked block by block when computed. With
+    ``reset``, the estimator's record of the features is left to
+    :func:`record_features`, to be called once the values are checked, so
+    that a refused fit changes nothing.
 
     Returns
     -------
@@ -98,7 +101,6 @@ def check_dask_array(estimator, X, reset):
         it has another number of features than the fit.
     """
     from dask.array import Array
-    from sklearn.utils.validation import _check_feature_names, _check_n_features
 
     if not isinstance(X, Array):
         raise TypeError(
@@ -122,11 +124,19 @@ def check_dask_array(estimator, X, reset):
         )
     if X.shape[0] == 0:
         raise ValueError("X: the Dask array has 0 samples; at least 1 is required.")
-    _check_n_features(estimator, X, reset=reset)
-    _check_feature_names(estimator, X, reset=reset)
+    if not reset:
+        record_features(estimator, X, reset=False)
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
     return X.rechunk({1: -1}) if X.numblocks[1] > 1 else X
+
+
+def record_features(estimator, X, reset=True):
+    """Set (or, without ``reset``, check) ``n_features_in_`` and feature names."""
+    from sklearn.utils.validation import _check_feature_names, _check_n_features
+
+    _check_n_features(estimator, X, reset=reset)
+    _check_feature_names(estimator, X, reset=reset)
 
 
 def check_dask_sample_weight(sample_weight, X):
@@ -670,6 +680,16 @@ def _block_distances(block, centers):
 def lazy_memberships(X, centers, fuzzifier):
     """Memberships of the rows of a Dask array to ``centers``, lazily."""
     return _lazy(X, _block_memberships, len(centers), X.dtype, centers, fuzzifier)
+
+
+def _labels(memberships):
+    return np.argmax(memberships, axis=1)
+
+
+def lazy_labels(memberships):
+    """Cluster of largest membership of lazy memberships, lazily."""
+    # Dask's own argmax puts a function in the graph that pickle refuses.
+    return memberships.map_blocks(_labels, drop_axis=1, dtype=np.intp)
 
 
 def lazy_distances(X, centers):
