@@ -7,8 +7,10 @@ on that block and returns a summary of a few ``n_clusters x n_features``
 numbers (:class:`PassStats`); summaries are merged as a tree of fixed shape,
 in block order. Results therefore depend on the data and its chunking, never
 on the scheduler (threads, processes or a ``distributed`` cluster) or the
-number of workers. What every task of a pass needs (centers, the working
-frame) is one node of the graph, sent to each worker once.
+number of workers. What every task of a pass needs (the centers) is one node
+of the graph, sent to each worker once; what each block needs again at
+every pass (its mean and the squared norms of its rows, 8 bytes a row) is
+measured once and stays on the worker that measured it.
 
 Dask is imported only when a Dask collection is given.
 """
