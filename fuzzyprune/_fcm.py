@@ -38,9 +38,9 @@ from ._fcm_dask import (
     lazy_distances,
     lazy_labels,
     lazy_memberships,
-    lazy_score,
     record_features,
 )
+from ._fcm_dask import score as dask_score
 from ._fcm_data import (
     PreparedData,
     distances,
@@ -440,9 +440,11 @@ class FuzzyCMeans(
     equal the in-memory fit from the same initial centers to rounding.
     ``init="k-means++"`` is done as k-means|| [7]_ and ``init="random"``
     draws memberships block by block. ``memberships_`` and ``labels_`` are
-    then lazy Dask arrays; ``predict``, ``predict_proba`` and ``transform``
-    of a Dask array return lazy Dask arrays, and ``score`` a lazy 0-d one.
-    ``n_jobs`` is not used: the scheduler places the blocks.
+    then lazy Dask arrays, left out when the estimator is pickled (they
+    would carry the training data's graph; ``predict(X)`` gives them
+    again); ``predict``, ``predict_proba`` and ``transform`` of a Dask
+    array return lazy Dask arrays, and ``score`` computes a float. ``n_jobs``
+    is not used: the scheduler places the blocks.
 
     ``predict`` assigns each sample to its nearest center, ``predict_proba``
     returns memberships of new samples and ``transform`` their distances to
@@ -636,8 +638,8 @@ class FuzzyCMeans(
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             One batch of samples: at least ``n_clusters`` rows for the first
-            call, any number of rows for later ones, always with the
-            features of the first.
+            call, at least one for later ones, always with the features of
+            the first.
 
         y : Ignored
             Not used, present for API consistency.
@@ -765,7 +767,7 @@ class FuzzyCMeans(
         """Check the data a fit starts from; return its checked sample weights."""
         if X.shape[0] < self.n_clusters:
             raise ValueError(
-                f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}."
+                f"X: n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}."
             )
         return None if sample_weight is None else check_sample_weight(sample_weight, X)
 
@@ -1094,8 +1096,9 @@ class FuzzyCMeans(
         -------
         score : float
             ``-J``; larger is better. ``-inf`` (or 0) where ``J`` exceeds (or
-            falls below) float64's range, as for ``objective_``. A lazy 0-d
-            Dask array for a Dask ``X`` (``float`` of it computes it).
+            falls below) float64's range, as for ``objective_``. For a Dask
+            ``X``, computed by one pass over its blocks (a number, as model
+            selection requires).
 
         Raises
         ------
@@ -1105,11 +1108,21 @@ class FuzzyCMeans(
         if is_dask_collection(X):
             X, centers = self._check_dask_test_data(X)
             sample_weight = check_dask_sample_weight(sample_weight, X)
-            return lazy_score(X, sample_weight, centers, self._fitted_fuzzifier)
+            return dask_score(X, sample_weight, centers, self._fitted_fuzzifier)
         X = self._check_test_data(X, "score")
         if sample_weight is not None:
             sample_weight = check_sample_weight(sample_weight, X)
         return -self._evaluate(X, sample_weight)[1]
+
+    def __getstate__(self):
+        # A copy: the state may be the estimator's own dictionary.
+        state = dict(super().__getstate__())
+        # The lazy memberships and labels of a Dask fit hold the graph of the
+        # training data (for an array made from memory, the data itself).
+        for name in ("memberships_", "labels_"):
+            if is_dask_collection(state.get(name)):
+                del state[name]
+        return state
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -117,7 +117,7 @@ def check_dask_array(estimator, X, reset):
             f"X: the Dask array's blocks are {type(X._meta).__name__}; only "
             "NumPy blocks are supported."
         )
-    if X.dtype.kind not in "biuf":
+    if X.dtype.kind not in "biufO":
         raise TypeError(f"X: the Dask array's dtype {X.dtype} is not a real number.")
     if any(math.isnan(rows) for rows in X.chunks[0]):
         raise ValueError(
@@ -129,6 +129,7 @@ def check_dask_array(estimator, X, reset):
     if not reset:
         record_features(estimator, X, reset=False)
     if X.dtype not in (np.float32, np.float64):
+        # Objects that are not numbers fail when their block is computed.
         X = X.astype(np.float64)
     return X.rechunk({1: -1}) if X.numblocks[1] > 1 else X
 
@@ -159,6 +160,11 @@ def check_dask_sample_weight(sample_weight, X):
     if not is_dask_collection(sample_weight):
         weights = check_sample_weight(sample_weight, np.empty((X.shape[0], 0)))
         return da.from_array(weights, chunks=(X.chunks[0],))
+    if sample_weight.ndim == 1 and math.isnan(sample_weight.shape[0]):
+        raise ValueError(
+            "sample_weight: the Dask array's chunks are unknown; call "
+            "sample_weight.compute_chunk_sizes() first."
+        )
     if sample_weight.shape != (X.shape[0],):
         raise ValueError(
             f"sample_weight: expected shape ({X.shape[0]},), one weight per "
@@ -175,8 +181,24 @@ def _checked_weights(weights):
     return weights
 
 
-def _checked_block(block):
-    """Return ``block``; raise if it holds NaN or infinity."""
+def _as_declared(block, shape, dtype):
+    """Return a block of X; raise unless it has the declared shape and dtype."""
+    if block.shape != shape:
+        raise ValueError(
+            f"X: a block of the Dask array has shape {block.shape}, where the "
+            f"array declares {shape}."
+        )
+    if block.dtype != dtype:
+        raise ValueError(
+            f"X: a block of the Dask array is of {block.dtype}, where the array "
+            f"declares {dtype}."
+        )
+    return block
+
+
+def _checked_block(block, shape, dtype):
+    """Return a block of X, checked; raise if it holds NaN or infinity."""
+    block = _as_declared(block, shape, dtype)
     # Sums are finite for almost all finite data; only the rest is checked
     # value by value.
     with np.errstate(over="ignore", invalid="ignore"):
@@ -190,8 +212,10 @@ def _relative(weights, exponent):
     return None if weights is None else np.ldexp(weights, -exponent)
 
 
-def _measure_block(block, weights):
+def _measure_block(block, weights, shape, dtype):
     """Measure a block, once for every pass: see :class:`DaskData`.
+
+    ``shape`` and ``dtype`` are the block's, as the Dask array declares them.
 
     Returns
     -------
@@ -208,9 +232,10 @@ def _measure_block(block, weights):
     Raises
     ------
     ValueError
-        If the block holds NaN or infinity, or its weights are negative or
-        not finite.
+        If the block is not as declared or holds NaN or infinity, or its
+        weights are negative or not finite.
     """
+    block = _as_declared(block, shape, dtype)
     _checked_weights(weights)
     largest = max(float(block.max()), -float(block.min()))
     if not math.isfinite(largest):
@@ -475,9 +500,12 @@ class DaskData:
         import dask
 
         measure = _delayed(_measure_block)
+        n_features = self.X.shape[1]
         tasks = [
-            measure(block, weights)
-            for block, weights in zip(self.blocks, self.weight_blocks, strict=True)
+            measure(block, weights, (n_rows, n_features), self.dtype)
+            for block, weights, n_rows in zip(
+                self.blocks, self.weight_blocks, self.block_rows, strict=True
+            )
         ]
         summaries, measures = _persisted_pairs(tasks)
         self.exponent = _working_exponent(summaries, centers, self.dtype)
@@ -652,9 +680,11 @@ def _recluster(candidates, weights, n_clusters, random_state):
 
 
 def _lazy(X, function, columns, dtype, *shared):
-    """Return ``function(block, *shared)`` over the row blocks of X, lazily.
+    """Return ``function(block, shape, X.dtype, *shared)`` over X's row blocks.
 
-    ``columns`` is the number of columns of the result, ``None`` for 1-d.
+    Lazily: a Dask array of the results. ``shape`` is the declared shape of
+    each block; ``columns`` is the number of columns of the result, ``None``
+    for 1-d, and ``dtype`` its type.
     """
     import dask.array as da
 
@@ -664,23 +694,28 @@ def _lazy(X, function, columns, dtype, *shared):
     for block, n_rows in zip(X.to_delayed().ravel(), X.chunks[0], strict=True):
         shape = (n_rows,) if columns is None else (n_rows, columns)
         parts.append(
-            da.from_delayed(task(block, *shared), shape=shape, dtype=dtype)
+            da.from_delayed(
+                task(block, (n_rows, X.shape[1]), X.dtype, *shared),
+                shape=shape,
+                dtype=dtype,
+            )
             if n_rows
             else da.empty(shape, dtype=dtype)
         )
     return da.concatenate(parts)
 
 
-def _block_memberships(block, centers, fuzzifier):
-    return evaluate(_checked_block(block), centers, fuzzifier)[0]
+def _block_memberships(block, shape, dtype, centers, fuzzifier):
+    block = _checked_block(block, shape, dtype)
+    return evaluate(block, centers, fuzzifier)[0]
 
 
-def _block_distances(block, centers):
-    return distances(_checked_block(block), centers)
+def _block_distances(block, shape, dtype, centers):
+    return distances(_checked_block(block, shape, dtype), centers)
 
 
 def lazy_memberships(X, centers, fuzzifier):
-    """Memberships of the rows of a Dask array to ``centers``, lazily."""
+    """Return the memberships of a Dask array's rows to ``centers``, lazily."""
     return _lazy(X, _block_memberships, len(centers), X.dtype, centers, fuzzifier)
 
 
@@ -689,46 +724,58 @@ def _labels(memberships):
 
 
 def lazy_labels(memberships):
-    """Cluster of largest membership of lazy memberships, lazily."""
+    """Return the clusters of largest membership of lazy memberships, lazily."""
     # Dask's own argmax puts a function in the graph that pickle refuses.
     return memberships.map_blocks(_labels, drop_axis=1, dtype=np.intp)
 
 
 def lazy_distances(X, centers):
-    """Distances of the rows of a Dask array to ``centers``, lazily."""
+    """Return the distances of a Dask array's rows to ``centers``, lazily."""
     return _lazy(X, _block_distances, len(centers), X.dtype, centers)
 
 
-def _block_log_objective(block, weights, centers, fuzzifier):
-    """``log J_m`` of a block in the data's units, a float."""
-    _, data, log_objective = evaluate(
-        _checked_block(block), centers, fuzzifier, _checked_weights(weights)
-    )
-    return log_objective + 2 * data.exponent * math.log(2.0)
+def _block_log_objective(block, weights, shape, dtype, centers, fuzzifier):
+    """Return ``log J_m`` of a block in the data's units, and its total weight."""
+    block = _checked_block(block, shape, dtype)
+    weights = _checked_weights(weights)
+    _, data, log_objective = evaluate(block, centers, fuzzifier, weights)
+    total = block.shape[0] if weights is None else math.fsum(weights)
+    return log_objective + 2 * data.exponent * math.log(2.0), total
 
 
-def _negative_total(log_objectives):
-    with np.errstate(over="ignore"):
-        return -np.exp(log_sum_exp(np.asarray(log_objectives), np))
+def score(X, sample_weight, centers, fuzzifier):
+    """Return the opposite of ``J_m`` of a Dask array, a float.
 
+    Computed by one pass whose blocks return ``log J_m`` and their weight;
+    a number, as scikit-learn's model selection requires of ``score``.
 
-def lazy_score(X, sample_weight, centers, fuzzifier):
-    """Return the opposite of ``J_m`` of a Dask array, a lazy 0-d Dask array."""
-    import dask.array as da
+    Raises
+    ------
+    ValueError
+        If the blocks are invalid, or the weights are all 0.
+    """
+    import dask
 
-    shared = [_shared(value) for value in (centers, fuzzifier)]
+    shared = [_shared(value) for value in (X.dtype, centers, fuzzifier)]
     task = _delayed(_block_log_objective)
+    n_features = X.shape[1]
     weight_blocks = (
         [None] * X.numblocks[0]
         if sample_weight is None
         else sample_weight.to_delayed().ravel()
     )
-    parts = [
-        task(block, weights, *shared)
-        for block, weights, n_rows in zip(
-            X.to_delayed().ravel(), weight_blocks, X.chunks[0], strict=True
+    parts = dask.compute(
+        *[
+            task(block, weights, (n_rows, n_features), *shared)
+            for block, weights, n_rows in zip(
+                X.to_delayed().ravel(), weight_blocks, X.chunks[0], strict=True
+            )
+            if n_rows
+        ]
+    )
+    if not any(total for _, total in parts):
+        raise ValueError(
+            "sample_weight: all weights are 0; at least one must be positive."
         )
-        if n_rows
-    ]
-    total = _delayed(_negative_total)(parts)
-    return da.from_delayed(total, shape=(), dtype=np.float64)
+    with np.errstate(over="ignore"):
+        return -float(np.exp(log_sum_exp(np.array([log for log, _ in parts]), np)))

@@ -348,7 +348,7 @@ def test_fit_never_gathers_X(blobs):
     assert blobs.shape not in results.shapes
 
 
-@pytest.mark.parametrize("method", ["predict", "predict_proba", "transform", "score"])
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "transform"])
 def test_methods_on_dask_arrays_are_lazy(blobs, fits, method):
     memory = fits[1]
     X = da.from_array(blobs, chunks=((300, 700, 0, 1000), (6,)))
@@ -382,8 +382,24 @@ def test_fitted_memberships_and_labels_are_lazy(blobs, fits):
         atol=1e-15,
     )
     np.testing.assert_array_equal(fitted.labels_.compute(), memory.predict(blobs))
-    score = fitted.score(da.from_array(blobs, chunks=700))
-    assert -score.compute() == pytest.approx(fitted.objective_, rel=1e-12)
+    X = da.from_array(blobs, chunks=700)
+    with _TaskResults() as results:
+        score = fitted.score(X)
+    # A number, as model selection requires, from one pass over the blocks.
+    assert isinstance(score, float)
+    assert results.largest_rows(n_features=blobs.shape[1]) <= 700
+    assert -score == pytest.approx(fitted.objective_, rel=1e-12)
+
+
+def test_dask_score_serves_model_selection(blobs):
+    from sklearn.model_selection import cross_val_score
+
+    X = da.from_array(blobs, chunks=500)
+    scores = cross_val_score(FuzzyCMeans(N_CLUSTERS, random_state=0), X, cv=2)
+    expected = cross_val_score(FuzzyCMeans(N_CLUSTERS, random_state=0), blobs, cv=2)
+    # k-means|| and k-means++ start apart; both fits find the four blobs,
+    # within the fits' tolerance.
+    np.testing.assert_allclose(scores, expected, rtol=1e-4)
 
 
 def test_dask_score_with_sample_weights(blobs, fits):
@@ -393,8 +409,9 @@ def test_dask_score_with_sample_weights(blobs, fits):
     expected = memory.score(blobs, sample_weight=weights)
     for given in (weights, da.from_array(weights, chunks=700)):
         score = memory.score(X, sample_weight=given)
-        assert score.ndim == 0
-        assert score.compute() == pytest.approx(expected, rel=1e-12)
+        assert score == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="sample_weight: all weights are 0"):
+        memory.score(X, sample_weight=da.zeros(blobs.shape[0], chunks=700))
 
 
 def _with_nan(X):
@@ -423,11 +440,48 @@ def test_nan_in_a_block_of_other_features_keeps_the_fitted_state(blobs):
     np.testing.assert_array_equal(fitted.predict(blobs), labels)
 
 
-@pytest.mark.parametrize("method", ["predict", "predict_proba", "transform", "score"])
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "transform"])
 def test_nan_in_a_block_fails_a_method_when_computed(blobs, fits, method):
     lazy = getattr(fits[1], method)(_with_nan(blobs))
     with pytest.raises(ValueError, match="X"):
         lazy.compute()
+
+
+def test_nan_in_a_block_fails_the_score(blobs, fits):
+    with pytest.raises(ValueError, match="X"):
+        fits[1].score(_with_nan(blobs))
+
+
+def _lying_blocks(X, block):
+    """A Dask array of X whose second block is ``block``, declared as X's rows."""
+    import dask
+
+    parts = [
+        da.from_array(X[:1000], chunks=(1000, 6)),
+        da.from_delayed(dask.delayed(block), shape=(1000, 6), dtype=X.dtype),
+    ]
+    return da.concatenate(parts)
+
+
+LYING_BLOCKS = {
+    "fewer rows": (lambda X: X[1000:1999], "shape \\(999, 6\\)"),
+    "fewer columns": (lambda X: X[1000:, :5], "shape \\(1000, 5\\)"),
+    "other type": (lambda X: X[1000:].astype(np.int32), "int32"),
+}
+
+
+@pytest.mark.parametrize("case", LYING_BLOCKS.values(), ids=LYING_BLOCKS.keys())
+def test_blocks_unlike_their_declaration_are_refused(blobs, fits, case):
+    make, message = case
+    X = _lying_blocks(blobs, make(blobs))
+    fitted = fits[1]
+    centers = fitted.cluster_centers_.copy()
+    with pytest.raises(ValueError, match="X: a block of the Dask array"):
+        fitted.fit(X)
+    np.testing.assert_array_equal(fitted.cluster_centers_, centers)
+    for method in ("predict", "predict_proba", "transform"):
+        with pytest.raises(ValueError, match=message):
+            getattr(fitted, method)(X).compute()
 
 
 BAD_DATA = {
@@ -437,7 +491,7 @@ BAD_DATA = {
     "complex": (lambda X: X.astype(complex), TypeError, "X: .*not a real number"),
     "unknown chunks": (lambda X: X[X[:, 0] > 0], ValueError, "X: .*unknown"),
     "delayed": (lambda X: X.to_delayed()[0, 0], TypeError, "X: a Dask collection"),
-    "too few rows": (lambda X: X[:3], ValueError, "n_samples=3"),
+    "too few rows": (lambda X: X[:3], ValueError, "X: n_samples=3"),
 }
 
 
@@ -509,9 +563,25 @@ def test_a_dask_fit_predicts_numpy_input(blobs, fits):
     )
 
 
-def test_a_pickled_dask_fit_predicts_alike(blobs, fits):
+def test_a_pickled_dask_fit_predicts_alike_without_the_training_data(blobs, fits):
     fitted = fits[0]
-    restored = pickle.loads(pickle.dumps(fitted))
+    dumped = pickle.dumps(fitted)
+    # The lazy memberships and labels would carry X (96 kB) in their graph.
+    assert len(dumped) < blobs.nbytes / 10
+    restored = pickle.loads(dumped)
+    assert not hasattr(restored, "labels_") and not hasattr(restored, "memberships_")
+    assert fitted.labels_ is not None
     np.testing.assert_array_equal(restored.cluster_centers_, fitted.cluster_centers_)
     np.testing.assert_array_equal(restored.predict(blobs), fitted.predict(blobs))
-    np.testing.assert_array_equal(restored.labels_.compute(), fitted.labels_.compute())
+    X = da.from_array(blobs, chunks=500)
+    np.testing.assert_array_equal(
+        restored.predict(X).compute(), fitted.labels_.compute()
+    )
+
+
+def test_object_arrays_of_numbers_are_fitted_as_float64(blobs):
+    X = da.from_array(blobs.astype(object), chunks=(500, 6))
+    fitted = FuzzyCMeans(N_CLUSTERS, init=_init(blobs)).fit(X)
+    memory = FuzzyCMeans(N_CLUSTERS, init=_init(blobs)).fit(blobs)
+    assert fitted.cluster_centers_.dtype == np.float64
+    assert fitted.objective_ == pytest.approx(memory.objective_, rel=1e-10)
