@@ -41,6 +41,7 @@ def _goal(output, name):
     return float(re.match(r"[\s=:]*([-\d.]+)", line[len(name) + 2 :]).group(1))
 
 
+@pytest.mark.slow
 def test_bench_fcm_prints_side_by_side_table_and_goals():
     output, rows = run_benchmark(
         "bench_fcm.py",
@@ -242,6 +243,7 @@ def test_bench_mlp_prints_tables_and_goals():
     assert "unstructured 90 % as CSR predict speed-up" in output
 
 
+@pytest.mark.slow
 def test_bench_fcm_scale_streams_a_memmap_and_reports_memory():
     output, rows = run_benchmark(
         "bench_fcm_scale.py",

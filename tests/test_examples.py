@@ -63,6 +63,7 @@ def test_fuzzy_cmeans_validity_example(monkeypatch, capsys):
     assert "m = 3.0:" not in output
 
 
+@pytest.mark.slow
 def test_ga_feature_selection_example(monkeypatch, capsys):
     namespace, n_figures = run_example("plot_ga_feature_selection.py", monkeypatch)
     assert n_figures == 1
@@ -84,6 +85,7 @@ def test_ga_feature_selection_example(monkeypatch, capsys):
     assert "m=2 found a degenerate partition" in output
 
 
+@pytest.mark.slow
 def test_high_dimensional_example(monkeypatch, capsys):
     namespace, n_figures = run_example(
         "plot_high_dimensional_fuzzy_cmeans.py", monkeypatch
@@ -127,6 +129,7 @@ def test_high_dimensional_example(monkeypatch, capsys):
     assert namespace["m_auto"] < 1.03
 
 
+@pytest.mark.slow
 def test_pruning_schedules_example(monkeypatch, capsys):
     namespace, n_figures = run_example("plot_pruning_schedules.py", monkeypatch)
     assert n_figures == 1

@@ -1007,6 +1007,7 @@ def test_fit_memory_grows_by_at_most_a_third_of_the_data(scale):
     assert extra <= 0.3 * (large.nbytes - small.nbytes)
 
 
+@pytest.mark.slow
 def test_repeated_fits_keep_no_memory():
     import gc
     import tracemalloc
