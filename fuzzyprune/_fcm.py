@@ -1,5 +1,6 @@
 """Fuzzy c-means clustering."""
 
+import copy
 import functools
 import math
 import warnings
@@ -127,6 +128,8 @@ def _dask_fcm_single(data, initial_centers, fuzzifier, max_iter, tol, verbose):
     return centers, stats, stats.log_objective, n_iter
 
 
+# Fitted attributes that are lazy Dask arrays after a fit on a Dask array.
+_LAZY_ATTRIBUTES = ("memberships_", "labels_")
 # Parameters that set the fuzzifier function, fixed by a fit's first batch.
 _FUZZIFIER_PARAMS = ("m", "fuzzifier", "beta")
 # Objectives of runs within this relative difference are ties: they differ by
@@ -1079,7 +1082,10 @@ class FuzzyCMeans(
         """Return the opposite of the objective ``J`` of ``X``.
 
         Memberships of ``X`` are the optimal ones for the fitted centers, as
-        in :meth:`predict_proba`.
+        in :meth:`predict_proba`. ``J`` depends on the fuzzifier (``J_m``
+        shrinks as ``m`` grows): to compare fits of different ``m`` or
+        ``fuzzifier``, use a validity-index scorer of
+        :mod:`fuzzyprune.metrics` (such as ``neg_xie_beni``).
 
         Parameters
         ----------
@@ -1119,10 +1125,29 @@ class FuzzyCMeans(
         state = dict(super().__getstate__())
         # The lazy memberships and labels of a Dask fit hold the graph of the
         # training data (for an array made from memory, the data itself).
-        for name in ("memberships_", "labels_"):
+        for name in _LAZY_ATTRIBUTES:
             if is_dask_collection(state.get(name)):
                 del state[name]
+                state["_lazy_attributes_left_out"] = True
         return state
+
+    def __deepcopy__(self, memo):
+        # A copy in memory keeps what a pickle leaves out.
+        copied = type(self).__new__(type(self))
+        memo[id(self)] = copied
+        copied.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return copied
+
+    def __getattr__(self, name):
+        if name in _LAZY_ATTRIBUTES and self.__dict__.get("_lazy_attributes_left_out"):
+            raise AttributeError(
+                f"{name} of a fit on a Dask array is not pickled, as it holds "
+                f"the training data's graph; predict_proba(X) and predict(X) "
+                "give the memberships and labels again."
+            )
+        raise AttributeError(
+            f"{type(self).__name__!r} object has no attribute {name!r}"
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -32,7 +32,7 @@ from ._fcm_data import (
 from ._fcm_data import fcm_pass as block_pass
 from ._fcm_init import check_init, kmeans_plusplus, random_membership_sums
 from ._fcm_step import WeightedSums, dtype_name, log_sum_exp
-from ._validation import check_sample_weight, naming_errors
+from ._validation import check_sample_weight, checking, naming_errors
 
 # Summaries are merged this many at a time, as dask's reductions do.
 _FAN_IN = 8
@@ -129,9 +129,25 @@ def check_dask_array(estimator, X, reset):
     if not reset:
         record_features(estimator, X, reset=False)
     if X.dtype not in (np.float32, np.float64):
-        # Objects that are not numbers fail when their block is computed.
-        X = X.astype(np.float64)
+        X = _as_float64(X, "X")
     return X.rechunk({1: -1}) if X.numblocks[1] > 1 else X
+
+
+def _float64_block(block, name):
+    """Return a block of numbers as float64; refuse text, as in memory."""
+    with checking(block, name):
+        return np.asarray(block, dtype=np.float64)
+
+
+def _as_float64(values, name):
+    """Return a Dask array of real numbers as float64, lazily.
+
+    Object blocks holding strings or complex numbers are refused, naming
+    ``name``, when computed, as in memory.
+    """
+    if values.dtype.kind in "biuf":
+        return values.astype(np.float64)
+    return values.map_blocks(_float64_block, name, dtype=np.float64)
 
 
 def record_features(estimator, X, reset=True):
@@ -170,7 +186,7 @@ def check_dask_sample_weight(sample_weight, X):
             f"sample_weight: expected shape ({X.shape[0]},), one weight per "
             f"sample, got {sample_weight.shape}."
         )
-    return sample_weight.astype(np.float64).rechunk((X.chunks[0],))
+    return _as_float64(sample_weight, "sample_weight").rechunk((X.chunks[0],))
 
 
 def _checked_weights(weights):
@@ -183,6 +199,11 @@ def _checked_weights(weights):
 
 def _as_declared(block, shape, dtype):
     """Return a block of X; raise unless it has the declared shape and dtype."""
+    if not isinstance(block, np.ndarray):
+        raise ValueError(
+            f"X: a block of the Dask array is a {type(block).__name__}, not a "
+            "NumPy array."
+        )
     if block.shape != shape:
         raise ValueError(
             f"X: a block of the Dask array has shape {block.shape}, where the "

@@ -1,5 +1,6 @@
 """FuzzyCMeans on Dask arrays: block-wise passes, k-means|| seeding, lazy methods."""
 
+import copy
 import pickle
 import subprocess
 import sys
@@ -464,6 +465,7 @@ def _lying_blocks(X, block):
 
 
 LYING_BLOCKS = {
+    "a list": (lambda X: X[1000:].tolist(), "is a list"),
     "fewer rows": (lambda X: X[1000:1999], "shape \\(999, 6\\)"),
     "fewer columns": (lambda X: X[1000:, :5], "shape \\(1000, 5\\)"),
     "other type": (lambda X: X[1000:].astype(np.int32), "int32"),
@@ -491,6 +493,16 @@ BAD_DATA = {
     "complex": (lambda X: X.astype(complex), TypeError, "X: .*not a real number"),
     "unknown chunks": (lambda X: X[X[:, 0] > 0], ValueError, "X: .*unknown"),
     "delayed": (lambda X: X.to_delayed()[0, 0], TypeError, "X: a Dask collection"),
+    "strings as objects": (
+        lambda X: X.astype(str).astype(object),
+        ValueError,
+        "X holds strings",
+    ),
+    "complex as objects": (
+        lambda X: (X + 1j).astype(object),
+        ValueError,
+        "X holds complex",
+    ),
     "too few rows": (lambda X: X[:3], ValueError, "X: n_samples=3"),
 }
 
@@ -508,6 +520,7 @@ BAD_WEIGHTS = {
     "all zero in memory": lambda w: 0 * w,
     "all zero": lambda w: da.from_array(0 * w, chunks=700),
     "nan": lambda w: da.from_array(np.where(w > 2.9, np.nan, w), chunks=700),
+    "strings": lambda w: da.from_array(w.astype(str).astype(object), chunks=700),
 }
 
 
@@ -570,6 +583,11 @@ def test_a_pickled_dask_fit_predicts_alike_without_the_training_data(blobs, fits
     assert len(dumped) < blobs.nbytes / 10
     restored = pickle.loads(dumped)
     assert not hasattr(restored, "labels_") and not hasattr(restored, "memberships_")
+    with pytest.raises(AttributeError, match="not pickled.*predict"):
+        _ = restored.labels_
+    # A copy in memory keeps them.
+    copied = copy.deepcopy(fitted)
+    np.testing.assert_array_equal(copied.labels_.compute(), fitted.labels_.compute())
     assert fitted.labels_ is not None
     np.testing.assert_array_equal(restored.cluster_centers_, fitted.cluster_centers_)
     np.testing.assert_array_equal(restored.predict(blobs), fitted.predict(blobs))
