@@ -462,10 +462,13 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
     estimator : estimator, default=None
         Clusterer (or any scikit-learn estimator) fitted on each candidate
         subset. ``None`` uses :class:`~fuzzyprune.FuzzyCMeans` with its
-        defaults. Every unset ``random_state`` in it, nested ones such as a
-        pipeline step's included, gets one seed drawn from ``random_state``,
-        the same for every subset and for the final refit, so a fitness does
-        not depend on the order in which subsets are evaluated or on
+        defaults, 8 clusters: a selector cannot see the later steps of a
+        pipeline, so pass the clusterer they use, e.g.
+        ``make_pipeline(GAFeatureSelector(FuzzyCMeans(11)), FuzzyCMeans(11))``.
+        Every unset ``random_state`` in it, nested ones such as a pipeline
+        step's included, gets one seed drawn from ``random_state``, the same
+        for every subset and for the final refit, so a fitness does not
+        depend on the order in which subsets are evaluated or on
         ``n_jobs``. A ``random_state`` already set is kept.
 
     scoring : str or callable, default="silhouette"
