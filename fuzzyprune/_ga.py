@@ -409,6 +409,11 @@ def _constant_columns(X):
     return to_numpy(xp.max(X, axis=0) == xp.min(X, axis=0))
 
 
+def _clock():
+    """Return the seconds of a monotonic clock, for the search's timings."""
+    return time.perf_counter()
+
+
 class _History:
     """Per-generation record of the search."""
 
@@ -423,11 +428,11 @@ class _History:
 
     def __init__(self):
         self.records = {key: [] for key in self.keys}
-        self.started = time.perf_counter()
+        self.started = _clock()
 
     def add(self, best_score, scores, n_evaluations, n_cache_hits):
         finite = scores[np.isfinite(scores)]
-        now = time.perf_counter()
+        now = _clock()
         values = (
             best_score,
             finite.mean() if finite.size else np.nan,
@@ -444,6 +449,22 @@ class _History:
         history = {"generation": np.arange(len(self.records["best_score"]))}
         history.update({key: np.asarray(self.records[key]) for key in self.keys})
         return history
+
+
+class _Evaluations:
+    """Record of every member of every generation of the search."""
+
+    def __init__(self):
+        self.parts = {"generation": [], "fitness": [], "n_features": [], "cached": []}
+
+    def add(self, generation, scores, n_features, cached):
+        self.parts["generation"].append(np.full(scores.size, generation))
+        self.parts["fitness"].append(scores)
+        self.parts["n_features"].append(n_features)
+        self.parts["cached"].append(np.asarray(cached, dtype=bool))
+
+    def as_arrays(self):
+        return {key: np.concatenate(parts) for key, parts in self.parts.items()}
 
 
 class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
@@ -525,6 +546,15 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         Stop after this many generations without improving the best fitness.
         ``None`` runs all ``n_generations``.
 
+    max_time : float, default=None
+        Stop after the generation during which this many seconds of search
+        have passed (the generation under way is completed, so the search
+        ends within one generation of the budget). ``None``: no limit.
+
+    target_score : float, default=None
+        Stop after the generation in which a subset reaches this fitness.
+        ``None``: no target.
+
     min_features : int or float, default=1
         Fewest features a subset may have; a float in (0, 1] is a fraction of
         the features. Children outside the limits are repaired by switching
@@ -583,6 +613,14 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
 
     n_evaluations_ : int
         Number of distinct subsets evaluated.
+
+    evaluations_ : dict of ndarray
+        One entry per member of every generation, in order: ``generation``,
+        ``fitness``, ``n_features`` (of the subset) and ``cached``, whether
+        its fitness was already known (a subset met before, or a duplicate
+        within its generation) rather than evaluated for it. The entries
+        with ``cached`` false are the ``n_evaluations_`` distinct subsets,
+        each once. Suitable for :class:`pandas.DataFrame`.
 
     n_features_in_ : int
         Number of features seen during ``fit``.
@@ -678,6 +716,8 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         "mutation_proba": [Interval(Real, 0, 1, closed="both"), None],
         "n_elites": [Interval(Integral, 0, None, closed="left")],
         "n_gen_no_change": [Interval(Integral, 1, None, closed="left"), None],
+        "max_time": [Interval(Real, 0, None, closed="neither"), None],
+        "target_score": [Real, None],
         "min_features": [
             Interval(Integral, 1, None, closed="left"),
             Interval(RealNotInt, 0, 1, closed="right"),
@@ -708,6 +748,8 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         mutation_proba=None,
         n_elites=1,
         n_gen_no_change=None,
+        max_time=None,
+        target_score=None,
         min_features=1,
         max_features=None,
         silhouette_sample_size=1000,
@@ -727,6 +769,8 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         self.mutation_proba = mutation_proba
         self.n_elites = n_elites
         self.n_gen_no_change = n_gen_no_change
+        self.max_time = max_time
+        self.target_score = target_score
         self.min_features = min_features
         self.max_features = max_features
         self.silhouette_sample_size = silhouette_sample_size
@@ -885,7 +929,7 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
             scores = search.evaluate(population, parallel)
             progress.update()
             for _ in range(self.n_generations):
-                if search.stalled(self.n_gen_no_change):
+                if self._should_stop(search):
                     break
                 population = self._breed(
                     population, scores, mutation_proba, min_features, max_features, rng
@@ -899,10 +943,19 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         self.best_score_ = search.best_score
         self.history_ = search.history.as_arrays()
         self.n_evaluations_ = len(search.cache)
+        self.evaluations_ = search.evaluations.as_arrays()
         self.estimator_ = clone(fitness.estimator).fit(
             _take(X, np.flatnonzero(self.support_), axis=1), y, **fit_params
         )
         return self
+
+    def _should_stop(self, search):
+        """Whether a stopping rule ends the search after this generation."""
+        if search.stalled(self.n_gen_no_change):
+            return True
+        if self.max_time is not None and search.elapsed() >= self.max_time:
+            return True
+        return self.target_score is not None and search.best_score >= self.target_score
 
     def _parallel(self):
         parallel = Parallel(n_jobs=self.n_jobs, prefer="threads")
@@ -1062,13 +1115,21 @@ class _Search:
         self.best_score = np.nan
         self.best_mask = None
         self.history = _History()
+        self.evaluations = _Evaluations()
         self.n_gen_no_change = 0
+        self.started = _clock()
+
+    def elapsed(self):
+        """Return the seconds since the search started."""
+        return _clock() - self.started
 
     def evaluate(self, population, parallel):
         """Fitness of each subset, evaluating only those never seen."""
         keys = [np.packbits(individual).tobytes() for individual in population]
         unseen = {}
+        cached = []
         for key, individual in zip(keys, population, strict=True):
+            cached.append(key in self.cache or key in unseen)
             if key not in self.cache:
                 unseen.setdefault(key, individual)
         new_scores = parallel(
@@ -1084,6 +1145,8 @@ class _Search:
                 improved = True
         self.n_gen_no_change = 0 if improved else self.n_gen_no_change + 1
         scores = np.array([self.cache[key] for key in keys], dtype=float)
+        generation = len(self.history.records["best_score"])
+        self.evaluations.add(generation, scores, population.sum(axis=1), cached)
         self.history.add(self.best_score, scores, len(unseen), len(keys) - len(unseen))
         return scores
 

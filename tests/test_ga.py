@@ -969,3 +969,92 @@ def test_scorer_returning_no_number_is_named(result):
     )
     with pytest.raises(TypeError, match=r"scoring=.*scorer.* returned .*not a number"):
         selector.fit(indexed_data())
+
+
+class _FakeClock:
+    """A clock that the scorer below advances by one second per evaluation."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def _counting_scorer(clock):
+    def scorer(estimator, X, y):
+        clock.now += 1.0
+        return float(X.shape[1])
+
+    return scorer
+
+
+def _wine():
+    from sklearn.datasets import load_wine
+    from sklearn.preprocessing import StandardScaler
+
+    return StandardScaler().fit_transform(load_wine().data)
+
+
+def test_evaluations_record_every_member_and_each_subset_once():
+    # Three features make 7 subsets: a generation of 8 holds duplicates.
+    X = _wine()[:, :3]
+    selector = GAFeatureSelector(
+        FuzzyCMeans(3), population_size=8, n_generations=4, random_state=0
+    ).fit(X)
+    evaluations = selector.evaluations_
+    history = selector.history_
+    n_generations = history["generation"].size
+    np.testing.assert_array_equal(
+        evaluations["generation"], np.repeat(np.arange(n_generations), 8)
+    )
+    cached = evaluations["cached"]
+    assert np.count_nonzero(~cached) == selector.n_evaluations_
+    for generation in range(n_generations):
+        this = evaluations["generation"] == generation
+        assert np.count_nonzero(cached & this) == history["n_cache_hits"][generation]
+        fitness = evaluations["fitness"][this]
+        assert fitness.mean() == pytest.approx(history["mean_score"][generation])
+        best_so_far = evaluations["fitness"][evaluations["generation"] <= generation]
+        assert best_so_far.max() == history["best_score"][generation]
+    assert evaluations["n_features"].min() >= 1
+    assert cached[:8].any()
+    # The best subset is among the evaluated ones, with its size.
+    best = np.argmax(evaluations["fitness"])
+    assert evaluations["n_features"][best] == selector.support_.sum()
+    pd = pytest.importorskip("pandas")
+    assert len(pd.DataFrame(evaluations)) == 8 * n_generations
+
+
+def test_max_time_stops_within_one_generation_of_the_budget(monkeypatch):
+    clock = _FakeClock()
+    monkeypatch.setattr("fuzzyprune._ga._clock", clock)
+    selector = GAFeatureSelector(
+        FuzzyCMeans(3),
+        scoring=_counting_scorer(clock),
+        population_size=6,
+        n_generations=50,
+        max_time=10.0,
+        random_state=0,
+    ).fit(_wine())
+    elapsed = np.cumsum(selector.history_["seconds"])
+    assert elapsed[-1] >= 10.0
+    assert elapsed[-2] < 10.0
+    assert elapsed.size < 51
+
+
+def test_target_score_stops_after_the_generation_that_reaches_it():
+    clock = _FakeClock()
+    selector = GAFeatureSelector(
+        FuzzyCMeans(3),
+        scoring=_counting_scorer(clock),
+        population_size=6,
+        n_generations=50,
+        init_proba=0.3,
+        target_score=9,
+        random_state=0,
+    ).fit(_wine())
+    best = selector.history_["best_score"]
+    assert best[-1] >= 9
+    assert (best[:-1] < 9).all()
+    assert best.size < 51
