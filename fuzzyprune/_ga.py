@@ -456,15 +456,23 @@ class _Evaluations:
 
     def __init__(self):
         self.parts = {"generation": [], "fitness": [], "n_features": [], "cached": []}
+        self.selected = None
 
-    def add(self, generation, scores, n_features, cached):
+    def add(self, generation, population, scores, cached):
         self.parts["generation"].append(np.full(scores.size, generation))
         self.parts["fitness"].append(scores)
-        self.parts["n_features"].append(n_features)
+        self.parts["n_features"].append(population.sum(axis=1))
         self.parts["cached"].append(np.asarray(cached, dtype=bool))
+        counts = population.sum(axis=0)
+        self.selected = counts if self.selected is None else self.selected + counts
 
     def as_arrays(self):
         return {key: np.concatenate(parts) for key, parts in self.parts.items()}
+
+    def selection_frequency(self):
+        """Fraction of the members recorded that selected each feature."""
+        n_members = sum(part.size for part in self.parts["fitness"])
+        return self.selected / n_members
 
 
 class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
@@ -555,6 +563,13 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         Stop after the generation in which a subset reaches this fitness.
         ``None``: no target.
 
+    callbacks : callable or list of callable, default=None
+        Called in order after each generation with the state of the search
+        (a dict: the generation, the best fitness and features so far, the
+        history and evaluations so far, the seconds elapsed); one returning
+        ``True`` stops the search. :mod:`fuzzyprune.ga_callbacks` has a time
+        budget and early stopping with a minimum improvement.
+
     min_features : int or float, default=1
         Fewest features a subset may have; a float in (0, 1] is a fraction of
         the features. Children outside the limits are repaired by switching
@@ -613,6 +628,11 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
 
     n_evaluations_ : int
         Number of distinct subsets evaluated.
+
+    selection_frequency_ : ndarray of shape (`n_features_in_`,)
+        Fraction of the members of all generations that selected each
+        feature (:func:`fuzzyprune.plotting.plot_selection_frequency` draws
+        it).
 
     evaluations_ : dict of ndarray
         One entry per member of every generation, in order: ``generation``,
@@ -718,6 +738,7 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         "n_gen_no_change": [Interval(Integral, 1, None, closed="left"), None],
         "max_time": [Interval(Real, 0, None, closed="neither"), None],
         "target_score": [Real, None],
+        "callbacks": [callable, list, None],
         "min_features": [
             Interval(Integral, 1, None, closed="left"),
             Interval(RealNotInt, 0, 1, closed="right"),
@@ -750,6 +771,7 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         n_gen_no_change=None,
         max_time=None,
         target_score=None,
+        callbacks=None,
         min_features=1,
         max_features=None,
         silhouette_sample_size=1000,
@@ -771,6 +793,7 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         self.n_gen_no_change = n_gen_no_change
         self.max_time = max_time
         self.target_score = target_score
+        self.callbacks = callbacks
         self.min_features = min_features
         self.max_features = max_features
         self.silhouette_sample_size = silhouette_sample_size
@@ -871,6 +894,8 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
 
         Raises
         ------
+        TypeError
+            If an element of ``callbacks`` is not callable.
         ValueError
             If ``n_elites >= population_size``, ``tournament_size >
             population_size``, the feature limits do not satisfy
@@ -904,6 +929,7 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
                 y = validate_data(self, "no_validation", y, multi_output=True)
                 check_consistent_length(X, y)
         min_features, max_features = self._check_search_params(X.shape[1])
+        callbacks = self._checked_callbacks()
         if _routing_enabled():
             fit_params = process_routing(self, "fit", **params).estimator.fit
         else:
@@ -929,7 +955,7 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
             scores = search.evaluate(population, parallel)
             progress.update()
             for _ in range(self.n_generations):
-                if self._should_stop(search):
+                if self._should_stop(search, callbacks):
                     break
                 population = self._breed(
                     population, scores, mutation_proba, min_features, max_features, rng
@@ -937,6 +963,9 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
                 scores = search.evaluate(population, parallel)
                 progress.update()
                 progress.set_postfix(best=f"{search.best_score:.4g}")
+            else:
+                # The last generation's callbacks see it too.
+                self._should_stop(search, callbacks)
         search.warn_about_nan_scores()
 
         self.support_ = search.best_mask
@@ -944,16 +973,35 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         self.history_ = search.history.as_arrays()
         self.n_evaluations_ = len(search.cache)
         self.evaluations_ = search.evaluations.as_arrays()
+        self.selection_frequency_ = search.evaluations.selection_frequency()
         self.estimator_ = clone(fitness.estimator).fit(
             _take(X, np.flatnonzero(self.support_), axis=1), y, **fit_params
         )
         return self
 
-    def _should_stop(self, search):
-        """Whether a stopping rule ends the search after this generation."""
-        if search.stalled(self.n_gen_no_change):
+    def _checked_callbacks(self):
+        """Return ``callbacks`` as a list, each checked to be callable."""
+        if self.callbacks is None:
+            return []
+        callbacks = [self.callbacks] if callable(self.callbacks) else self.callbacks
+        for callback in callbacks:
+            if not callable(callback):
+                raise TypeError(
+                    f"callbacks: {callback!r} is not callable; give callables "
+                    "called with the state of the search after each generation."
+                )
+        return callbacks
+
+    def _should_stop(self, search, callbacks):
+        """Whether a stopping rule or a callback ends the search now.
+
+        Every callback is called, even after an earlier one asked to stop.
+        """
+        state = search.state()
+        stops = [bool(callback(state)) for callback in callbacks]
+        if any(stops) or search.stalled(self.n_gen_no_change):
             return True
-        if self.max_time is not None and search.elapsed() >= self.max_time:
+        if self.max_time is not None and state["elapsed"] >= self.max_time:
             return True
         return self.target_score is not None and search.best_score >= self.target_score
 
@@ -1119,9 +1167,17 @@ class _Search:
         self.n_gen_no_change = 0
         self.started = _clock()
 
-    def elapsed(self):
-        """Return the seconds since the search started."""
-        return _clock() - self.started
+    def state(self):
+        """Return what callbacks are told after a generation (a dict)."""
+        history = self.history.as_arrays()
+        return {
+            "generation": int(history["generation"][-1]),
+            "best_score": self.best_score,
+            "best_support": self.best_mask.copy(),
+            "history": history,
+            "evaluations": self.evaluations.as_arrays(),
+            "elapsed": _clock() - self.started,
+        }
 
     def evaluate(self, population, parallel):
         """Fitness of each subset, evaluating only those never seen."""
@@ -1146,7 +1202,7 @@ class _Search:
         self.n_gen_no_change = 0 if improved else self.n_gen_no_change + 1
         scores = np.array([self.cache[key] for key in keys], dtype=float)
         generation = len(self.history.records["best_score"])
-        self.evaluations.add(generation, scores, population.sum(axis=1), cached)
+        self.evaluations.add(generation, population, scores, cached)
         self.history.add(self.best_score, scores, len(unseen), len(keys) - len(unseen))
         return scores
 

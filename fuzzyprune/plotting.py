@@ -1,5 +1,6 @@
 """Plots of fitted estimators (needs matplotlib, the ``plot`` extra)."""
 
+import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._ga import GAFeatureSelector
@@ -61,11 +62,7 @@ def plot_ga_history(selector, *, ax=None):
     >>> import matplotlib.pyplot as plt
     >>> plt.close(ax.figure)
     """
-    if not isinstance(selector, GAFeatureSelector):
-        raise TypeError(
-            f"selector must be a GAFeatureSelector, got {type(selector).__name__}."
-        )
-    check_is_fitted(selector, "history_")
+    _check_selector(selector)
     if ax is None:
         ax = _pyplot().subplots()[1]
     history = selector.history_
@@ -78,6 +75,92 @@ def plot_ga_history(selector, *, ax=None):
     ax.set_ylabel(f"fitness ({_scoring_name(selector.scoring)})")
     ax.legend()
     return ax
+
+
+def plot_selection_frequency(selector, *, ax=None, feature_names=None):
+    """Plot how often the search selected each feature.
+
+    Bars are ``selection_frequency_``, the fraction of the members of all
+    generations that selected each feature; the features of ``support_``
+    are drawn in a second color.
+
+    Parameters
+    ----------
+    selector : GAFeatureSelector
+        A fitted selector.
+
+    ax : matplotlib Axes, default=None
+        Axes to draw on; ``None`` creates a figure.
+
+    feature_names : sequence of str, default=None
+        Tick labels; ``None`` uses ``feature_names_in_`` if the selector has
+        it, else no labels (the feature indices on the axis).
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The axes drawn on.
+
+    Raises
+    ------
+    TypeError
+        If ``selector`` is not a :class:`~fuzzyprune.GAFeatureSelector`.
+    ValueError
+        If ``feature_names`` has another length than the features.
+    sklearn.exceptions.NotFittedError
+        If ``selector`` is not fitted.
+
+    See Also
+    --------
+    plot_ga_history : The fitness by generation.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from fuzzyprune import FuzzyCMeans, GAFeatureSelector
+    >>> from fuzzyprune.plotting import plot_selection_frequency
+    >>> X = np.random.default_rng(0).normal(size=(60, 5))
+    >>> selector = GAFeatureSelector(FuzzyCMeans(2), population_size=4,
+    ...                              n_generations=3, random_state=0).fit(X)
+    >>> ax = plot_selection_frequency(selector)
+    >>> len(ax.patches)
+    5
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
+    """
+    _check_selector(selector)
+    frequency = selector.selection_frequency_
+    if feature_names is None:
+        feature_names = getattr(selector, "feature_names_in_", None)
+    if feature_names is not None and len(feature_names) != frequency.size:
+        raise ValueError(
+            f"feature_names has {len(feature_names)} names for "
+            f"{frequency.size} features."
+        )
+    if ax is None:
+        ax = _pyplot().subplots()[1]
+    positions = np.arange(frequency.size)
+    colors = np.where(selector.support_, "C1", "C0")
+    ax.bar(positions, frequency, color=colors)
+    ax.bar([], [], color="C1", label="selected")
+    if feature_names is not None:
+        ax.set_xticks(positions, feature_names, rotation=90)
+    ax.set_xlabel("feature")
+    ax.set_ylabel("selection frequency")
+    ax.set_ylim(0, 1)
+    ax.legend()
+    return ax
+
+
+def _check_selector(selector):
+    """Refuse anything but a fitted GAFeatureSelector."""
+    if not isinstance(selector, GAFeatureSelector):
+        raise TypeError(
+            f"selector must be a GAFeatureSelector, got {type(selector).__name__}."
+        )
+    check_is_fitted(selector, "history_")
 
 
 def _scoring_name(scoring):

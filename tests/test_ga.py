@@ -1058,3 +1058,97 @@ def test_target_score_stops_after_the_generation_that_reaches_it():
     assert best[-1] >= 9
     assert (best[:-1] < 9).all()
     assert best.size < 51
+
+
+def test_callbacks_see_every_generation_and_can_stop_the_search():
+    seen = []
+
+    def watch(state):
+        seen.append(state)
+        return state["generation"] == 2
+
+    selector = GAFeatureSelector(
+        FuzzyCMeans(3),
+        population_size=6,
+        n_generations=8,
+        callbacks=[watch],
+        random_state=0,
+    ).fit(_wine())
+    history = selector.history_
+    np.testing.assert_array_equal(history["generation"], [0, 1, 2])
+    assert [state["generation"] for state in seen] == [0, 1, 2]
+    for state in seen:
+        generation = state["generation"]
+        assert state["best_score"] == history["best_score"][generation]
+        assert state["history"]["generation"].size == generation + 1
+        assert state["evaluations"]["fitness"].size == 6 * (generation + 1)
+    np.testing.assert_array_equal(seen[-1]["best_support"], selector.support_)
+
+
+def test_callbacks_see_the_last_generation_of_a_full_search():
+    seen = []
+    GAFeatureSelector(
+        FuzzyCMeans(3),
+        population_size=4,
+        n_generations=2,
+        callbacks=lambda state: seen.append(state["generation"]),
+        random_state=0,
+    ).fit(_wine())
+    assert seen == [0, 1, 2]
+
+
+def test_builtin_callbacks_stop_the_search(monkeypatch):
+    from fuzzyprune.ga_callbacks import EarlyStopping, TimeBudget
+
+    clock = _FakeClock()
+    monkeypatch.setattr("fuzzyprune._ga._clock", clock)
+    params = {
+        "estimator": FuzzyCMeans(3),
+        "scoring": _counting_scorer(clock),
+        "population_size": 6,
+        "n_generations": 50,
+        "random_state": 0,
+    }
+    budget = GAFeatureSelector(**params, callbacks=[TimeBudget(10)]).fit(_wine())
+    elapsed = np.cumsum(budget.history_["seconds"])
+    assert elapsed[-2] < 10 <= elapsed[-1]
+    # The counting fitness (the number of features, at most 13) cannot rise
+    # by 100: the search stops after one generation without that rise.
+    stalled = GAFeatureSelector(**params, callbacks=[EarlyStopping(1, 100)]).fit(
+        _wine()
+    )
+    np.testing.assert_array_equal(stalled.history_["generation"], [0, 1])
+
+
+@pytest.mark.parametrize(
+    "best, stops",
+    [
+        ([1.0, 1.2, 1.4], True),  # 0.4 in two generations: not more than 0.5
+        ([1.0, 1.2, 1.6], False),  # 0.6 in two generations
+        ([1.0, 1.0], False),  # fewer than patience generations after the first
+        ([1.0, 2.0, 2.0, 2.0], True),
+    ],
+)
+def test_early_stopping_compares_with_the_best_patience_generations_ago(best, stops):
+    from fuzzyprune.ga_callbacks import EarlyStopping
+
+    state = {"history": {"best_score": np.array(best)}}
+    assert EarlyStopping(2, min_delta=0.5)(state) is stops
+
+
+def test_callbacks_that_are_not_callable_are_refused():
+    with pytest.raises(TypeError, match="callbacks: 1 is not callable"):
+        GAFeatureSelector(FuzzyCMeans(3), callbacks=[1]).fit(_wine())
+
+
+def test_selection_frequency_counts_the_members_that_chose_each_feature():
+    X = _wine()
+    selector = GAFeatureSelector(
+        FuzzyCMeans(3), population_size=6, n_generations=3, random_state=0
+    ).fit(X)
+    frequency = selector.selection_frequency_
+    assert frequency.shape == (X.shape[1],)
+    assert ((0 <= frequency) & (frequency <= 1)).all()
+    # Each member selected n_features features: the frequencies sum to the
+    # mean subset size.
+    assert frequency.sum() == pytest.approx(selector.evaluations_["n_features"].mean())

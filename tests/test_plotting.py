@@ -30,3 +30,29 @@ def test_plot_ga_history_draws_history():
 def test_plot_needs_fitted_selector():
     with pytest.raises(NotFittedError):
         plot_ga_history(GAFeatureSelector())
+
+
+def test_plot_selection_frequency_draws_a_bar_per_feature():
+    import pandas as pd
+
+    from fuzzyprune.plotting import plot_selection_frequency
+
+    X = pd.DataFrame(
+        np.random.default_rng(0).normal(size=(60, 4)), columns=list("abcd")
+    )
+    selector = GAFeatureSelector(
+        FuzzyCMeans(2), population_size=4, n_generations=2, random_state=0
+    ).fit(X)
+    ax = plot_selection_frequency(selector)
+    bars = ax.patches
+    np.testing.assert_allclose(
+        [bar.get_height() for bar in bars], selector.selection_frequency_
+    )
+    selected_color = matplotlib.colors.to_rgba("C1")
+    selected = [bar.get_facecolor() == selected_color for bar in bars]
+    assert selected == list(selector.support_)
+    assert [tick.get_text() for tick in ax.get_xticklabels()] == list("abcd")
+    with pytest.raises(ValueError, match="feature_names has 2 names for 4"):
+        plot_selection_frequency(selector, feature_names=["x", "y"])
+    with pytest.raises(TypeError, match="GAFeatureSelector"):
+        plot_selection_frequency(FuzzyCMeans())
