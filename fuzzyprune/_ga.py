@@ -954,6 +954,7 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
             warnings.filterwarnings("ignore", "Scoring failed", UserWarning)
             scores = search.evaluate(population, parallel)
             progress.update()
+            progress.set_postfix(best=f"{search.best_score:.4g}")
             for _ in range(self.n_generations):
                 if self._should_stop(search, callbacks):
                     break
