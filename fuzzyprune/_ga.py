@@ -46,6 +46,7 @@ from ._array_api import (
 )
 from ._chunks import N_JOBS_CONSTRAINT, single_threaded_blas
 from ._fcm import FuzzyCMeans
+from ._pareto import crowded_order, front_ranks
 from ._validation import Interval, checking
 from .metrics import (
     fuzzy_silhouette_score,
@@ -451,6 +452,10 @@ class _History:
         return history
 
 
+# What the search may optimise: the fitness, or the fitness against the size.
+_OBJECTIVES = (("fitness",), ("fitness", "n_features"))
+
+
 class _Evaluations:
     """Record of every member of every generation of the search."""
 
@@ -570,6 +575,19 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         ``True`` stops the search. :mod:`fuzzyprune.ga_callbacks` has a time
         budget and early stopping with a minimum improvement.
 
+    objectives : tuple of str, default=("fitness",)
+        What the search optimises: ``("fitness",)``, the fitness alone, or
+        ``("fitness", "n_features")``, the fitness against the number of
+        features, by NSGA-II (see Notes): a Pareto front of subsets from
+        which ``support_`` is chosen by ``fitness_tolerance``.
+
+    fitness_tolerance : float, default=0.0
+        With ``objectives=("fitness", "n_features")``, ``support_`` is the
+        smallest subset of ``pareto_front_`` whose fitness is within this
+        much (in the scoring's units) of the best fitness found. 0 selects
+        the fittest subset, the smallest of equally fit ones. Unused by the
+        single-objective search.
+
     min_features : int or float, default=1
         Fewest features a subset may have; a float in (0, 1] is a fraction of
         the features. Children outside the limits are repaired by switching
@@ -629,6 +647,13 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
     n_evaluations_ : int
         Number of distinct subsets evaluated.
 
+    pareto_front_ : dict of ndarray
+        The subsets evaluated that no other evaluated subset beats in both
+        fitness and size, by increasing size: ``mask`` (an array of shape
+        (n_subsets, `n_features_in_`)), ``fitness`` and ``n_features``. Kept
+        by both searches; the multi-objective one chooses ``support_`` on
+        it.
+
     selection_frequency_ : ndarray of shape (`n_features_in_`,)
         Fraction of the members of all generations that selected each
         feature (:func:`fuzzyprune.plotting.plot_selection_frequency` draws
@@ -657,6 +682,14 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
 
     Notes
     -----
+    With ``objectives=("fitness", "n_features")`` the search is NSGA-II
+    [3]_: parents win tournaments in the crowded-comparison order (lower
+    non-dominated front first, then larger crowding distance), children are
+    bred with the same operators, and the next population is the best
+    ``population_size`` of parents and children in that order (elitism by
+    rank, ``n_elites`` unused). ``history_``'s ``mean_score`` and
+    ``std_score`` are then those of each generation's children.
+
     A subset whose fit yields a single cluster, or made only of constant
     features, scores -1 (the worst silhouette), or ``-inf`` with other
     scorings, instead of raising. So does a subset on which the estimator (or
@@ -706,6 +739,9 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
        Machine Learning", Addison-Wesley, 1989.
     .. [2] A. C. Nara, "Image Classification Using Network Pruning and
        Clustering Techniques", Australian National University, 2021.
+    .. [3] K. Deb, A. Pratap, S. Agarwal and T. Meyarivan, "A fast and elitist
+       multiobjective genetic algorithm: NSGA-II", IEEE Transactions on
+       Evolutionary Computation 6(2), 182-197, 2002.
 
     Examples
     --------
@@ -739,6 +775,8 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         "max_time": [Interval(Real, 0, None, closed="neither"), None],
         "target_score": [Real, None],
         "callbacks": [callable, list, None],
+        "objectives": [tuple, list],
+        "fitness_tolerance": [Interval(Real, 0, None, closed="left")],
         "min_features": [
             Interval(Integral, 1, None, closed="left"),
             Interval(RealNotInt, 0, 1, closed="right"),
@@ -772,6 +810,8 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         max_time=None,
         target_score=None,
         callbacks=None,
+        objectives=("fitness",),
+        fitness_tolerance=0.0,
         min_features=1,
         max_features=None,
         silhouette_sample_size=1000,
@@ -794,6 +834,8 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         self.max_time = max_time
         self.target_score = target_score
         self.callbacks = callbacks
+        self.objectives = objectives
+        self.fitness_tolerance = fitness_tolerance
         self.min_features = min_features
         self.max_features = max_features
         self.silhouette_sample_size = silhouette_sample_size
@@ -815,6 +857,11 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
             raise ValueError(
                 f"tournament_size={self.tournament_size} must be <= "
                 f"population_size={self.population_size}."
+            )
+        if tuple(self.objectives) not in _OBJECTIVES:
+            raise ValueError(
+                f"objectives={self.objectives!r}; expected one of "
+                f"{', '.join(map(repr, _OBJECTIVES))}."
             )
         min_features = _feature_count(self.min_features, n_features)
         max_features = (
@@ -958,10 +1005,26 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
             for _ in range(self.n_generations):
                 if self._should_stop(search, callbacks):
                     break
-                population = self._breed(
-                    population, scores, mutation_proba, min_features, max_features, rng
-                )
-                scores = search.evaluate(population, parallel)
+                if self._is_multi_objective():
+                    population, scores = self._nsga2_generation(
+                        search,
+                        parallel,
+                        population,
+                        scores,
+                        mutation_proba,
+                        (min_features, max_features),
+                        rng,
+                    )
+                else:
+                    population = self._breed(
+                        population,
+                        scores,
+                        mutation_proba,
+                        min_features,
+                        max_features,
+                        rng,
+                    )
+                    scores = search.evaluate(population, parallel)
                 progress.update()
                 progress.set_postfix(best=f"{search.best_score:.4g}")
             else:
@@ -969,8 +1032,10 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
                 self._should_stop(search, callbacks)
         search.warn_about_nan_scores()
 
-        self.support_ = search.best_mask
-        self.best_score_ = search.best_score
+        self.pareto_front_ = search.pareto_front()
+        self.support_, self.best_score_ = search.best_mask, search.best_score
+        if self._is_multi_objective():
+            self.support_, self.best_score_ = self._choose_on_front()
         self.history_ = search.history.as_arrays()
         self.n_evaluations_ = len(search.cache)
         self.evaluations_ = search.evaluations.as_arrays()
@@ -979,6 +1044,59 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
             _take(X, np.flatnonzero(self.support_), axis=1), y, **fit_params
         )
         return self
+
+    def _is_multi_objective(self):
+        return tuple(self.objectives) == ("fitness", "n_features")
+
+    def _children(self, population, order, mutation_proba, limits, rng):
+        """Children of tournament winners by ``order`` (greater wins).
+
+        Crossover, mutation and repair as the single-objective search.
+        """
+        n_children = population.shape[0] - (
+            0 if self._is_multi_objective() else self.n_elites
+        )
+        n_pairs = (n_children + 1) // 2
+        parents = _tournament(order, 2 * n_pairs, self.tournament_size, rng)
+        children = _crossover(
+            population[parents[:n_pairs]],
+            population[parents[n_pairs:]],
+            self.crossover,
+            self.crossover_proba,
+            rng,
+        )[:n_children]
+        _mutate(children, mutation_proba, rng)
+        _repair(children, *limits, rng)
+        return children
+
+    def _nsga2_generation(
+        self, search, parallel, population, scores, mutation_proba, limits, rng
+    ):
+        """One NSGA-II generation: children, then the best of both by rank.
+
+        Parents are chosen by tournaments in the crowded-comparison order;
+        the next population is the first ``population_size`` of parents and
+        children together in that order (elitism by rank).
+        """
+        places = crowded_order(scores, _fitness_ranks(scores), population.sum(axis=1))
+        children = self._children(population, -places, mutation_proba, limits, rng)
+        child_scores = search.evaluate(children, parallel)
+        both = np.vstack([population, children])
+        both_scores = np.concatenate([scores, child_scores])
+        places = crowded_order(
+            both_scores, _fitness_ranks(both_scores), both.sum(axis=1)
+        )
+        survivors = np.argsort(places)[: population.shape[0]]
+        return both[survivors], both_scores[survivors]
+
+    def _choose_on_front(self):
+        """Return the smallest subset on the front within tolerance of the best."""
+        fitness = self.pareto_front_["fitness"]
+        best = np.nanmax(fitness) if not np.isnan(fitness).all() else np.nan
+        if np.isnan(best):
+            return self.support_, self.best_score_
+        chosen = np.flatnonzero(fitness >= best - self.fitness_tolerance)[0]
+        return self.pareto_front_["mask"][chosen].copy(), float(fitness[chosen])
 
     def _checked_callbacks(self):
         """Return ``callbacks`` as a list, each checked to be callable."""
@@ -1018,18 +1136,9 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         """Next generation: the elites, then children of tournament winners."""
         ranks = _fitness_ranks(scores)
         elites = population[np.argsort(-ranks, kind="stable")[: self.n_elites]]
-        n_children = self.population_size - self.n_elites
-        n_pairs = (n_children + 1) // 2
-        parents = _tournament(ranks, 2 * n_pairs, self.tournament_size, rng)
-        children = _crossover(
-            population[parents[:n_pairs]],
-            population[parents[n_pairs:]],
-            self.crossover,
-            self.crossover_proba,
-            rng,
-        )[:n_children]
-        _mutate(children, mutation_proba, rng)
-        _repair(children, min_features, max_features, rng)
+        children = self._children(
+            population, ranks, mutation_proba, (min_features, max_features), rng
+        )
         return np.vstack([elites, children])
 
     def _check_array_api_estimator(self):
@@ -1206,6 +1315,27 @@ class _Search:
         self.evaluations.add(generation, population, scores, cached)
         self.history.add(self.best_score, scores, len(unseen), len(keys) - len(unseen))
         return scores
+
+    def pareto_front(self):
+        """Return the evaluated subsets on the Pareto front of fitness and size."""
+        n_features = self.best_mask.size
+        keys = list(self.cache)
+        masks = np.array(
+            [
+                np.unpackbits(np.frombuffer(key, dtype=np.uint8), count=n_features)
+                for key in keys
+            ],
+            dtype=bool,
+        ).reshape(len(keys), n_features)
+        fitness = np.fromiter(self.cache.values(), dtype=float, count=len(keys))
+        sizes = masks.sum(axis=1)
+        front = np.flatnonzero(front_ranks(_fitness_ranks(fitness), sizes) == 0)
+        front = front[np.lexsort((-_fitness_ranks(fitness)[front], sizes[front]))]
+        return {
+            "mask": masks[front],
+            "fitness": fitness[front],
+            "n_features": sizes[front],
+        }
 
     def stalled(self, n_gen_no_change):
         return n_gen_no_change is not None and self.n_gen_no_change >= n_gen_no_change

@@ -154,6 +154,76 @@ def plot_selection_frequency(selector, *, ax=None, feature_names=None):
     return ax
 
 
+def plot_pareto_front(selector, *, ax=None):
+    """Plot fitness against subset size: every evaluation and the Pareto front.
+
+    Every subset evaluated is a faint dot (``evaluations_``), the subsets of
+    ``pareto_front_`` are joined by a line, and ``support_`` is circled.
+
+    Parameters
+    ----------
+    selector : GAFeatureSelector
+        A fitted selector, of either search (see its ``objectives``).
+
+    ax : matplotlib Axes, default=None
+        Axes to draw on; ``None`` creates a figure.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The axes drawn on.
+
+    Raises
+    ------
+    TypeError
+        If ``selector`` is not a :class:`~fuzzyprune.GAFeatureSelector`.
+    sklearn.exceptions.NotFittedError
+        If ``selector`` is not fitted.
+
+    See Also
+    --------
+    plot_ga_history : The fitness by generation.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from fuzzyprune import FuzzyCMeans, GAFeatureSelector
+    >>> from fuzzyprune.plotting import plot_pareto_front
+    >>> X = np.random.default_rng(0).normal(size=(60, 5))
+    >>> selector = GAFeatureSelector(
+    ...     FuzzyCMeans(2), objectives=("fitness", "n_features"),
+    ...     population_size=4, n_generations=3, random_state=0).fit(X)
+    >>> ax = plot_pareto_front(selector)
+    >>> [line.get_label() for line in ax.get_lines()]
+    ['Pareto front']
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
+    """
+    _check_selector(selector)
+    if ax is None:
+        ax = _pyplot().subplots()[1]
+    evaluated = selector.evaluations_
+    front = selector.pareto_front_
+    ax.scatter(
+        evaluated["n_features"], evaluated["fitness"], alpha=0.2, label="evaluated"
+    )
+    ax.plot(front["n_features"], front["fitness"], marker="o", label="Pareto front")
+    ax.scatter(
+        [selector.support_.sum()],
+        [selector.best_score_],
+        s=200,
+        facecolors="none",
+        edgecolors="C3",
+        label="selected",
+    )
+    ax.set_xlabel("number of features")
+    ax.set_ylabel(f"fitness ({_scoring_name(selector.scoring)})")
+    ax.legend()
+    return ax
+
+
 def _check_selector(selector):
     """Refuse anything but a fitted GAFeatureSelector."""
     if not isinstance(selector, GAFeatureSelector):

@@ -56,3 +56,27 @@ def test_plot_selection_frequency_draws_a_bar_per_feature():
         plot_selection_frequency(selector, feature_names=["x", "y"])
     with pytest.raises(TypeError, match="GAFeatureSelector"):
         plot_selection_frequency(FuzzyCMeans())
+
+
+def test_plot_pareto_front_marks_the_front_and_the_selected_subset():
+    from fuzzyprune.plotting import plot_pareto_front
+
+    X = np.random.default_rng(0).normal(size=(60, 5))
+    selector = GAFeatureSelector(
+        FuzzyCMeans(2),
+        objectives=("fitness", "n_features"),
+        population_size=6,
+        n_generations=3,
+        random_state=0,
+    ).fit(X)
+    ax = plot_pareto_front(selector)
+    (line,) = ax.get_lines()
+    np.testing.assert_array_equal(
+        line.get_xdata(), selector.pareto_front_["n_features"]
+    )
+    np.testing.assert_array_equal(line.get_ydata(), selector.pareto_front_["fitness"])
+    evaluated, selected = ax.collections
+    assert len(evaluated.get_offsets()) == selector.evaluations_["fitness"].size
+    np.testing.assert_allclose(
+        selected.get_offsets(), [[selector.support_.sum(), selector.best_score_]]
+    )
