@@ -292,3 +292,23 @@ def test_bench_fcm_scale_fits_on_a_local_cluster_within_worker_memory():
     assert 0 < _goal(output, "largest worker memory / its limit") < 1
     assert "workers restarted: False" in output
     assert _goal(output, "Dask / in-memory seconds per row and iteration") > 0
+
+
+@pytest.mark.slow
+def test_bench_ga_default_section_compares_the_two_searches():
+    output, rows = run_benchmark(
+        "bench_ga.py",
+        "--n-samples=300",
+        "--n-features=12",
+        "--n-clusters=3",
+        "--sections",
+        "default",
+        timeout=180,
+    )
+    names = [row.split("|")[1].strip() for row in rows]
+    assert names[-1] == "GAFeatureSelector(objectives=('fitness', 'n_features'))"
+    ratio = _goal(
+        output,
+        "multi-objective / single-objective seconds, same population and generations",
+    )
+    assert ratio > 0
