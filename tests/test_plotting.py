@@ -56,6 +56,7 @@ def test_plot_selection_frequency_draws_a_bar_per_feature():
         plot_selection_frequency(selector, feature_names=["x", "y"])
     with pytest.raises(TypeError, match="GAFeatureSelector"):
         plot_selection_frequency(FuzzyCMeans())
+    matplotlib.pyplot.close(ax.figure)
 
 
 def test_plot_pareto_front_marks_the_front_and_the_selected_subset():
@@ -80,3 +81,4 @@ def test_plot_pareto_front_marks_the_front_and_the_selected_subset():
     np.testing.assert_allclose(
         selected.get_offsets(), [[selector.support_.sum(), selector.best_score_]]
     )
+    matplotlib.pyplot.close(ax.figure)
