@@ -25,6 +25,7 @@ float32; needs 8 GB of free disk in ``--dir``), 256 MB batches, 2 workers of
 """
 
 import argparse
+import functools
 import os
 import sys
 import tempfile
@@ -52,18 +53,26 @@ def anonymous_memory():
     raise OSError("no RssAnon in /proc/self/status")
 
 
-class PeakSampler:
-    """Sample anonymous memory in a thread; ``peak`` is the largest seen."""
+def largest_resident_memory(pids):
+    """Return the largest resident memory, in bytes, of the processes ``pids``."""
+    import psutil
 
-    def __init__(self, interval=0.01):
+    return max(psutil.Process(pid).memory_info().rss for pid in pids)
+
+
+class PeakSampler:
+    """Sample ``measure()`` in a thread; ``peak`` is the largest value seen."""
+
+    def __init__(self, measure, interval=0.01):
+        self.measure = measure
         self.interval = interval
-        self.peak = anonymous_memory()
+        self.peak = measure()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         while not self._stop.wait(self.interval):
-            self.peak = max(self.peak, anonymous_memory())
+            self.peak = max(self.peak, self.measure())
 
     def __enter__(self):
         self._thread.start()
@@ -72,7 +81,7 @@ class PeakSampler:
     def __exit__(self, *exc_info):
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, anonymous_memory())
+        self.peak = max(self.peak, self.measure())
 
 
 def write_memmap(path, n_samples, n_features, n_clusters, seed):
@@ -132,33 +141,6 @@ def lazy_rows(path, block_rows):
             )
         )
     return da.concatenate(blocks)
-
-
-class WorkerMemory:
-    """Sample the resident memory of processes in a thread; keep the peaks."""
-
-    def __init__(self, pids, interval=0.05):
-        import psutil
-
-        self.processes = [psutil.Process(pid) for pid in pids]
-        self.peaks = [0] * len(pids)
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.wait(self.interval):
-            for index, process in enumerate(self.processes):
-                rss = process.memory_info().rss
-                self.peaks[index] = max(self.peaks[index], rss)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self._stop.set()
-        self._thread.join()
 
 
 def timed_fit(X, n_clusters, m, init, max_iter, repeats=1):
@@ -225,7 +207,8 @@ def dask_rows(path, args, init):
     ):
         pids = list(client.run(os.getpid).values())
         X = lazy_rows(path, block_rows)
-        with WorkerMemory(pids) as memory:
+        workers = functools.partial(largest_resident_memory, pids)
+        with PeakSampler(workers, interval=0.05) as memory:
             dask_iteration, short = seconds_per_iteration(
                 X, args.n_clusters, args.m, init, args.iterations
             )
@@ -243,7 +226,7 @@ def dask_rows(path, args, init):
         f"{slice_rows / memory_iteration:,.0f} | |",
         f"| FuzzyCMeans, Dask ({args.workers} workers, blocks of {block_rows} rows) "
         f"| {dask_iteration:.3f} | {n_samples / dask_iteration:,.0f} | "
-        f"{max(memory.peaks) / 2**30:.2f} GiB |",
+        f"{memory.peak / 2**30:.2f} GiB |",
         f"| FuzzyCMeans, Dask threads, the in-memory rows as blocks of {block_rows} "
         f"| {threaded_iteration:.3f} | {slice_rows / threaded_iteration:,.0f} | |",
         f"| reading the blocks alone, Dask (X.sum()) | {reading:.3f} | "
@@ -254,7 +237,7 @@ def dask_rows(path, args, init):
         "(goal <= 1.5)",
         "- Dask threads on the in-memory rows / in memory = "
         f"{threaded_iteration / memory_iteration:.2f}",
-        f"- largest worker memory / its limit = {max(memory.peaks) / limit:.2f} "
+        f"- largest worker memory / its limit = {memory.peak / limit:.2f} "
         f"(goal < 1; workers restarted: {restarted})",
         f"- k-means|| seeding on Dask = {seeded - short:.1f} s",
     ]
@@ -273,7 +256,7 @@ def stream(data, batch_rows, n_clusters, m):
 def stream_rows(data, batch_rows, args, sample):
     """Stream the file through partial_fit; return the table's rows and goals."""
     before = anonymous_memory()
-    with PeakSampler() as sampler:
+    with PeakSampler(anonymous_memory) as sampler:
         fcm, seconds = stream(data, batch_rows, args.n_clusters, args.m)
     full = FuzzyCMeans(args.n_clusters, m=args.m, random_state=0).fit(sample)
     ratio = -fcm.score(sample) / full.objective_
