@@ -946,8 +946,9 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         ValueError
             If ``n_elites >= population_size``, ``tournament_size >
             population_size``, the feature limits do not satisfy
-            ``min_features <= max_features <= n_features``, or ``scoring``
-            names no known scorer.
+            ``min_features <= max_features <= n_features``, ``scoring``
+            names no known scorer, or ``objectives`` is neither
+            ``("fitness",)`` nor ``("fitness", "n_features")``.
         TypeError
             If ``scoring`` is a silhouette and the fitted estimator has no
             labels (``labels_`` or ``predict``) or, for
