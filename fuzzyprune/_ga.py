@@ -1117,11 +1117,12 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
 
         Every callback is called, even after an earlier one asked to stop.
         """
-        state = search.state()
+        # The state copies the records so far: built only for callbacks.
+        state = search.state() if callbacks else None
         stops = [bool(callback(state)) for callback in callbacks]
         if any(stops) or search.stalled(self.n_gen_no_change):
             return True
-        if self.max_time is not None and state["elapsed"] >= self.max_time:
+        if self.max_time is not None and search.elapsed() >= self.max_time:
             return True
         return self.target_score is not None and search.best_score >= self.target_score
 
@@ -1287,8 +1288,12 @@ class _Search:
             "best_support": self.best_mask.copy(),
             "history": history,
             "evaluations": self.evaluations.as_arrays(),
-            "elapsed": _clock() - self.started,
+            "elapsed": self.elapsed(),
         }
+
+    def elapsed(self):
+        """Return the seconds since the search started."""
+        return _clock() - self.started
 
     def evaluate(self, population, parallel):
         """Fitness of each subset, evaluating only those never seen."""
