@@ -49,7 +49,10 @@ from ._fcm import FuzzyCMeans
 from ._pareto import crowded_order, front_ranks
 from ._validation import Interval, checking
 from .metrics import (
-    fuzzy_silhouette_score,
+    _check_memberships,
+    _membership_weighted_mean,
+    _pairwise_distances_exact,
+    _silhouettes_of_distances,
     get_scorer,
     silhouette_samples_exact,
     simplified_silhouette_score,
@@ -139,23 +142,29 @@ def _mean(values):
     return float(xp.mean(values))
 
 
-def _silhouette_fitness(fitted, X, y, rows):
-    labels = _take(_cluster_labels(fitted, X), rows)
+def _labels_on_rows(fitted, X_selected, rows):
+    """Cluster labels of the sampled rows, or None if they form no partition."""
+    labels = _take(_cluster_labels(fitted, X_selected), rows)
     if not 2 <= _n_distinct(labels) < rows.shape[0]:
         return None
-    return _mean(silhouette_samples_exact(_take(X, rows), labels))
+    return labels
 
 
-def _simplified_silhouette_fitness(fitted, X, y, rows):
-    labels = _cluster_labels(fitted, X)
+def _silhouette_fitness(fitted, X, X_selected, space):
+    labels = _labels_on_rows(fitted, X_selected, space.rows)
+    if labels is None:
+        return None
+    return _mean(space.silhouettes(X, X_selected, labels))
+
+
+def _simplified_silhouette_fitness(fitted, X, X_selected, space):
+    labels = _cluster_labels(fitted, X_selected)
     if _n_distinct(labels) < 2:
         return None
-    return simplified_silhouette_score(
-        X, labels, getattr(fitted, "cluster_centers_", None)
-    )
+    return space.simplified_silhouette(X, X_selected, labels, fitted)
 
 
-def _fuzzy_silhouette_fitness(fitted, X, y, rows):
+def _fuzzy_silhouette_fitness(fitted, X, X_selected, space):
     memberships = getattr(fitted, "memberships_", None)
     if memberships is None:
         if not hasattr(fitted, "predict_proba"):
@@ -163,13 +172,16 @@ def _fuzzy_silhouette_fitness(fitted, X, y, rows):
                 "scoring='fuzzy_silhouette' needs an estimator with memberships_ "
                 f"or predict_proba; {type(fitted).__name__} has neither."
             )
-        memberships = fitted.predict_proba(_take(X, rows))
+        memberships = fitted.predict_proba(_take(X_selected, space.rows))
     else:
-        memberships = _take(memberships, rows)
+        memberships = _take(memberships, space.rows)
+    memberships = _check_memberships(_in_namespace_of(memberships, X_selected))
     xp, _ = namespace(memberships)
-    if not 2 <= _n_distinct(xp.argmax(memberships, axis=1)) < rows.shape[0]:
+    labels = xp.argmax(memberships, axis=1)
+    if not 2 <= _n_distinct(labels) < space.rows.shape[0]:
         return None
-    return fuzzy_silhouette_score(_take(X, rows), memberships)
+    silhouettes = space.silhouettes(X, X_selected, labels)
+    return _membership_weighted_mean(silhouettes, memberships)
 
 
 # Fitness computed from the fitted clusterer's own labels, centers or
@@ -179,6 +191,61 @@ _CLUSTERING_FITNESS = {
     "simplified_silhouette": _simplified_silhouette_fitness,
     "fuzzy_silhouette": _fuzzy_silhouette_fitness,
 }
+
+# Sampled rows up to which the distances among them on all features are kept
+# for the whole search: 4096 ** 2 distances take 128 MiB in float64.
+_MAX_KEPT_DISTANCE_ROWS = 4096
+
+
+class _SelectedFeatures:
+    """Silhouettes of a subset's clusters measured on the subset's features.
+
+    The fitness of the paper [2]; it favours fewer features, on which
+    clusters are more easily separated (see ``silhouette_features``).
+    """
+
+    def __init__(self, rows):
+        self.rows = rows
+
+    def silhouettes(self, X, X_selected, labels):
+        """Silhouette of each sampled row, for its label."""
+        return silhouette_samples_exact(_take(X_selected, self.rows), labels)
+
+    def simplified_silhouette(self, X, X_selected, labels, fitted):
+        """Simplified silhouette of all rows, with the fit's centers if any."""
+        centers = getattr(fitted, "cluster_centers_", None)
+        return simplified_silhouette_score(X_selected, labels, centers)
+
+
+class _AllFeatures:
+    """Silhouettes of a subset's clusters measured on all features of ``X``.
+
+    The distances among the sampled rows on all features do not depend on
+    the subset: they are computed once per search and each subset then
+    costs one product of them with its cluster indicator. Beyond
+    ``_MAX_KEPT_DISTANCE_ROWS`` rows they are recomputed for each subset, in
+    memory bounded by blocks.
+    """
+
+    def __init__(self, X, rows, keep_distances):
+        self.rows = rows
+        self.distances = None
+        if keep_distances and rows.shape[0] <= _MAX_KEPT_DISTANCE_ROWS:
+            self.distances = _pairwise_distances_exact(_take(X, rows))
+
+    def silhouettes(self, X, X_selected, labels):
+        """Silhouette of each sampled row, for its label."""
+        if self.distances is None:
+            return silhouette_samples_exact(_take(X, self.rows), labels)
+        labels = _in_namespace_of(labels, self.distances)
+        return _silhouettes_of_distances(self.distances, labels)
+
+    def simplified_silhouette(self, X, X_selected, labels, fitted):
+        """Simplified silhouette of all rows, with the clusters' means on all features.
+
+        The fit's centers live in the subset's space, so they are not used.
+        """
+        return simplified_silhouette_score(X, labels)
 
 
 class _ColumnBuffers(threading.local):
@@ -224,9 +291,10 @@ class _Fitness:
         Unfitted template, cloned for every subset.
     scoring : str or callable
         A key of ``_CLUSTERING_FITNESS``, or a scorer name or callable.
-    rows : array of int
-        Rows on which sample-based fitness (the exact silhouette) is computed,
-        in the namespace and on the device of the data.
+    space : _SelectedFeatures or _AllFeatures
+        Where the silhouettes measure the clusters, and the rows (in the
+        namespace and on the device of the data) on which the sample-based
+        ones (exact and fuzzy silhouettes) are computed.
     constant_columns : ndarray of bool
         Columns with a single value; a subset of only these scores the worst.
     cv : cross-validation splitter or None
@@ -236,10 +304,10 @@ class _Fitness:
         :func:`sklearn.model_selection.cross_val_score`, which routes them.
     """
 
-    def __init__(self, estimator, scoring, rows, constant_columns, cv, fit_params):
+    def __init__(self, estimator, scoring, space, constant_columns, cv, fit_params):
         self.estimator = estimator
         self.scoring = scoring
-        self.rows = rows
+        self.space = space
         self.constant_columns = constant_columns
         self.cv = cv
         self.fit_params = fit_params
@@ -252,10 +320,10 @@ class _Fitness:
             return self._buffers.take(X, columns)
         return _take(X, columns, axis=1)
 
-    def _score(self, fitted, X, y):
+    def _score(self, fitted, X, X_selected, y):
         if _is_clustering_fitness(self.scoring):
-            return _CLUSTERING_FITNESS[self.scoring](fitted, X, y, self.rows)
-        return get_scorer(self.scoring)(fitted, X, y)
+            return _CLUSTERING_FITNESS[self.scoring](fitted, X, X_selected, self.space)
+        return get_scorer(self.scoring)(fitted, X_selected, y)
 
     def __call__(self, X, y, mask):
         columns = np.flatnonzero(mask)
@@ -282,7 +350,7 @@ class _Fitness:
         fitted = clone(self.estimator).fit(X_selected, y, **self.fit_params)
         if _partition_is_degenerate(fitted):
             return self.worst
-        score = self._score(fitted, X_selected, y)
+        score = self._score(fitted, X, X_selected, y)
         return self.worst if score is None else _as_number(score, self.scoring)
 
     def __getstate__(self):
@@ -316,9 +384,26 @@ def _fitness_ranks(scores):
     return ranks
 
 
-def _is_better(score, best):
-    """Whether ``score`` ranks strictly above ``best`` (NaN below every number)."""
-    return score > best or (np.isnan(best) and not np.isnan(score))
+def _parsimonious_ranks(scores, sizes):
+    """Dense ranks by fitness, then by fewer features among equally fit subsets.
+
+    Lexicographic parsimony pressure (Luke and Panait, 2002): size decides
+    only between equal fitnesses, so the search prefers the smaller of
+    subsets that, for instance, give the same partition.
+    """
+    return np.unique(
+        _fitness_ranks(scores) * (sizes.max() + 1) - sizes, return_inverse=True
+    )[1]
+
+
+def _is_better(score, size, best, best_size):
+    """Whether a subset ranks strictly above the best so far.
+
+    Fitter, or as fit with fewer features; NaN ranks below every number.
+    """
+    if np.isnan(best):
+        return not np.isnan(score)
+    return score > best or (score == best and size < best_size)
 
 
 def _tournament(ranks, n_winners, tournament_size, rng):
@@ -511,14 +596,16 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         - ``"silhouette"``: exact silhouette of the fitted clusters, on the
           same ``silhouette_sample_size`` rows for every subset;
         - ``"simplified_silhouette"``: silhouette with distances to the
-          cluster centers instead of to all samples, on all rows; linear in
+          cluster means instead of to all samples, on all rows; linear in
           ``n_samples``;
         - ``"fuzzy_silhouette"``: fuzzy silhouette of the memberships
           (``memberships_`` or ``predict_proba``) on the sampled rows;
         - any name known to :func:`fuzzyprune.metrics.get_scorer` (which
           includes scikit-learn's) or a callable ``scorer(estimator, X, y)``.
 
-        The silhouettes need an estimator with ``labels_`` or ``predict``,
+        The three silhouettes measure the clusters found on the subset on
+        the features that ``silhouette_features`` names, all of them by
+        default. They need an estimator with ``labels_`` or ``predict``,
         and ``"fuzzy_silhouette"`` one with ``memberships_`` or
         ``predict_proba``. A NaN fitness (a scorer returning NaN, or a failed
         cross-validation fit, which scores NaN) ranks below every number,
@@ -534,8 +621,10 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
     n_generations : int, default=5
         Number of generations bred after the initial population.
 
-    init_proba : float, default=0.5
-        Probability of each feature being on in the initial population.
+    init_proba : float, default=0.8
+        Probability of each feature being on in the initial population. The
+        search then starts near the full set and removes features, rather
+        than starting from half of them.
 
     tournament_size : int, default=3
         Subsets drawn (with replacement) for each tournament; the fittest
@@ -597,6 +686,27 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         Most features a subset may have, as ``min_features``. ``None`` means
         all features.
 
+    silhouette_features : {"all", "selected"}, default="all"
+        Features on which the silhouette scorings measure the clusters that
+        the estimator finds on a subset:
+
+        - ``"all"``: on all features of ``X``, as given. Fewer features
+          earn a higher fitness only by giving a better partition of the
+          data, and equally good subsets tie (the smaller one is kept). The
+          distances among the ``silhouette_sample_size`` rows on all
+          features are computed once per ``fit`` (up to 4096 rows; more are
+          recomputed for each subset); the simplified silhouette measures
+          all rows against the clusters' means on all features.
+        - ``"selected"``: on the subset's own features, the fitness of [2]_.
+          A silhouette is usually higher in fewer dimensions, where a
+          feature or two often split into well-separated but meaningless
+          groups, so this search drifts to very small subsets (see the user
+          guide for measurements).
+
+        Scorer names and callables are unaffected. ``fuzzyprune
+        reproduce`` runs the paper's search: ``silhouette_features=
+        "selected"``, ``init_proba=0.5``.
+
     silhouette_sample_size : int, default=1000
         Number of rows, drawn once per ``fit``, on which ``"silhouette"`` and
         ``"fuzzy_silhouette"`` are computed (their cost is quadratic in the
@@ -624,7 +734,8 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
     Attributes
     ----------
     support_ : ndarray of shape (`n_features_in_`,)
-        Mask of the selected features: the fittest subset evaluated.
+        Mask of the selected features: the fittest subset evaluated, the
+        smallest of equally fit ones (the first evaluated of those).
 
     best_score_ : float
         Fitness of the selected subset; NaN only when every subset scored
@@ -786,6 +897,7 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
             Interval(RealNotInt, 0, 1, closed="right"),
             None,
         ],
+        "silhouette_features": [StrOptions({"all", "selected"})],
         "silhouette_sample_size": [Interval(Integral, 2, None, closed="left"), None],
         "cv": ["cv_object"],
         "n_jobs": N_JOBS_CONSTRAINT,
@@ -800,7 +912,7 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         scoring="silhouette",
         population_size=20,
         n_generations=5,
-        init_proba=0.5,
+        init_proba=0.8,
         tournament_size=3,
         crossover="uniform",
         crossover_proba=0.8,
@@ -814,6 +926,7 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         fitness_tolerance=0.0,
         min_features=1,
         max_features=None,
+        silhouette_features="all",
         silhouette_sample_size=1000,
         cv=5,
         n_jobs=None,
@@ -838,6 +951,7 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         self.fitness_tolerance = fitness_tolerance
         self.min_features = min_features
         self.max_features = max_features
+        self.silhouette_features = silhouette_features
         self.silhouette_sample_size = silhouette_sample_size
         self.cv = cv
         self.n_jobs = n_jobs
@@ -905,8 +1019,14 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
             cv = None
         # The sampled rows move to X's device once, not once per subset.
         rows = _in_namespace_of(rows, X)
+        if self.silhouette_features == "selected":
+            space = _SelectedFeatures(rows)
+        else:
+            # The simplified silhouette uses all rows, not distances among some.
+            keep_distances = self.scoring in ("silhouette", "fuzzy_silhouette")
+            space = _AllFeatures(X, rows, keep_distances)
         return _Fitness(
-            template, self.scoring, rows, _constant_columns(X), cv, fit_params
+            template, self.scoring, space, _constant_columns(X), cv, fit_params
         )
 
     @_fit_context(
@@ -959,7 +1079,8 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         -----
         UserWarning
             If some subsets scored NaN, saying how many and what was
-            selected.
+            selected; or if a silhouette scoring selected a single feature of
+            several, unless ``max_features`` is 1.
         """
         tags = self.__sklearn_tags__()
         check = {
@@ -1037,6 +1158,7 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         self.support_, self.best_score_ = search.best_mask, search.best_score
         if self._is_multi_objective():
             self.support_, self.best_score_ = self._choose_on_front()
+        self._warn_if_single_feature(max_features)
         self.history_ = search.history.as_arrays()
         self.n_evaluations_ = len(search.cache)
         self.evaluations_ = search.evaluations.as_arrays()
@@ -1099,6 +1221,36 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         chosen = np.flatnonzero(fitness >= best - self.fitness_tolerance)[0]
         return self.pareto_front_["mask"][chosen].copy(), float(fitness[chosen])
 
+    def _warn_if_single_feature(self, max_features):
+        """Warn when a silhouette chose one feature of several, unforced by limits.
+
+        One feature often splits into well-separated groups that have little
+        to do with the structure of the data; the warning says so, and how
+        to keep more.
+        """
+        if (
+            not _is_clustering_fitness(self.scoring)
+            or self.support_.sum() != 1
+            or max_features == 1
+        ):
+            return
+        names = getattr(self, "feature_names_in_", None)
+        index = int(np.flatnonzero(self.support_)[0])
+        name = repr(names[index]) if names is not None else f"number {index}"
+        hint = (
+            " A silhouette measured on the selected features alone "
+            "(silhouette_features='selected') favours single features."
+            if self.silhouette_features == "selected"
+            else ""
+        )
+        warnings.warn(
+            f"GAFeatureSelector selected a single feature ({name}) of "
+            f"{self.n_features_in_}: clusters of one feature rarely describe the "
+            f"data.{hint} Check pareto_front_, or set min_features to keep more.",
+            UserWarning,
+            stacklevel=3,
+        )
+
     def _checked_callbacks(self):
         """Return ``callbacks`` as a list, each checked to be callable."""
         if self.callbacks is None:
@@ -1136,7 +1288,7 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         self, population, scores, mutation_proba, min_features, max_features, rng
     ):
         """Next generation: the elites, then children of tournament winners."""
-        ranks = _fitness_ranks(scores)
+        ranks = _parsimonious_ranks(scores, population.sum(axis=1))
         elites = population[np.argsort(-ranks, kind="stable")[: self.n_elites]]
         children = self._children(
             population, ranks, mutation_proba, (min_features, max_features), rng
@@ -1308,13 +1460,16 @@ class _Search:
             delayed(_evaluate)(self.fitness, self.X, self.y, individual)
             for individual in unseen.values()
         )
-        improved = False
+        first, best_before = self.best_mask is None, self.best_score
         for (key, individual), score in zip(unseen.items(), new_scores, strict=True):
             self.cache[key] = score
             # Strictly better: among equals the first evaluated is kept.
-            if self.best_mask is None or _is_better(score, self.best_score):
+            if self.best_mask is None or _is_better(
+                score, individual.sum(), self.best_score, self.best_mask.sum()
+            ):
                 self.best_score, self.best_mask = score, individual.copy()
-                improved = True
+        # A smaller subset of equal fitness is no progress of the fitness.
+        improved = first or _is_better(self.best_score, 0, best_before, 0)
         self.n_gen_no_change = 0 if improved else self.n_gen_no_change + 1
         scores = np.array([self.cache[key] for key in keys], dtype=float)
         generation = len(self.history.records["best_score"])

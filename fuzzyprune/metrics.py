@@ -57,7 +57,7 @@ import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import get_scorer as _sklearn_get_scorer
-from sklearn.metrics import silhouette_samples
+from sklearn.metrics import pairwise_distances, silhouette_samples
 from sklearn.metrics._scorer import _BaseScorer
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions, validate_params
@@ -715,9 +715,20 @@ def fuzzy_silhouette_score(
         )
         rows = _follow(rows, xp, device)
         X, memberships = _take_rows(X, rows), _take_rows(memberships, rows)
+    silhouettes = silhouette_samples_exact(X, xp.argmax(memberships, axis=1))
+    return _membership_weighted_mean(silhouettes, memberships, alpha)
+
+
+def _membership_weighted_mean(silhouettes, memberships, alpha=1.0):
+    """Mean of ``silhouettes`` weighted by the gap between the two largest memberships.
+
+    The fuzzy silhouette of Campello and Hruschka, from the silhouettes of
+    the crisp partition of largest memberships; the plain mean when every
+    gap is 0.
+    """
+    xp, _, _ = _namespace_of(memberships)
     top_two = xp.sort(memberships, axis=1)[:, -2:]
     weights = (top_two[:, 1] - top_two[:, 0]) ** alpha
-    silhouettes = silhouette_samples_exact(X, xp.argmax(memberships, axis=1))
     if float(xp.sum(weights)) == 0:
         return _average(silhouettes, None, xp)
     return _average(silhouettes, xp.astype(weights, silhouettes.dtype), xp)
@@ -798,19 +809,72 @@ def silhouette_samples_exact(X, labels):
     X, _ = _to_unit_scale(X)
     if sp.issparse(X):
         return silhouette_samples(X, labels)
-    dtype = float_dtype(xp, device)
-    mean = xp.astype(xp.sum(X, axis=0, dtype=dtype) / n_samples, X.dtype)
     indicator = _one_hot(labels, n_clusters, X.dtype, xp)
     # Sum of distances from each sample to the members of each cluster.
-    sums = xp.zeros((n_samples, n_clusters), dtype=dtype, device=device)
-    blocks = chunks_of(slice(0, n_samples), _DISTANCE_BLOCK_ROWS)
+    sums = xp.zeros(
+        (n_samples, n_clusters), dtype=float_dtype(xp, device), device=device
+    )
+    for rows, columns, distances in _distance_blocks(X):
+        sums[rows, :] += xp.matmul(distances, indicator[columns, :])
+    return _silhouettes_from_sums(sums, labels, indicator > 0, xp)
+
+
+def _distance_blocks(X):
+    """Yield ``(rows, columns, distances)`` for blocks of the pairwise distances.
+
+    ``X`` is dense and at unit scale; the distances, in its dtype, are those
+    of its centred rows (see :func:`_block_distances`), a block of at most
+    ``_DISTANCE_BLOCK_ROWS`` squared at a time.
+    """
+    xp, is_numpy, device = _namespace_of(X)
+    dtype = float_dtype(xp, device)
+    mean = xp.astype(xp.sum(X, axis=0, dtype=dtype) / X.shape[0], X.dtype)
+    blocks = chunks_of(slice(0, X.shape[0]), _DISTANCE_BLOCK_ROWS)
     for rows in blocks:
         centred_rows = X[rows, :] - mean
         for columns in blocks:
             centred_columns = centred_rows if columns == rows else X[columns, :] - mean
-            distances = _block_distances(centred_rows, centred_columns, xp, is_numpy)
-            sums[rows, :] += xp.matmul(distances, indicator[columns, :])
-    return _silhouettes_from_sums(sums, labels, indicator > 0, xp)
+            yield (
+                rows,
+                columns,
+                _block_distances(centred_rows, centred_columns, xp, is_numpy),
+            )
+
+
+def _pairwise_distances_exact(X):
+    """Return the Euclidean distances among the rows of ``X``, shape (n, n).
+
+    Distances as :func:`silhouette_samples_exact` computes them, in ``X``'s
+    float dtype, namespace and device, for data that are measured against
+    many partitions (:func:`_silhouettes_of_distances`). Data far from unit
+    size are first divided by a power of two, so the distances are those of
+    ``X`` times a power of two; silhouettes, ratios of distances, are
+    unchanged. Sparse ``X`` gives scikit-learn's dense float64 distances.
+    """
+    X, _ = _to_unit_scale(_check_samples(X))
+    if sp.issparse(X):
+        return pairwise_distances(X)
+    xp, _, device = _namespace_of(X)
+    distances = xp.empty((X.shape[0], X.shape[0]), dtype=X.dtype, device=device)
+    for rows, columns, block in _distance_blocks(X):
+        distances[rows, columns] = block
+    return distances
+
+
+def _silhouettes_of_distances(distances, labels):
+    """Return the silhouette of each sample from their pairwise ``distances``.
+
+    ``labels``, in the namespace and on the device of ``distances``, must form
+    between 2 and ``n_samples - 1`` clusters. Each sum of distances is one
+    column of a product, computed alike whatever the cluster's number, so
+    two labellings of one partition give the same silhouettes to the last
+    bit.
+    """
+    xp, _, device = _namespace_of(distances)
+    codes, n_clusters = _label_codes(labels, xp, device)
+    indicator = _one_hot(codes, n_clusters, distances.dtype, xp)
+    sums = xp.astype(xp.matmul(distances, indicator), float_dtype(xp, device))
+    return _silhouettes_from_sums(sums, codes, indicator > 0, xp)
 
 
 def _block_distances(rows, columns, xp, is_numpy):

@@ -220,6 +220,9 @@ PAPER_FCM_ITERATIONS = 5
 GA_FCM_ITERATIONS = 10
 PAPER_LR = 0.01
 PAPER_AMOUNT = 0.2
+# The study's GA fitness: the silhouette on the selected features, from an
+# initial population with half of the features on.
+PAPER_GA = {"silhouette_features": "selected", "init_proba": 0.5}
 # The library's fuzzifiers for high-dimensional data, beside the study's m.
 LIBRARY_FUZZIFIERS = {
     "auto": {"m": "auto"},
@@ -655,6 +658,7 @@ def _ga_table(data, settings, seed, progress):
             population_size=population,
             n_generations=generations,
             random_state=seed,
+            **PAPER_GA,
         ).fit(X)
         X_selected = selector.transform(X)
         labels = selector.estimator_.labels_

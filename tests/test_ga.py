@@ -18,8 +18,15 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from fuzzyprune import FuzzyCMeans, GAFeatureSelector
-from fuzzyprune._ga import _crossover, _fitness_ranks, _mutate, _repair, _Search
-from fuzzyprune.metrics import simplified_silhouette_score
+from fuzzyprune._ga import (
+    _crossover,
+    _fitness_ranks,
+    _mutate,
+    _parsimonious_ranks,
+    _repair,
+    _Search,
+)
+from fuzzyprune.metrics import fuzzy_silhouette_score, simplified_silhouette_score
 
 
 def informative_data(n_informative=4, n_noise=16, n_per_cluster=40, seed=0):
@@ -116,18 +123,37 @@ def test_keeps_informative_features():
     assert selector.support_[4:].sum() <= 1
 
 
-def test_fitness_is_silhouette_of_refitted_estimator():
+@pytest.mark.parametrize("features", ["all", "selected"])
+def test_fitness_is_silhouette_of_refitted_estimator(features):
     X, _ = informative_data(n_noise=4)
     selector = GAFeatureSelector(
         FuzzyCMeans(5),
         population_size=6,
         n_generations=2,
+        silhouette_features=features,
         silhouette_sample_size=None,
         random_state=0,
     ).fit(X)
-    X_selected = X[:, selector.support_]
-    expected = silhouette_score(X_selected, selector.estimator_.labels_)
-    assert selector.best_score_ == pytest.approx(expected)
+    measured_on = X if features == "all" else X[:, selector.support_]
+    expected = silhouette_score(measured_on, selector.estimator_.labels_)
+    assert selector.best_score_ == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("features", ["all", "selected"])
+def test_fuzzy_silhouette_fitness_weights_by_memberships(features):
+    X, _ = informative_data(n_noise=4)
+    selector = GAFeatureSelector(
+        FuzzyCMeans(5),
+        scoring="fuzzy_silhouette",
+        population_size=6,
+        n_generations=2,
+        silhouette_features=features,
+        silhouette_sample_size=None,
+        random_state=0,
+    ).fit(X)
+    measured_on = X if features == "all" else X[:, selector.support_]
+    expected = fuzzy_silhouette_score(measured_on, selector.estimator_.memberships_)
+    assert selector.best_score_ == pytest.approx(expected, rel=1e-12)
 
 
 def test_simplified_silhouette_fitness_uses_centers():
@@ -137,12 +163,28 @@ def test_simplified_silhouette_fitness_uses_centers():
         scoring="simplified_silhouette",
         population_size=6,
         n_generations=2,
+        silhouette_features="selected",
         random_state=0,
     ).fit(X)
     fitted = selector.estimator_
     expected = simplified_silhouette_score(
         X[:, selector.support_], fitted.labels_, fitted.cluster_centers_
     )
+    assert selector.best_score_ == pytest.approx(expected)
+
+
+def test_simplified_silhouette_on_all_features_uses_cluster_means():
+    # The fit's centers live in the subset's space; on all features the
+    # clusters are represented by the means of their rows.
+    X, _ = informative_data(n_noise=4)
+    selector = GAFeatureSelector(
+        FuzzyCMeans(5),
+        scoring="simplified_silhouette",
+        population_size=6,
+        n_generations=2,
+        random_state=0,
+    ).fit(X)
+    expected = simplified_silhouette_score(X, selector.estimator_.labels_)
     assert selector.best_score_ == pytest.approx(expected)
 
 
@@ -157,7 +199,7 @@ def test_silhouette_sample_is_the_same_for_every_subset():
         silhouette_sample_size=X.shape[0] - 1,
         random_state=0,
     ).fit(X)
-    exact = silhouette_score(X[:, selector.support_], selector.estimator_.labels_)
+    exact = silhouette_score(X, selector.estimator_.labels_)
     assert selector.best_score_ == pytest.approx(exact, abs=0.02)
 
 
@@ -295,7 +337,8 @@ def test_elites_pass_unchanged_into_the_next_generation(generations, n_elites):
         selector.fit(indexed_data(10))
     for population, following in zip(generations, generations[1:], strict=False):
         scores = np.array([fitness.of_mask(mask) for mask in population])
-        order = np.argsort(-_fitness_ranks(scores), kind="stable")
+        ranks = _parsimonious_ranks(scores, population.sum(axis=1))
+        order = np.argsort(-ranks, kind="stable")
         assert_array_equal(following[:n_elites], population[order[:n_elites]])
 
 
@@ -508,9 +551,7 @@ def test_nested_seed_makes_fits_reproducible():
     seed = first.estimator_.random_state
     by_hand = KMeans(4, n_init=1, init="random", random_state=seed)
     labels = by_hand.fit_predict(X[:, first.support_])
-    assert first.best_score_ == pytest.approx(
-        silhouette_score(X[:, first.support_], labels)
-    )
+    assert first.best_score_ == pytest.approx(silhouette_score(X, labels))
 
 
 @pytest.mark.slow
@@ -888,7 +929,7 @@ def test_candidate_warnings_stay_silent_in_worker_processes(capfd):
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_collapsed_candidate_scores_the_worst():
-    from fuzzyprune._ga import _Fitness
+    from fuzzyprune._ga import _Fitness, _SelectedFeatures
 
     # 2500 features in 5 groups: with m = 2 fuzzy c-means collapses onto the
     # mean, yet the argmax of its near-uniform memberships still follows the
@@ -899,7 +940,8 @@ def test_collapsed_candidate_scores_the_worst():
     everything = np.ones(X.shape[1], dtype=bool)
 
     def fitness(estimator):
-        return _Fitness(estimator, "silhouette", np.arange(60), ~everything, None, {})(
+        space = _SelectedFeatures(np.arange(60))
+        return _Fitness(estimator, "silhouette", space, ~everything, None, {})(
             X, None, everything
         )
 
@@ -1152,3 +1194,102 @@ def test_selection_frequency_counts_the_members_that_chose_each_feature():
     # Each member selected n_features features: the frequencies sum to the
     # mean subset size.
     assert frequency.sum() == pytest.approx(selector.evaluations_["n_features"].mean())
+
+
+def test_parsimonious_ranks_break_ties_by_fewer_features():
+    # Hand-computed: fitness first, then size; NaN below -inf below numbers.
+    scores = np.array([0.5, 0.5, np.nan, 0.7, -np.inf, 0.5])
+    sizes = np.array([3, 2, 1, 5, 1, 2])
+    assert_array_equal(_parsimonious_ranks(scores, sizes), [2, 3, 0, 4, 1, 3])
+
+
+def test_equally_fit_subsets_select_the_smallest():
+    # Every subset ties: the smallest evaluated wins, wherever it came.
+    selector = GAFeatureSelector(
+        KMeans(2, n_init=1),
+        scoring=lambda estimator, X, y: 0.0,
+        population_size=8,
+        n_generations=3,
+        min_features=2,
+        random_state=0,
+    ).fit(indexed_data(8))
+    sizes = selector.evaluations_["n_features"]
+    assert selector.support_.sum() == sizes.min()
+    assert sizes[0] > sizes.min()  # not simply the first subset evaluated
+
+
+def standardised_wine():
+    from sklearn.datasets import load_wine
+
+    X, y = load_wine(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def cluster_accuracy_of(X, y):
+    """Accuracy of the clustering the issue's target uses, against the classes."""
+    from fuzzyprune.metrics import cluster_accuracy
+
+    k = np.unique(y).size
+    return cluster_accuracy(y, FuzzyCMeans(k, n_init=3, random_state=0).fit_predict(X))
+
+
+def test_silhouette_on_selected_features_drifts_to_one_feature_and_warns():
+    # A silhouette is highest on one feature, where FCM finds well-separated
+    # groups that are not the wine classes: given generations enough, the
+    # search measured on the selected features ends there (accuracy 0.70
+    # against 0.97 with all features), and the one measured on all does not.
+    X, y = standardised_wine()
+    params = dict(population_size=12, n_generations=15, random_state=0)
+    selector = GAFeatureSelector(
+        FuzzyCMeans(3), silhouette_features="selected", **params
+    )
+    with pytest.warns(UserWarning, match=r"single feature \(number \d+\) of 13"):
+        selector.fit(X)
+    assert cluster_accuracy_of(selector.transform(X), y) < 0.8
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        selector = GAFeatureSelector(FuzzyCMeans(3), **params).fit(X)
+    assert selector.support_.sum() > 1
+    assert (
+        cluster_accuracy_of(selector.transform(X), y)
+        >= cluster_accuracy_of(X, y) - 0.05
+    )
+
+
+def test_single_feature_forced_by_the_limits_does_not_warn():
+    X, _ = standardised_wine()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        selector = GAFeatureSelector(
+            FuzzyCMeans(3),
+            population_size=4,
+            n_generations=1,
+            max_features=1,
+            random_state=0,
+        ).fit(X)
+    assert selector.support_.sum() == 1
+
+
+def issue_data(name):
+    """The data sets of the accuracy target, as the target prepares them."""
+    from sklearn.datasets import load_breast_cancer, load_digits
+
+    if name == "wine":
+        return standardised_wine()
+    if name == "breast cancer":
+        X, y = load_breast_cancer(return_X_y=True)
+        return StandardScaler().fit_transform(X), y
+    X, y = load_digits(return_X_y=True)
+    return X / 16, y
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["wine", "breast cancer", "digits / 16"])
+def test_default_search_keeps_the_accuracy_of_all_features(name):
+    # The defaults: the selected features cluster the classes about as well
+    # as all features do.
+    X, y = issue_data(name)
+    k = np.unique(y).size
+    selector = GAFeatureSelector(FuzzyCMeans(k, random_state=0), random_state=0)
+    selected = selector.fit(X).transform(X)
+    assert cluster_accuracy_of(selected, y) >= cluster_accuracy_of(X, y) - 0.05

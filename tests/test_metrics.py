@@ -824,3 +824,51 @@ def test_finite_data_near_the_largest_float_are_checked_quietly(dtype):
     huge_centers = np.ldexp(centers, exponent).astype(dtype)
     scores = _scale_dependent_scores(huge, memberships, huge_centers, labels)
     assert_allclose(scores, expected, rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("scale", [1.0, 1e-150, 1e150])
+def test_kept_pairwise_distances_match_cdist(dtype, scale):
+    from fuzzyprune.metrics import _pairwise_distances_exact
+
+    X = np.random.default_rng(0).normal(size=(2100, 3))  # two blocks of rows
+    X[5] = X[4]  # duplicates are exactly 0 apart
+    if dtype == np.float32 and scale != 1.0:
+        scale = 1e-30 if scale < 1 else 1e30
+    distances = _pairwise_distances_exact((X * scale).astype(dtype))
+    assert distances.dtype == dtype
+    assert distances[4, 5] == 0 and np.all(np.diag(distances) == 0)
+    # Up to the power of two by which data far from unit size are divided.
+    ratio = cdist(X, X)[0, 1] / distances[0, 1]
+    rtol = 1e-4 if dtype == np.float32 else 1e-10
+    assert_allclose(distances * ratio, cdist(X, X), rtol=rtol, atol=rtol)
+    sparse = _pairwise_distances_exact(sp.csr_array(X))
+    assert_allclose(sparse, cdist(X, X), atol=1e-10)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n_clusters=st.integers(2, 6))
+def test_silhouettes_of_kept_distances_match_scikit_learn(seed, n_clusters):
+    from fuzzyprune.metrics import _pairwise_distances_exact, _silhouettes_of_distances
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(40, 3))
+    labels = rng.integers(n_clusters, size=40)
+    labels[:n_clusters] = np.arange(n_clusters)  # every cluster, one a singleton
+    labels[n_clusters:][labels[n_clusters:] == 0] = 1
+    silhouettes = _silhouettes_of_distances(_pairwise_distances_exact(X), labels)
+    assert_allclose(silhouettes, silhouette_samples(X, labels), atol=1e-12)
+
+
+def test_silhouettes_of_kept_distances_ignore_how_clusters_are_named():
+    from fuzzyprune.metrics import _pairwise_distances_exact, _silhouettes_of_distances
+
+    rng = np.random.default_rng(0)
+    distances = _pairwise_distances_exact(rng.normal(size=(500, 20)))
+    labels = rng.integers(5, size=500)
+    renamed = np.array(["e", "c", "a", "d", "b"])[labels]
+    # Bit for bit: equal partitions tie exactly, and the smaller subset wins.
+    np.testing.assert_array_equal(
+        _silhouettes_of_distances(distances, labels),
+        _silhouettes_of_distances(distances, renamed),
+    )

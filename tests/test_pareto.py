@@ -146,6 +146,56 @@ def test_multi_objective_search_is_reproducible_and_independent_of_n_jobs():
     )
 
 
+def test_multi_objective_search_never_loses_its_fittest_subset(monkeypatch):
+    """The fittest subset, an end of the first front, survives every generation.
+
+    A next population of the children only (no elitism by rank) would drop
+    to a worse best whenever all the children are worse than the best parent.
+    """
+    weights = np.array([0.9, 0.8, 0.7, 0.1, 0.2, 0.3, 0.15, 0.25])
+    rng = np.random.default_rng(0)
+    X = weights + 0.01 * rng.normal(size=(30, weights.size))
+
+    def fitness(estimator, X, y):
+        # Deterministic but rugged: a child is often worse than its parents.
+        total = X.mean(axis=0).sum()
+        return float(total - 0.1 * X.shape[1] ** 2 + 0.3 * np.sin(1000 * total))
+
+    bests = []
+    generation = GAFeatureSelector._nsga2_generation
+
+    def recorded(self, search, parallel, population, scores, *args):
+        if not bests:
+            bests.append(scores.max())
+        population, scores = generation(
+            self, search, parallel, population, scores, *args
+        )
+        bests.append(scores.max())
+        return population, scores
+
+    monkeypatch.setattr(GAFeatureSelector, "_nsga2_generation", recorded)
+    n_generations = 10
+    selector = GAFeatureSelector(
+        KMeans(2, n_init=1),
+        scoring=fitness,
+        objectives=("fitness", "n_features"),
+        population_size=8,
+        n_generations=n_generations,
+        random_state=0,
+    ).fit(X)
+    assert len(bests) == n_generations + 1
+    assert (np.diff(bests) >= 0).all()
+    # The population always holds the best subset evaluated so far.
+    np.testing.assert_array_equal(bests, selector.history_["best_score"])
+    # Not vacuous: in some generation every child was worse than the best parent.
+    evaluations = selector.evaluations_
+    best_child = [
+        evaluations["fitness"][evaluations["generation"] == g].max()
+        for g in range(1, n_generations + 1)
+    ]
+    assert (np.array(best_child) < bests[:-1]).any()
+
+
 def test_unknown_objectives_are_refused():
     with pytest.raises(ValueError, match="objectives=.*expected one of"):
         GAFeatureSelector(objectives=("n_features",)).fit(np.eye(5))

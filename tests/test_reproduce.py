@@ -447,3 +447,22 @@ def test_findings_judge_differences_against_the_test_set_noise():
         "memorises its training images"
     )
     assert _fit_verdict({"Training": "90.00%", "Test": "80.00%"}) == "generalises"
+
+
+def test_ga_table_searches_with_the_studys_fitness():
+    # The study's fitness is the silhouette on the selected features, not
+    # the library's default silhouette on all features.
+    from fuzzyprune.reproduce import _ga_table
+
+    vx = make_vehicle_x(200, n_features=12, random_state=0)
+    data = types.SimpleNamespace(X=lambda split: vx.data, types=lambda split: vx.type)
+    progress = types.SimpleNamespace(
+        set_description=lambda text: None, update=lambda: None
+    )
+    settings = dataclasses.replace(tiny_settings(), ga_settings=((4, 1),))
+    table, selectors = _ga_table(data, settings, 0, progress)
+    selector = selectors[(4, 1)]
+    X_selected = vx.data[:, selector.support_]
+    expected = silhouette_score(X_selected, selector.estimator_.labels_)
+    assert selector.best_score_ == pytest.approx(expected, rel=1e-6)
+    assert selector.init_proba == 0.5
