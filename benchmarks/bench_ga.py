@@ -13,7 +13,14 @@ Four measurements, each printed as a table with the goal it serves:
   the exact silhouette of each test fold;
 - *ranking*: how the default fitness (silhouette on a fixed sample of rows)
   and the other clustering fitnesses rank random feature subsets compared
-  with the exact silhouette on all rows (Spearman correlation).
+  with the exact silhouette on all rows (Spearman correlation);
+- *drift*: why a silhouette measured on the selected features drifts to very
+  small subsets, on wine, breast cancer (both standardised), digits / 16 and
+  standardised Vehicle-X-shaped data: its value and the cluster accuracy on
+  all features against the best single feature, then the default search
+  (silhouette on all features) against the paper's fitness, over seeds,
+  against the target "accuracy of the selected features >= that of all
+  features - 0.05".
 
 Run ``python benchmarks/bench_ga.py``; the peer needs ``pip install
 sklearn-genetic-opt`` (the ``benchmarks`` extra). ``--help`` lists the options.
@@ -29,16 +36,21 @@ import numpy as np
 import sklearn
 from scipy.stats import spearmanr
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import silhouette_score
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 import fuzzyprune
 from fuzzyprune import FuzzyCMeans, GAFeatureSelector
 from fuzzyprune._ga import _generator
 from fuzzyprune.datasets import make_vehicle_x
+from fuzzyprune.metrics import cluster_accuracy
+from fuzzyprune.reproduce import PAPER_GA
 
-PAPER = {"population_size": 10, "n_generations": 2}
+# The study's search: its population and generations, and its fitness.
+PAPER = {"population_size": 10, "n_generations": 2, **PAPER_GA}
 
 
 def paper_clusterer(n_clusters):
@@ -72,11 +84,15 @@ def bench_default(X, args):
     )
     pipeline, seconds = timed(pipeline.fit, X)
     default = pipeline[0]
-    paper = GAFeatureSelector(**PAPER, random_state=0)
+    small = {key: PAPER[key] for key in ("population_size", "n_generations")}
+    paper = GAFeatureSelector(**small, random_state=0)
     paper, paper_seconds = timed(paper.fit, X)
     pareto = GAFeatureSelector(objectives=("fitness", "n_features"), random_state=0)
     pareto, pareto_seconds = timed(pareto.fit, X)
-    print("\n### Defaults, full data (same fitness: silhouette of FuzzyCMeans())\n")
+    print(
+        "\n### Defaults, full data (same fitness: silhouette of FuzzyCMeans() "
+        "on all features)\n"
+    )
     print("| search | seconds | subsets evaluated | best silhouette |")
     print("|---|---:|---:|---:|")
     print(
@@ -206,10 +222,12 @@ def bench_ranking(X, args):
         fitnesses[scoring] = [fitness(X, None, subset) for subset in subsets]
     for subset in subsets:
         fitted = clone(fitness.estimator).fit(X[:, subset])
-        exact.append(silhouette_score(X[:, subset], fitted.labels_))
+        # What the default fitness estimates: the subset's clusters on all
+        # features, here on all rows.
+        exact.append(silhouette_score(X, fitted.labels_))
     print(
         f"\n### Ranking of {args.n_subsets} random subsets on {X.shape[0]} rows "
-        "against the exact silhouette on all rows\n"
+        "against the exact silhouette on all rows and features\n"
     )
     print("| fitness | Spearman correlation |")
     print("|---|---:|")
@@ -223,7 +241,101 @@ def bench_ranking(X, args):
     ]
 
 
-SECTIONS = ("paper", "default", "peer", "ranking")
+def drift_data(args):
+    """The data sets of the drift section: name, X, classes."""
+    for name, load in (("wine", load_wine), ("breast cancer", load_breast_cancer)):
+        X, y = load(return_X_y=True)
+        yield name, StandardScaler().fit_transform(X), y
+    X, y = load_digits(return_X_y=True)
+    yield "digits / 16", X / 16, y
+    vx = make_vehicle_x(
+        args.drift_samples,
+        n_features=args.n_features,
+        random_state=0,
+        structure="separated",
+    )
+    name = f"Vehicle-X {args.drift_samples}"
+    yield name, StandardScaler().fit_transform(vx.data), vx.type
+
+
+def accuracy(X, y):
+    """Cluster accuracy of FuzzyCMeans(k, n_init=3) against the classes."""
+    k = np.unique(y).size
+    labels = FuzzyCMeans(k, n_init=3, random_state=0).fit_predict(X)
+    return cluster_accuracy(y, labels)
+
+
+def paper_fitness(X, k):
+    """The paper's fitness of all of X: silhouette of FuzzyCMeans(k) on 1000 rows."""
+    selector = GAFeatureSelector(FuzzyCMeans(k, random_state=0), **PAPER_GA)
+    fitness = selector._make_fitness(X, None, _generator(0), {}, {})
+    return fitness(X, None, np.ones(X.shape[1], dtype=bool))
+
+
+def bench_drift(args):
+    print(
+        "\n### Silhouette on the selected features against dimension: all "
+        "features and the best single one\n"
+    )
+    print(
+        "| data | k | silhouette, all -> best single | accuracy, all -> best single |"
+    )
+    print("|---|---:|---|---|")
+    data = list(drift_data(args))
+    for name, X, y in data:
+        k = np.unique(y).size
+        # Vehicle-X's 2048 single features are sampled.
+        rng = np.random.default_rng(0)
+        columns = rng.permutation(X.shape[1])[: args.drift_single_features]
+        single = [paper_fitness(X[:, [j]], k) for j in columns]
+        best = columns[int(np.argmax(single))]
+        print(
+            f"| {name} | {k} | {paper_fitness(X, k):.3f} -> {max(single):.3f} "
+            f"| {accuracy(X, y):.3f} -> {accuracy(X[:, [best]], y):.3f} |"
+        )
+    searches = {
+        "paper's fitness (silhouette_features='selected', init_proba=0.5)": PAPER_GA,
+        "default (silhouette on all features)": {},
+    }
+    print(
+        f"\n### Default search (20 x 5) with either fitness, seeds "
+        f"0-{args.drift_seeds - 1}: features selected, accuracy (target: all "
+        "features' - 0.05), seconds\n"
+    )
+    print("| data | all features | fitness | features | accuracy | met | seconds |")
+    print("|---|---:|---|---|---|---:|---:|")
+    met = dict.fromkeys(searches, 0)
+    for name, X, y in data:
+        k = np.unique(y).size
+        target = accuracy(X, y)
+        for label, params in searches.items():
+            sizes, accuracies, seconds = [], [], []
+            for seed in range(args.drift_seeds):
+                selector = GAFeatureSelector(
+                    FuzzyCMeans(k, random_state=0), random_state=seed, **params
+                )
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)
+                    seconds.append(timed(selector.fit, X)[1])
+                sizes.append(int(selector.support_.sum()))
+                accuracies.append(accuracy(selector.transform(X), y))
+            n_met = sum(value >= target - 0.05 for value in accuracies)
+            met[label] += n_met
+            print(
+                f"| {name} | {target:.3f} | {label} | "
+                f"{', '.join(map(str, sizes))} | "
+                f"{', '.join(f'{value:.3f}' for value in accuracies)} | "
+                f"{n_met}/{len(accuracies)} | {np.mean(seconds):.1f} |"
+            )
+    n_runs = len(data) * args.drift_seeds
+    return [
+        f"- accuracy target met by the {label}: {count}/{n_runs} runs"
+        + (" (goal: all)" if not params else "")
+        for (label, params), count in zip(searches.items(), met.values(), strict=True)
+    ]
+
+
+SECTIONS = ("paper", "default", "peer", "ranking", "drift")
 
 
 def main():
@@ -238,6 +350,18 @@ def main():
     parser.add_argument("--peer-cv", type=int, default=3)
     parser.add_argument(
         "--peer-repeats", type=int, default=3, help="best of, against the peer"
+    )
+    parser.add_argument(
+        "--drift-seeds", type=int, default=5, help="searches per data set, drift"
+    )
+    parser.add_argument(
+        "--drift-samples", type=int, default=3000, help="Vehicle-X rows, drift"
+    )
+    parser.add_argument(
+        "--drift-single-features",
+        type=int,
+        default=64,
+        help="single features tried per data set (a random sample if more), drift",
     )
     parser.add_argument("--sections", nargs="*", default=SECTIONS, choices=SECTIONS)
     args = parser.parse_args()
@@ -271,6 +395,8 @@ def main():
         goals += bench_peer(X_small, y_small, args)
     if "ranking" in args.sections:
         goals += bench_ranking(X_small, args)
+    if "drift" in args.sections:
+        goals += bench_drift(args)
     print("\nGoals:")
     print("\n".join(goals))
 

@@ -571,9 +571,10 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
     Each candidate subset of features (a chromosome: one bit per feature) is
     scored by fitting a clone of ``estimator`` on those features and scoring
     the fit, by default by the silhouette of its clusters. A population of
-    subsets evolves by tournament selection, crossover, per-gene bit-flip
-    mutation and elitism; every subset's fitness is computed once per ``fit``
-    and cached. The best subset found is kept and ``estimator`` refitted on
+    subsets evolves by tournament selection (fewer features winning among
+    equally fit subsets [4]_), crossover, per-gene bit-flip mutation and
+    elitism; every subset's fitness is computed once per ``fit`` and
+    cached. The best subset found is kept and ``estimator`` refitted on
     it.
 
     Parameters
@@ -692,7 +693,9 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
 
         - ``"all"``: on all features of ``X``, as given. Fewer features
           earn a higher fitness only by giving a better partition of the
-          data, and equally good subsets tie (the smaller one is kept). The
+          data (criteria measured in each subset's own space are biased
+          toward fewer dimensions [5]_), and equally good subsets tie (the
+          smaller one is kept). The
           distances among the ``silhouette_sample_size`` rows on all
           features are computed once per ``fit`` (up to 4096 rows; more are
           recomputed for each subset); the simplified silhouette measures
@@ -853,6 +856,10 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
     .. [3] K. Deb, A. Pratap, S. Agarwal and T. Meyarivan, "A fast and elitist
        multiobjective genetic algorithm: NSGA-II", IEEE Transactions on
        Evolutionary Computation 6(2), 182-197, 2002.
+    .. [4] S. Luke and L. Panait, "Lexicographic parsimony pressure",
+       Proceedings of GECCO, 829-836, 2002.
+    .. [5] J. G. Dy and C. E. Brodley, "Feature selection for unsupervised
+       learning", Journal of Machine Learning Research 5, 845-889, 2004.
 
     Examples
     --------

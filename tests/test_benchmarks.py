@@ -198,14 +198,22 @@ def test_bench_ga_prints_tables_and_goals():
     assert names[1] == "fuzzyprune.GAFeatureSelector"
     # The paper's setting evaluates at most 10 + 2 * 9 distinct subsets.
     assert 1 <= int(rows[1].split("|")[3]) <= 28
-    # Against the peer (absent here): ours at one and two jobs, side by side.
-    assert names[3:6] == [
+    # Against the peer (if installed): ours at one and two jobs, side by side.
+    peer = "sklearn_genetic.GAFeatureSelectionCV (cv=3)"
+    n_peer = names.count(peer)
+    assert n_peer in (0, 2)
+    against = [row for row in rows[3 : 6 + n_peer] if peer not in row]
+    assert [row.split("|")[1].strip() for row in against] == [
         "fuzzyprune.GAFeatureSelector (silhouette on 1000 rows)",
         "fuzzyprune.GAFeatureSelector (exact silhouette, all rows)",
         "fuzzyprune.GAFeatureSelector (silhouette on 1000 rows)",
     ]
-    assert [row.split("|")[2].strip() for row in rows[3:6]] == ["1", "1", "2"]
-    assert names[7:] == ["silhouette", "simplified_silhouette", "fuzzy_silhouette"]
+    assert [row.split("|")[2].strip() for row in against] == ["1", "1", "2"]
+    assert names[7 + n_peer :] == [
+        "silhouette",
+        "simplified_silhouette",
+        "fuzzy_silhouette",
+    ]
     assert "Spearman of the default fitness" in output
     assert "(goal <= 60)" in output
 
@@ -313,3 +321,34 @@ def test_bench_ga_default_section_compares_the_two_searches():
         "multi-objective / single-objective seconds, same population and generations",
     )
     assert ratio > 0
+
+
+@pytest.mark.slow
+def test_bench_ga_drift_section_compares_the_two_fitnesses():
+    output, rows = run_benchmark(
+        "bench_ga.py",
+        "--n-samples=300",
+        "--n-features=24",
+        "--drift-samples=300",
+        "--drift-seeds=1",
+        "--drift-single-features=3",
+        "--sections",
+        "drift",
+        timeout=180,
+    )
+    data = ["wine", "breast cancer", "digits / 16", "Vehicle-X 300"]
+    # One row per data set, then one per data set and fitness.
+    assert [row.split("|")[1].strip() for row in rows[1:5]] == data
+    searches = rows[6:]
+    assert [row.split("|")[1].strip() for row in searches] == [
+        name for name in data for _ in range(2)
+    ]
+    for row in rows[1:5]:
+        cells = row.split("|")
+        silhouettes = [float(value) for value in cells[3].split("->")]
+        accuracies = [float(value) for value in cells[4].split("->")]
+        assert all(-1 <= value <= 1 for value in silhouettes)
+        assert all(0 <= value <= 1 for value in accuracies)
+    met = [int(row.split("|")[6].split("/")[0]) for row in searches]
+    name = "accuracy target met by the default (silhouette on all features)"
+    assert _goal(output, name) == sum(met[1::2])
