@@ -582,8 +582,9 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
     estimator : estimator, default=None
         Clusterer (or any scikit-learn estimator) fitted on each candidate
         subset. ``None`` uses :class:`~fuzzyprune.FuzzyCMeans` with its
-        defaults, 8 clusters: a selector cannot see the later steps of a
-        pipeline, so pass the clusterer they use, e.g.
+        defaults, 8 clusters, and warns at ``fit`` that it does: a selector
+        cannot see the later steps of a pipeline, so pass the clusterer they
+        use, e.g.
         ``make_pipeline(GAFeatureSelector(FuzzyCMeans(11)), FuzzyCMeans(11))``.
         Every unset ``random_state`` in it, nested ones such as a pipeline
         step's included, gets one seed drawn from ``random_state``, the same
@@ -1086,8 +1087,10 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         -----
         UserWarning
             If some subsets scored NaN, saying how many and what was
-            selected; or if a silhouette scoring selected a single feature of
-            several, unless ``max_features`` is 1.
+            selected; if a silhouette scoring selected a single feature of
+            several, unless ``max_features`` is 1; and if ``estimator`` is
+            ``None``, saying that ``FuzzyCMeans()`` with 8 clusters scores
+            the subsets.
         """
         tags = self.__sklearn_tags__()
         check = {
@@ -1106,6 +1109,7 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
                 check_consistent_length(X, y)
         min_features, max_features = self._check_search_params(X.shape[1])
         callbacks = self._checked_callbacks()
+        self._warn_about_default_estimator()
         if _routing_enabled():
             fit_params = process_routing(self, "fit", **params).estimator.fit
         else:
@@ -1227,6 +1231,24 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
             return self.support_, self.best_score_
         chosen = np.flatnonzero(fitness >= best - self.fitness_tolerance)[0]
         return self.pareto_front_["mask"][chosen].copy(), float(fitness[chosen])
+
+    def _warn_about_default_estimator(self):
+        """Say what ``estimator=None`` assumes, which a pipeline cannot correct.
+
+        A selector does not see the steps after it, so the 8 clusters of
+        ``FuzzyCMeans()`` may differ from those of the clusterer that uses
+        the selected features.
+        """
+        if self.estimator is not None:
+            return
+        warnings.warn(
+            "GAFeatureSelector has no estimator, so it scores feature subsets "
+            "by the clusters of FuzzyCMeans() with its default n_clusters=8, "
+            "whatever the later steps of a pipeline use. Pass the clusterer "
+            "to score with, e.g. GAFeatureSelector(FuzzyCMeans(11)).",
+            UserWarning,
+            stacklevel=3,
+        )
 
     def _warn_if_single_feature(self, max_features):
         """Warn when a silhouette chose one feature of several, unforced by limits.

@@ -487,6 +487,7 @@ def test_result_does_not_depend_on_n_jobs(n_jobs):
     )
 
 
+@pytest.mark.filterwarnings("ignore:GAFeatureSelector has no estimator:UserWarning")
 def test_reproducible_and_seed_dependent():
     X, _ = informative_data(n_noise=8)
     params = dict(population_size=6, n_generations=2)
@@ -1335,3 +1336,17 @@ def test_studys_fitness_gives_the_studys_search():
     assert_array_equal(np.flatnonzero(selector.support_), [1])
     assert selector.best_score_ == pytest.approx(0.634046, abs=1e-6)
     assert selector.n_evaluations_ == 61
+
+
+def test_default_estimator_says_what_it_assumes():
+    # A selector cannot see the clusterer after it in a pipeline: without an
+    # estimator it says it scores subsets with 8 clusters.
+    X, _ = informative_data(n_noise=2, n_per_cluster=10)
+    pipeline = make_pipeline(
+        GAFeatureSelector(population_size=4, n_generations=1, random_state=0),
+        FuzzyCMeans(5, random_state=0),
+    )
+    with pytest.warns(UserWarning, match="default n_clusters=8") as record:
+        pipeline.fit(X)
+    assert len(record) == 1
+    assert pipeline[0].estimator_.n_clusters == 8
