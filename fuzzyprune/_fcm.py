@@ -61,6 +61,7 @@ from ._validation import (
     check_sample_weight,
     checking,
     external_stacklevel,
+    keeps_state_on_error,
 )
 
 
@@ -541,6 +542,7 @@ class FuzzyCMeans(
         return function, (float(m) if self.fuzzifier == "power" else None)
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @keeps_state_on_error
     def fit(self, X, y=None, sample_weight=None):
         """Compute fuzzy c-means clustering.
 
@@ -624,6 +626,7 @@ class FuzzyCMeans(
         return self._finish_fit(fuzzifier, X.shape, n_distinct)
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @keeps_state_on_error
     def partial_fit(self, X, y=None, sample_weight=None):
         """Update the clustering with one batch of samples.
 

@@ -1,9 +1,11 @@
 """Genetic feature selection scored by the quality of a clustering."""
 
+import inspect
 import threading
 import time
 import warnings
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -47,8 +49,9 @@ from ._array_api import (
 from ._chunks import N_JOBS_CONSTRAINT, single_threaded_blas
 from ._fcm import FuzzyCMeans
 from ._pareto import crowded_order, front_ranks
-from ._validation import Interval, checking
+from ._validation import Interval, checking, keeps_state_on_error
 from .metrics import (
+    _UNSUPERVISED_SCORERS,
     _check_memberships,
     _membership_weighted_mean,
     _pairwise_distances_exact,
@@ -351,7 +354,9 @@ class _Fitness:
         if _partition_is_degenerate(fitted):
             return self.worst
         score = self._score(fitted, X, X_selected, y)
-        return self.worst if score is None else _as_number(score, self.scoring)
+        if score is None and _is_clustering_fitness(self.scoring):
+            return self.worst  # a partition the silhouette is undefined for
+        return _as_number(score, self.scoring)
 
     def __getstate__(self):
         # Per-thread buffers stay with the process that filled them.
@@ -364,11 +369,16 @@ class _Fitness:
         self._buffers = _ColumnBuffers()
 
 
-def _feature_count(value, n_features):
-    """Return a feature count given as an int or a fraction of ``n_features``."""
+def _feature_count(value, n_features, round_up):
+    """Return a feature count given as an int or a fraction of ``n_features``.
+
+    A fraction is rounded up for a lower limit and down for an upper one, so
+    the limits never admit less than a minimum or more than a maximum asks.
+    """
     if isinstance(value, Integral):
         return int(value)
-    return max(1, int(np.floor(value * n_features)))
+    count = value * n_features
+    return max(1, int(np.ceil(count) if round_up else np.floor(count)))
 
 
 def _fitness_ranks(scores):
@@ -444,17 +454,46 @@ def _mutate(population, mutation_proba, rng):
     population ^= rng.random(population.shape) < mutation_proba
 
 
-def _repair(population, min_features, max_features, rng):
-    """Switch random genes on or off until every count lies in the limits."""
+class _Limits(NamedTuple):
+    """What a subset may be: its fewest and most features, and which ones."""
+
+    min_features: int
+    max_features: int
+    # Genes that may be on: all but the constant features, while enough
+    # others are left to reach min_features.
+    allowed: np.ndarray
+
+
+def _repair(population, limits, rng):
+    """Bring every subset within the limits, in place.
+
+    Genes not allowed are switched off, then random genes on or off until
+    every count lies between the fewest and most features.
+    """
+    population &= limits.allowed
     counts = population.sum(axis=1)
-    for row in np.flatnonzero((counts < min_features) | (counts > max_features)):
+    low, high = limits.min_features, limits.max_features
+    for row in np.flatnonzero((counts < low) | (counts > high)):
         individual = population[row]
-        if counts[row] < min_features:
-            candidates, change, value = ~individual, min_features - counts[row], True
+        if counts[row] < low:
+            candidates = ~individual & limits.allowed
+            change, value = low - counts[row], True
         else:
-            candidates, change, value = individual, counts[row] - max_features, False
+            candidates, change, value = individual, counts[row] - high, False
         chosen = rng.choice(np.flatnonzero(candidates), change, replace=False)
         individual[chosen] = value
+
+
+def _limits(min_features, max_features, constant_columns):
+    """Limits of a search: constant features are left out while they can be.
+
+    A constant feature changes no distance, so it only adds baggage to a
+    subset, unless too few others remain to reach ``min_features``.
+    """
+    allowed = ~constant_columns
+    if allowed.sum() < min_features:
+        allowed = np.ones_like(allowed)
+    return _Limits(min_features, max_features, allowed)
 
 
 def _generator(random_state):
@@ -493,6 +532,20 @@ def _constant_columns(X):
     if xp.isdtype(X.dtype, "bool"):
         return to_numpy(xp.all(X, axis=0) | ~xp.any(X, axis=0))
     return to_numpy(xp.max(X, axis=0) == xp.min(X, axis=0))
+
+
+def _takes_one_argument(function):
+    """Whether ``function`` can be called with one positional argument.
+
+    True when its signature cannot be read (some builtins and extensions).
+    """
+    try:
+        inspect.signature(function).bind(None)
+    except TypeError:
+        return False
+    except ValueError:
+        pass  # no signature to read
+    return True
 
 
 def _clock():
@@ -656,15 +709,20 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         ends within one generation of the budget). ``None``: no limit.
 
     target_score : float, default=None
-        Stop after the generation in which a subset reaches this fitness.
-        ``None``: no target.
+        Stop after the generation in which a subset reaches this fitness, a
+        finite number. ``None``: no target.
 
     callbacks : callable or list of callable, default=None
         Called in order after each generation with the state of the search
         (a dict: the generation, the best fitness and features so far, the
         history and evaluations so far, the seconds elapsed); one returning
         ``True`` stops the search. :mod:`fuzzyprune.ga_callbacks` has a time
-        budget and early stopping with a minimum improvement.
+        budget and early stopping with a minimum improvement. Like every
+        parameter, callbacks are deep-copied by :func:`~sklearn.base.clone`
+        (so in :class:`~sklearn.model_selection.GridSearchCV`): a callback
+        object that records the search records it in its copy, while one
+        that appends to a list defined outside it, or a closure, records
+        every fit.
 
     objectives : tuple of str, default=("fitness",)
         What the search optimises: ``("fitness",)``, the fitness alone, or
@@ -681,12 +739,13 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
 
     min_features : int or float, default=1
         Fewest features a subset may have; a float in (0, 1] is a fraction of
-        the features. Children outside the limits are repaired by switching
-        random genes on or off.
+        the features, rounded up. Children outside the limits are repaired
+        by switching random genes on or off.
 
     max_features : int or float, default=None
-        Most features a subset may have, as ``min_features``. ``None`` means
-        all features.
+        Most features a subset may have; a float in (0, 1] is a fraction of
+        the features, rounded down (at least 1). ``None`` means all
+        features.
 
     silhouette_features : {"all", "selected"}, default="all"
         Features on which the silhouette scorings measure the clusters that
@@ -757,17 +816,21 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         scores are left out; both are NaN in a generation without a finite
         score); ``n_evaluations`` (subsets newly evaluated),
         ``n_cache_hits`` (subsets whose fitness was already known) and
-        ``seconds``. Suitable for :class:`pandas.DataFrame`.
+        ``seconds``, the time the generation took. Suitable for
+        :class:`pandas.DataFrame`.
 
     n_evaluations_ : int
         Number of distinct subsets evaluated.
 
     pareto_front_ : dict of ndarray
-        The subsets evaluated that no other evaluated subset beats in both
-        fitness and size, by increasing size: ``mask`` (an array of shape
-        (n_subsets, `n_features_in_`)), ``fitness`` and ``n_features``. Kept
-        by both searches; the multi-objective one chooses ``support_`` on
-        it.
+        The subsets evaluated that no other evaluated subset dominates (is
+        at least as fit and at most as large, and fitter or smaller), by
+        increasing size, then decreasing fitness: ``mask`` (an array of
+        shape (n_subsets, `n_features_in_`)), ``fitness`` and
+        ``n_features``. Subsets of equal size and fitness are all kept, in
+        the order they were first evaluated. Kept by both searches; the
+        multi-objective one chooses ``support_`` on it (the first of equal
+        subsets).
 
     selection_frequency_ : ndarray of shape (`n_features_in_`,)
         Fraction of the members of all generations that selected each
@@ -892,9 +955,10 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         "n_elites": [Interval(Integral, 0, None, closed="left")],
         "n_gen_no_change": [Interval(Integral, 1, None, closed="left"), None],
         "max_time": [Interval(Real, 0, None, closed="neither"), None],
-        "target_score": [Real, None],
-        "callbacks": [callable, list, None],
-        "objectives": [tuple, list],
+        "target_score": [Interval(Real, None, None, closed="neither"), None],
+        "callbacks": [callable, list, tuple, None],
+        # Checked against the searches there are, naming them, at fit.
+        "objectives": [tuple, list, str],
         "fitness_tolerance": [Interval(Real, 0, None, closed="left")],
         "min_features": [
             Interval(Integral, 1, None, closed="left"),
@@ -985,17 +1049,18 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
                 f"objectives={self.objectives!r}; expected one of "
                 f"{', '.join(map(repr, _OBJECTIVES))}."
             )
-        min_features = _feature_count(self.min_features, n_features)
+        min_features = _feature_count(self.min_features, n_features, round_up=True)
         max_features = (
             n_features
             if self.max_features is None
-            else _feature_count(self.max_features, n_features)
+            else _feature_count(self.max_features, n_features, round_up=False)
         )
         if not min_features <= max_features <= n_features:
             raise ValueError(
                 f"Need min_features <= max_features <= n_features={n_features}; "
                 f"got min_features={self.min_features}, "
-                f"max_features={self.max_features}."
+                f"max_features={self.max_features}, which allow "
+                f"{min_features} to {max_features} features."
             )
         return min_features, max_features
 
@@ -1020,6 +1085,7 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
             )
         if not _is_clustering_fitness(self.scoring):
             get_scorer(self.scoring)  # an unknown name fails here, before any fit
+            self._check_targets_for(y)
         if self._uses_cv(y):
             cv = check_cv(self.cv, y, classifier=is_classifier(template))
             fit_params = params
@@ -1041,6 +1107,7 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         # The estimator's parameters are validated by its own fit.
         prefer_skip_nested_validation=False
     )
+    @keeps_state_on_error
     def fit(self, X, y=None, **params):
         """Search for the fittest subset of features.
 
@@ -1075,7 +1142,8 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
             If ``n_elites >= population_size``, ``tournament_size >
             population_size``, the feature limits do not satisfy
             ``min_features <= max_features <= n_features``, ``scoring``
-            names no known scorer, or ``objectives`` is neither
+            names no known scorer or, without ``y``, one that compares with
+            targets, or ``objectives`` is neither
             ``("fitness",)`` nor ``("fitness", "n_features")``.
         TypeError
             If ``scoring`` is a silhouette and the fitted estimator has no
@@ -1087,7 +1155,9 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         -----
         UserWarning
             If some subsets scored NaN, saying how many and what was
-            selected; if a silhouette scoring selected a single feature of
+            selected; if every subset scored the worst fitness (-1 for the
+            silhouettes, ``-inf`` for other scorings); if a silhouette
+            scoring selected a single feature of
             several, unless ``max_features`` is 1; and if ``estimator`` is
             ``None``, saying that ``FuzzyCMeans()`` with 8 clusters scores
             the subsets.
@@ -1107,7 +1177,7 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
             with checking(y, "y", text=True):
                 y = validate_data(self, "no_validation", y, multi_output=True)
                 check_consistent_length(X, y)
-        min_features, max_features = self._check_search_params(X.shape[1])
+        feature_range = self._check_search_params(X.shape[1])
         callbacks = self._checked_callbacks()
         self._warn_about_default_estimator()
         if _routing_enabled():
@@ -1117,8 +1187,9 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
 
         rng = _generator(self.random_state)
         fitness = self._make_fitness(X, y, rng, fit_params, params)
+        limits = _limits(*feature_range, fitness.constant_columns)
         population = rng.random((self.population_size, X.shape[1])) < self.init_proba
-        _repair(population, min_features, max_features, rng)
+        _repair(population, limits, rng)
         mutation_proba = (
             1.0 / X.shape[1] if self.mutation_proba is None else self.mutation_proba
         )
@@ -1145,17 +1216,12 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
                         population,
                         scores,
                         mutation_proba,
-                        (min_features, max_features),
+                        limits,
                         rng,
                     )
                 else:
                     population = self._breed(
-                        population,
-                        scores,
-                        mutation_proba,
-                        min_features,
-                        max_features,
-                        rng,
+                        population, scores, mutation_proba, limits, rng
                     )
                     scores = search.evaluate(population, parallel)
                 progress.update()
@@ -1163,13 +1229,18 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
             else:
                 # The last generation's callbacks see it too.
                 self._should_stop(search, callbacks)
+            # After an early stop the bar ends full, at the generations run.
+            progress.total = progress.n
+            progress.refresh()
         search.warn_about_nan_scores()
+        all_worst = search.warn_if_all_scored(fitness.worst)
 
         self.pareto_front_ = search.pareto_front()
         self.support_, self.best_score_ = search.best_mask, search.best_score
         if self._is_multi_objective():
             self.support_, self.best_score_ = self._choose_on_front()
-        self._warn_if_single_feature(max_features)
+        if not all_worst:
+            self._warn_if_single_feature(limits.max_features)
         self.history_ = search.history.as_arrays()
         self.n_evaluations_ = len(search.cache)
         self.evaluations_ = search.evaluations.as_arrays()
@@ -1200,7 +1271,7 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
             rng,
         )[:n_children]
         _mutate(children, mutation_proba, rng)
-        _repair(children, *limits, rng)
+        _repair(children, limits, rng)
         return children
 
     def _nsga2_generation(
@@ -1231,6 +1302,19 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
             return self.support_, self.best_score_
         chosen = np.flatnonzero(fitness >= best - self.fitness_tolerance)[0]
         return self.pareto_front_["mask"][chosen].copy(), float(fitness[chosen])
+
+    def _check_targets_for(self, y):
+        """Refuse a named scorer that compares with targets when there are none."""
+        if (
+            y is None
+            and isinstance(self.scoring, str)
+            and self.scoring not in _UNSUPERVISED_SCORERS
+        ):
+            raise ValueError(
+                f"scoring={self.scoring!r} compares predictions with targets: "
+                "pass y to fit, or use a scoring that judges the clusters "
+                "alone, such as 'silhouette' or 'neg_xie_beni'."
+            )
 
     def _warn_about_default_estimator(self):
         """Say what ``estimator=None`` assumes, which a pipeline cannot correct.
@@ -1281,17 +1365,22 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         )
 
     def _checked_callbacks(self):
-        """Return ``callbacks`` as a list, each checked to be callable."""
+        """Return ``callbacks`` as a list, each checked to take the state.
+
+        Checked before the search, rather than failing after its first
+        generation.
+        """
         if self.callbacks is None:
             return []
         callbacks = [self.callbacks] if callable(self.callbacks) else self.callbacks
         for callback in callbacks:
-            if not callable(callback):
+            if not callable(callback) or not _takes_one_argument(callback):
                 raise TypeError(
-                    f"callbacks: {callback!r} is not callable; give callables "
-                    "called with the state of the search after each generation."
+                    f"callbacks: {callback!r} is not a callable of one argument; "
+                    "give callables called with the state of the search (a "
+                    "dict) after each generation."
                 )
-        return callbacks
+        return list(callbacks)
 
     def _should_stop(self, search, callbacks):
         """Whether a stopping rule or a callback ends the search now.
@@ -1313,15 +1402,11 @@ class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
             return parallel
         return _ParallelWithSingleThreadedBlas(parallel)
 
-    def _breed(
-        self, population, scores, mutation_proba, min_features, max_features, rng
-    ):
+    def _breed(self, population, scores, mutation_proba, limits, rng):
         """Next generation: the elites, then children of tournament winners."""
         ranks = _parsimonious_ranks(scores, population.sum(axis=1))
         elites = population[np.argsort(-ranks, kind="stable")[: self.n_elites]]
-        children = self._children(
-            population, ranks, mutation_proba, (min_features, max_features), rng
-        )
+        children = self._children(population, ranks, mutation_proba, limits, rng)
         return np.vstack([elites, children])
 
     def _check_array_api_estimator(self):
@@ -1431,14 +1516,21 @@ def _progress_bar(total, verbose):
 
 
 def _as_number(score, scoring):
-    """Return ``score`` as a float, or raise naming the scoring that gave it."""
-    try:
-        return float(score)
-    except (TypeError, ValueError) as error:
-        raise TypeError(
-            f"scoring={scoring!r} returned {type(score).__name__} "
-            f"{str(score)[:50]!r}, not a number."
-        ) from error
+    """Return ``score`` as a float, or raise naming the scoring that gave it.
+
+    Text is refused although ``float`` would parse ``"0.5"``: a scorer
+    returning a string (or ``None``, a forgotten ``return``) is a mistake.
+    """
+    problem = TypeError()
+    if not isinstance(score, (str, bytes)):
+        try:
+            return float(score)
+        except (TypeError, ValueError) as error:
+            problem = error
+    raise TypeError(
+        f"scoring={scoring!r} returned {type(score).__name__} "
+        f"{str(score)[:50]!r}, not a number."
+    ) from problem
 
 
 def _evaluate(fitness, X, y, mask):
@@ -1529,6 +1621,22 @@ class _Search:
 
     def stalled(self, n_gen_no_change):
         return n_gen_no_change is not None and self.n_gen_no_change >= n_gen_no_change
+
+    def warn_if_all_scored(self, worst):
+        """Warn if every subset scored ``worst``; return whether they did."""
+        scores = np.fromiter(self.cache.values(), dtype=float, count=len(self.cache))
+        if not np.all(scores == worst):
+            return False
+        warnings.warn(
+            f"All {scores.size} feature subsets evaluated scored the worst "
+            f"fitness, {worst}: the estimator found a single cluster or a "
+            "degenerate partition on each (too many clusters, or a fuzzifier "
+            "too large for the data?), or their features are constant; the "
+            "selected features are the smallest subset evaluated.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return True
 
     def warn_about_nan_scores(self):
         """Warn once if any subset scored NaN, saying what was selected."""

@@ -4,6 +4,7 @@ The checks wrap scikit-learn's own so that every refusal names the argument
 and fits on one line; warnings point at the user's line.
 """
 
+import functools
 import os
 import re
 import sys
@@ -34,6 +35,29 @@ class Interval(_Interval):
     def is_satisfied_by(self, val):
         """Whether ``val`` is a number, not a bool, within the interval."""
         return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+
+
+def keeps_state_on_error(method):
+    """Decorate a fitting method so that an exception leaves the estimator as it was.
+
+    scikit-learn's input validation records ``n_features_in_`` (and the
+    feature names) before the rest of a fit can fail, so a failed fit on data
+    of another width would leave a fitted estimator that accepts neither the
+    old data nor the new. The attributes are restored as they were before
+    the call, which only replaces them (it does not modify them in place).
+    """
+
+    @functools.wraps(method)
+    def fit(estimator, *args, **kwargs):
+        saved = estimator.__dict__.copy()
+        try:
+            return method(estimator, *args, **kwargs)
+        except BaseException:
+            estimator.__dict__.clear()
+            estimator.__dict__.update(saved)
+            raise
+
+    return fit
 
 
 @contextmanager

@@ -1441,6 +1441,9 @@ _SCORERS = {
     "simplified_silhouette": simplified_silhouette_scorer,
     "cluster_accuracy": cluster_accuracy_scorer,
 }
+# The scorers that judge a partition alone; the others (scikit-learn's
+# included) compare predictions with targets.
+_UNSUPERVISED_SCORERS = frozenset(_SCORERS) - {"cluster_accuracy"}
 
 
 @validate_params(
@@ -1469,6 +1472,11 @@ def get_scorer(scoring):
         on arrays of any supported namespace and device with ``X`` of the
         same, and return Python floats.
 
+    Raises
+    ------
+    ValueError
+        If ``scoring`` names no scorer of this module or scikit-learn's.
+
     Examples
     --------
     >>> from fuzzyprune.metrics import get_scorer
@@ -1479,4 +1487,12 @@ def get_scorer(scoring):
         return scoring
     if scoring in _SCORERS:
         return copy.deepcopy(_SCORERS[scoring])
-    return _sklearn_get_scorer(scoring)
+    try:
+        return _sklearn_get_scorer(scoring)
+    except ValueError as error:
+        # scikit-learn's message lists only its own names.
+        raise ValueError(
+            f"{scoring!r} is not a known scorer: use one of "
+            f"{', '.join(sorted(_SCORERS))} or a name listed by "
+            "sklearn.metrics.get_scorer_names()."
+        ) from error

@@ -142,9 +142,13 @@ def plot_selection_frequency(selector, *, ax=None, feature_names=None):
     if ax is None:
         ax = _pyplot().subplots()[1]
     positions = np.arange(frequency.size)
-    colors = np.where(selector.support_, "C1", "C0")
-    ax.bar(positions, frequency, color=colors)
-    ax.bar([], [], color="C1", label="selected")
+    for chosen, color, label in (
+        (False, "C0", "not selected"),
+        (True, "C1", "selected"),
+    ):
+        # One call per kind, so that the legend shows each kind's color.
+        kind = selector.support_ == chosen
+        ax.bar(positions[kind], frequency[kind], color=color, label=label)
     if feature_names is not None:
         ax.set_xticks(positions, feature_names, rotation=90)
     ax.set_xlabel("feature")

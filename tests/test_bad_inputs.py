@@ -452,3 +452,25 @@ def test_bools_are_no_numbers(estimator, parameter, value):
     estimator.set_params(**{parameter: value})
     with pytest.raises(ValueError, match=f"'{parameter}' parameter .* Got (np.)?True"):
         _fit(estimator, X)
+
+
+@pytest.mark.parametrize(
+    "estimator, params, n_rows, message",
+    [
+        (_estimators()[0], {}, 2, "n_samples=2 should be >= n_clusters=3"),
+        (_estimators()[1], {"min_features": 4}, 60, "n_features=3"),
+    ],
+    ids=ESTIMATOR_IDS[:2],
+)
+def test_fit_failing_after_validation_keeps_the_previous_fit(
+    estimator, params, n_rows, message
+):
+    # The data pass validation (recording their 3 features), then the fit
+    # fails: the estimator must stay fitted on X.
+    estimator = _fit(estimator.set_params(**params), X)
+    before = pickle.dumps(estimator)
+    with pytest.raises(ValueError, match=message):
+        _fit(estimator, X[:n_rows, :3])
+    assert pickle.dumps(estimator) == before
+    method = "transform" if hasattr(estimator, "transform") else "predict"
+    getattr(estimator, method)(X)

@@ -21,6 +21,7 @@ from fuzzyprune import FuzzyCMeans, GAFeatureSelector
 from fuzzyprune._ga import (
     _crossover,
     _fitness_ranks,
+    _Limits,
     _mutate,
     _parsimonious_ranks,
     _repair,
@@ -373,7 +374,10 @@ def test_tournaments_are_won_by_numbers_over_nan():
         crossover_proba=0.0,
         n_elites=0,
     )
-    children = selector._breed(population, scores, 0.0, 1, 10, np.random.default_rng(0))
+    limits = _Limits(1, 10, np.ones(10, dtype=bool))
+    children = selector._breed(
+        population, scores, 0.0, limits, np.random.default_rng(0)
+    )
     winners = children.argmax(axis=1)
     assert np.count_nonzero(winners < 8) <= 10
     # A number drawn beats NaN; 0 is drawn in 65 % of tournaments.
@@ -598,12 +602,18 @@ def test_estimator_random_state_is_seeded_but_not_overridden():
     assert fixed.estimator_.random_state == 7
 
 
-def test_degenerate_clusterings_score_worst():
+def test_degenerate_clusterings_score_worst_and_warn():
     X, _ = informative_data(n_noise=2)
     selector = GAFeatureSelector(
         KMeans(1, n_init=1), population_size=4, n_generations=1, random_state=0
-    ).fit(X)
+    )
+    # One warning, about the cause, not about the size of what was selected.
+    with pytest.warns(UserWarning, match=r"All \d+ feature subsets .* -1.0") as record:
+        selector.fit(X)
+    assert len(record) == 1
     assert selector.best_score_ == -1.0
+    sizes = selector.evaluations_["n_features"]
+    assert selector.support_.sum() == sizes.min()
 
 
 def test_constant_features_score_worst_without_fitting():
@@ -612,7 +622,7 @@ def test_constant_features_score_worst_without_fitting():
     selector = GAFeatureSelector(
         KMeans(2, n_init=1), scoring=recorder, population_size=4, n_generations=1
     )
-    with pytest.warns(ConvergenceWarning):
+    with pytest.warns(ConvergenceWarning), pytest.warns(UserWarning, match="-inf"):
         selector.fit(X)
     assert recorder.subsets == []
     assert selector.best_score_ == -np.inf
@@ -811,9 +821,32 @@ def test_repair_changes_only_out_of_range_individuals():
     population[1, :5] = True
     population[2] = True
     before = population.copy()
-    _repair(population, 2, 6, rng)
+    _repair(population, _Limits(2, 6, np.ones(10, dtype=bool)), rng)
     assert_array_equal(population.sum(axis=1), [2, 5, 6])
     assert_array_equal(population[1], before[1])
+
+
+def test_repair_switches_on_only_allowed_genes():
+    rng = np.random.default_rng(0)
+    population = np.zeros((20, 6), dtype=bool)
+    population[:, 0] = True  # not allowed: switched off, never back on
+    allowed = np.array([False, True, True, True, False, True])
+    _repair(population, _Limits(3, 4, allowed), rng)
+    assert_array_equal(population.sum(axis=1), 3)
+    assert not population[:, ~allowed].any()
+
+
+def test_constant_features_are_left_out_while_others_suffice():
+    # A constant column changes no distance: it never joins a subset, until
+    # min_features needs it.
+    X, _ = informative_data(n_noise=2, n_per_cluster=10)
+    X = np.hstack([X, np.zeros((X.shape[0], 3)), np.full((X.shape[0], 1), 5.0)])
+    params = dict(population_size=6, n_generations=3, random_state=0)
+    selector = GAFeatureSelector(FuzzyCMeans(5), **params).fit(X)
+    assert not selector.support_[6:].any()
+    assert (selector.evaluations_["n_features"] <= 6).all()
+    selector = GAFeatureSelector(FuzzyCMeans(5), min_features=8, **params).fit(X)
+    assert selector.support_.sum() >= 8
 
 
 def test_in_pipeline_and_grid_search():
@@ -1002,7 +1035,7 @@ def test_scorer_failing_in_cross_validation_gives_one_warning():
     assert "scored NaN" in str(caught[0].message)
 
 
-@pytest.mark.parametrize("result", ["a", np.arange(2), {"a": 1}])
+@pytest.mark.parametrize("result", ["a", "0.5", None, np.arange(2), {"a": 1}])
 def test_scorer_returning_no_number_is_named(result):
     def scorer(estimator, X, y=None):
         return result
@@ -1179,9 +1212,32 @@ def test_early_stopping_compares_with_the_best_patience_generations_ago(best, st
     assert EarlyStopping(2, min_delta=0.5)(state) is stops
 
 
-def test_callbacks_that_are_not_callable_are_refused():
-    with pytest.raises(TypeError, match="callbacks: 1 is not callable"):
-        GAFeatureSelector(FuzzyCMeans(3), callbacks=[1]).fit(_wine())
+@pytest.mark.parametrize(
+    "callback", [1, lambda: True, lambda state, extra: True], ids=["1", "0", "2"]
+)
+def test_callbacks_that_cannot_take_the_state_are_refused_before_the_search(
+    callback,
+):
+    def evaluated(estimator, X, y=None):
+        pytest.fail("the search started")
+
+    selector = GAFeatureSelector(
+        FuzzyCMeans(3), scoring=evaluated, callbacks=[callback]
+    )
+    with pytest.raises(TypeError, match="is not a callable of one argument"):
+        selector.fit(_wine())
+
+
+def test_callbacks_may_come_in_a_tuple():
+    calls = []
+    GAFeatureSelector(
+        FuzzyCMeans(3),
+        population_size=4,
+        n_generations=2,
+        callbacks=(calls.append, lambda state, *rest: None),
+        random_state=0,
+    ).fit(_wine())
+    assert [state["generation"] for state in calls] == [0, 1, 2]
 
 
 def test_selection_frequency_counts_the_members_that_chose_each_feature():
@@ -1350,3 +1406,49 @@ def test_default_estimator_says_what_it_assumes():
         pipeline.fit(X)
     assert len(record) == 1
     assert pipeline[0].estimator_.n_clusters == 8
+
+
+@pytest.mark.parametrize(
+    "params, error, message",
+    [
+        ({"target_score": np.nan}, ValueError, "target_score"),
+        ({"target_score": True}, ValueError, "target_score"),
+        ({"target_score": np.inf}, ValueError, "target_score"),
+        ({"objectives": "fitness"}, ValueError, r"objectives='fitness'; expected"),
+        (
+            {"min_features": 0.5, "max_features": 0.25},
+            ValueError,
+            "which allow 7 to 3 features",
+        ),
+    ],
+)
+def test_search_parameters_are_refused_by_name(params, error, message):
+    with pytest.raises(error, match=message):
+        GAFeatureSelector(FuzzyCMeans(3), **params).fit(_wine())
+
+
+def test_fractions_of_features_round_toward_the_limit_they_set():
+    # 13 wine features: at least 0.99 of them is 13 (rounded up), at most
+    # 0.5 of them is 6 (rounded down).
+    sizes = {}
+    for name, value in (("min_features", 0.99), ("max_features", 0.5)):
+        selector = GAFeatureSelector(
+            FuzzyCMeans(3), population_size=4, n_generations=1, random_state=0
+        ).set_params(**{name: value})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            sizes[name] = selector.fit(_wine()).evaluations_["n_features"]
+    assert (sizes["min_features"] == 13).all()
+    assert sizes["max_features"].max() <= 6
+
+
+@pytest.mark.parametrize("scoring", ["adjusted_rand_score", "cluster_accuracy"])
+def test_scorer_comparing_with_targets_needs_y(scoring):
+    X, y = informative_data(n_noise=2, n_per_cluster=10)
+    selector = GAFeatureSelector(
+        FuzzyCMeans(5), scoring=scoring, population_size=4, n_generations=1
+    )
+    with pytest.raises(ValueError, match=f"scoring='{scoring}' compares .* pass y"):
+        selector.fit(X)
+    selector.set_params(random_state=0).fit(X, y)  # with targets, it runs
+    assert np.isfinite(selector.best_score_)

@@ -872,3 +872,10 @@ def test_silhouettes_of_kept_distances_ignore_how_clusters_are_named():
         _silhouettes_of_distances(distances, labels),
         _silhouettes_of_distances(distances, renamed),
     )
+
+
+def test_unknown_scorer_name_lists_this_librarys_names_too():
+    from fuzzyprune.metrics import get_scorer
+
+    with pytest.raises(ValueError, match="'nope' is not a known scorer.*neg_xie_beni"):
+        get_scorer("nope")

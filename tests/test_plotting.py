@@ -41,16 +41,31 @@ def test_plot_selection_frequency_draws_a_bar_per_feature():
         np.random.default_rng(0).normal(size=(60, 4)), columns=list("abcd")
     )
     selector = GAFeatureSelector(
-        FuzzyCMeans(2), population_size=4, n_generations=2, random_state=0
+        FuzzyCMeans(2),
+        population_size=4,
+        n_generations=2,
+        max_features=2,
+        random_state=0,
     ).fit(X)
     ax = plot_selection_frequency(selector)
-    bars = ax.patches
+    bars = sorted(ax.patches, key=lambda bar: bar.get_x())
     np.testing.assert_allclose(
         [bar.get_height() for bar in bars], selector.selection_frequency_
     )
     selected_color = matplotlib.colors.to_rgba("C1")
     selected = [bar.get_facecolor() == selected_color for bar in bars]
     assert selected == list(selector.support_)
+    assert 0 < sum(selected) < len(selected)  # both kinds drawn
+    # The legend's swatches have the colors of what they name.
+    legend = ax.get_legend()
+    swatches = {
+        text.get_text(): handle.get_facecolor()
+        for text, handle in zip(legend.get_texts(), legend.legend_handles, strict=True)
+    }
+    assert swatches == {
+        "selected": selected_color,
+        "not selected": matplotlib.colors.to_rgba("C0"),
+    }
     assert [tick.get_text() for tick in ax.get_xticklabels()] == list("abcd")
     with pytest.raises(ValueError, match="feature_names has 2 names for 4"):
         plot_selection_frequency(selector, feature_names=["x", "y"])
