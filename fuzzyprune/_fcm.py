@@ -18,7 +18,6 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -58,6 +57,7 @@ from ._fcm_step import dtype_name
 from ._fuzzifiers import fuzzifier_function, schwaemmle_jensen_m
 from ._validation import (
     Interval,
+    check_random_state,
     check_sample_weight,
     checking,
     external_stacklevel,

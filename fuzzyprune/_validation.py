@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils import check_random_state as _check_random_state
 from sklearn.utils._param_validation import Interval as _Interval
 from sklearn.utils.validation import _check_sample_weight
 
@@ -35,6 +36,19 @@ class Interval(_Interval):
     def is_satisfied_by(self, val):
         """Whether ``val`` is a number, not a bool, within the interval."""
         return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+
+
+def check_random_state(seed):
+    """Return a :class:`numpy.random.RandomState` for ``seed``, never the global one.
+
+    As :func:`sklearn.utils.check_random_state`, except that ``None`` gives
+    a generator seeded afresh from the operating system's entropy rather
+    than NumPy's global one: a fit never draws from, or advances, the
+    random state that the user's own code (``np.random.seed``) relies on.
+    """
+    if seed is None:
+        return np.random.RandomState(np.random.SeedSequence().generate_state(1))
+    return _check_random_state(seed)
 
 
 def keeps_state_on_error(method):

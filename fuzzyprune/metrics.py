@@ -59,7 +59,6 @@ from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import get_scorer as _sklearn_get_scorer
 from sklearn.metrics import pairwise_distances, silhouette_samples
 from sklearn.metrics._scorer import _BaseScorer
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions, validate_params
 from sklearn.utils.metadata_routing import _raise_for_params
 from sklearn.utils.multiclass import type_of_target
@@ -90,7 +89,7 @@ from ._fcm_data import (
 )
 from ._fcm_step import dtype_name
 from ._fuzzifiers import fuzzifier_function
-from ._validation import Interval, check_sample_weight, checking
+from ._validation import Interval, check_random_state, check_sample_weight, checking
 
 __all__ = [
     "cluster_accuracy",

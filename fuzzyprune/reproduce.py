@@ -38,7 +38,7 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.metrics import silhouette_score as _silhouette_score
-from sklearn.utils import Bunch, check_random_state
+from sklearn.utils import Bunch
 from sklearn.utils._param_validation import (
     validate_parameter_constraints,
     validate_params,
@@ -49,7 +49,7 @@ from tqdm.auto import tqdm
 from . import __version__
 from ._fcm import FuzzyCMeans
 from ._ga import GAFeatureSelector
-from ._validation import Interval
+from ._validation import Interval, check_random_state
 from .datasets import _MAX_COUNT, load_vehicle_x, make_vehicle_x
 from .metrics import cluster_accuracy
 

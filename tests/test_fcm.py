@@ -1081,3 +1081,23 @@ def test_center_separation_equals_brute_force(dtype):
     assert _center_separation(X, centers, None) == pytest.approx(gap / radius, rel=1e-5)
     centers[7] = centers[21]
     assert _center_separation(X, centers, None) == 0
+
+
+def test_unseeded_randomness_leaves_numpys_global_state_alone():
+    # random_state=None draws fresh seeds from the system, not from (or
+    # advancing) the generator behind np.random.seed, in every function
+    # that draws.
+    from fuzzyprune.datasets import make_vehicle_x
+    from fuzzyprune.metrics import fuzzy_silhouette_score
+
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    np.random.seed(0)
+    before = np.random.get_state()
+    fitted = FuzzyCMeans(3, init="random", n_init=2, random_state=None).fit(X)
+    make_vehicle_x(30, n_vehicles=3, n_features=4, random_state=None)
+    fuzzy_silhouette_score(X, fitted.memberships_, sample_size=10)
+    after = np.random.get_state()
+    assert np.array_equal(after[1], before[1]) and after[2] == before[2]
+    # ... and unseeded fits still differ from one another.
+    other = FuzzyCMeans(3, init="random", n_init=2, random_state=None).fit(X)
+    assert not np.array_equal(fitted.memberships_, other.memberships_)
