@@ -1089,6 +1089,9 @@ def _run(folder, loaded, settings, seed, progress, start):
         # thousand identities on a few thousand samples are expected here.
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.filterwarnings("ignore", "The number of unique classes is greater")
+        # The GA table reports the fitness found and the features selected.
+        warnings.filterwarnings("ignore", "All .* feature subsets evaluated scored")
+        warnings.filterwarnings("ignore", "GAFeatureSelector selected a single")
         tables = [
             _baseline_table(loaded, settings, seed, bar),
             _pruned_table(loaded, settings, seed, bar),
