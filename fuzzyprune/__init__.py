@@ -2,6 +2,7 @@
 
 import importlib
 
+from ._export import SKOPS_TRUSTED_TYPES
 from ._fcm import FuzzyCMeans
 from ._ga import GAFeatureSelector
 
@@ -15,7 +16,13 @@ _LAZY = {
     "compact_module": "._pruning",
 }
 
-__all__ = ["FuzzyCMeans", "GAFeatureSelector", *_LAZY, "__version__"]
+__all__ = [
+    "FuzzyCMeans",
+    "GAFeatureSelector",
+    *_LAZY,
+    "SKOPS_TRUSTED_TYPES",
+    "__version__",
+]
 
 
 def __getattr__(name):

@@ -2,6 +2,7 @@
 
 import contextlib
 import copy
+import functools
 import math
 import threading
 from numbers import Integral, Real
@@ -82,6 +83,8 @@ _PRUNING_PARAMS = (
     "end_epoch",
     "prune_on",
     "min_layer_density",
+    "rewind",
+    "rewind_epoch",
 )
 # Parameters that a fitted net takes on when training continues.
 _CONTINUABLE_PARAMS = ("max_epochs", "lr", "batch_size", "verbose")
@@ -220,10 +223,14 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         their incoming weights or by the distinctiveness of their
         activations.
 
-    schedule : {"per_epoch", "gradual", "once"}, default="gradual"
+    schedule : {"per_epoch", "gradual", "once"} or callable, \
+            default="gradual"
         When it is pruned: ``amount`` of what remains at every epoch (the
-        original study), a cubic ramp up to ``amount``, or all at once
-        followed by fine-tuning.
+        original study), a cubic ramp up to ``amount``, all at once
+        followed by fine-tuning, or, for a callable, to the target sparsity
+        ``schedule(epoch)`` in [0, 1) at each epoch (counted from 1 at the
+        first epoch of each ``fit``; ``amount`` is then not used). The
+        classifier pickles when the callable does.
 
     start_epoch, end_epoch : int, default=None
         First and last pruning epochs, counted from 1 at the first epoch of
@@ -246,6 +253,24 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
 
     min_layer_density : float, default=0.0
         Fraction of each layer kept whatever the global ranking says.
+
+    rewind : {"weights", "learning_rate"}, default=None
+        Iterative magnitude pruning with rewinding, see
+        :class:`~fuzzyprune.PruningCallback`: after each step that prunes,
+        ``"weights"`` sets the surviving weights (and the optimizer's state
+        and learning rate) back to their values at the rewind point, such
+        as the initial weights of a lottery ticket; ``"learning_rate"``
+        keeps the weights and replays the learning-rate schedule of an
+        ``LRScheduler`` passed in ``callbacks`` from the rewind point (with
+        none, the learning rate is constant and training warns).
+        ``None`` does not rewind. Each ``fit`` (a warm-started one too)
+        rewinds to a point of its own training; ``partial_fit``, which
+        continues the schedule, is refused once past its rewind point
+        while pruning steps remain.
+
+    rewind_epoch : int, default=0
+        The rewind point: the end of this epoch of each ``fit`` (0, its
+        start). It must come before the first pruning epoch.
 
     max_epochs : int, default=20
         Epochs of training per ``fit``.
@@ -362,11 +387,13 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         "hidden_size": [Interval(Integral, 1, None, closed="left"), None],
         "amount": [Interval(Real, 0, 1, closed="left")],
         "method": [StrOptions(set(METHODS))],
-        "schedule": [StrOptions(set(SCHEDULES))],
+        "schedule": [StrOptions(set(SCHEDULES)), callable],
         "start_epoch": [Interval(Integral, 1, None, closed="left"), None],
         "end_epoch": [Interval(Integral, 1, None, closed="left"), None],
         "prune_on": [StrOptions(set(PRUNE_ON))],
         "min_layer_density": [Interval(Real, 0, 1, closed="both")],
+        "rewind": PruningCallback._parameter_constraints["rewind"],
+        "rewind_epoch": PruningCallback._parameter_constraints["rewind_epoch"],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, np.inf, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -390,6 +417,8 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         end_epoch=None,
         prune_on="epoch_begin",
         min_layer_density=0.0,
+        rewind=None,
+        rewind_epoch=0,
         max_epochs=20,
         lr=0.01,
         batch_size=100,
@@ -409,6 +438,8 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         self.end_epoch = end_epoch
         self.prune_on = prune_on
         self.min_layer_density = min_layer_density
+        self.rewind = rewind
+        self.rewind_epoch = rewind_epoch
         self.max_epochs = max_epochs
         self.lr = lr
         self.batch_size = batch_size
@@ -608,6 +639,89 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
             self.net_.initialize_optimizer()
         return self
 
+    def to_onnx(self, path):
+        """Write the fitted network, with its labels, as an ONNX model.
+
+        The model takes one input, ``X``: float32 of shape (n_samples,
+        ``n_features_in_``), any number of samples. It returns ``label``, of
+        shape (n_samples,), the entries of ``classes_`` with their dtype
+        (integers, floats or strings), and ``probabilities``, float32 of
+        shape (n_samples, n_classes): under onnxruntime, the results of
+        :meth:`predict` and :meth:`predict_proba`. A network compacted with
+        ``sparse=True`` is written too: each sparse layer as an ONNX sparse
+        initializer where that is smaller (fewer than a third of its weights
+        non-zero), densely otherwise; runtimes expand them to dense weights
+        when they load the model. The file is written whole or not at all.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write (``.onnx``), in an existing folder; it is
+            replaced if it exists.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the classifier is not fitted.
+
+        TypeError
+            If ``path`` is not a str or path-like.
+
+        FileNotFoundError
+            If the folder of ``path`` does not exist.
+
+        IsADirectoryError
+            If ``path`` is a folder.
+
+        ImportError
+            If the onnx package is not installed (``pip install
+            "fuzzyprune[onnx]"`` installs it, with onnxruntime).
+
+        See Also
+        --------
+        compact : Make the network smaller before writing it.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> import numpy as np
+        >>> import onnxruntime
+        >>> from sklearn.datasets import load_iris
+        >>> from fuzzyprune import PrunedMLPClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> names = np.array(["setosa", "versicolor", "virginica"])[y]
+        >>> clf = PrunedMLPClassifier(hidden_size=8, max_epochs=5, random_state=0)
+        >>> clf = clf.fit(X, names).compact()
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     clf.to_onnx(Path(folder) / "iris.onnx")
+        ...     session = onnxruntime.InferenceSession(Path(folder) / "iris.onnx")
+        >>> label, proba = session.run(None, {"X": X.astype(np.float32)})
+        >>> label[:2]
+        array(['...', '...'], dtype=object)
+        >>> np.array_equal(label, clf.predict(X))
+        True
+        >>> np.allclose(proba, clf.predict_proba(X), atol=1e-5)
+        True
+        """
+        from ._export import check_onnx_path, write_onnx
+
+        check_is_fitted(self)
+        path = check_onnx_path(path)
+        write_onnx(self.net_.module_, self.n_features_in_, self.classes_, path)
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        if "net_" in state:
+            state["net_"], state["_net_references"] = _portable_net(self.net_)
+        return state
+
+    def __setstate__(self, state):
+        references = state.pop("_net_references", None)
+        super().__setstate__(state)
+        if references is not None:
+            _restore_references(self.net_, references)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = self.random_state is None
@@ -788,3 +902,107 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         with _denormals_flushed():
             self.net_.partial_fit(X, y, epochs=epochs)
         return self
+
+
+# What a fitted net refers to that is not its state: functions and classes
+# that the classifier and skorch's default callbacks set on every net. skops
+# loads only types its user trusts; these are pickled as their names and put
+# back from this table, so that none of them (not even ``print``, the sink of
+# the printed log) needs trusting, and a file can name nothing else.
+@functools.cache
+def _named_objects():
+    from skorch.dataset import Dataset
+    from skorch.setter import optimizer_setter
+    from skorch.utils import check_indexing, to_numpy
+
+    objects = (
+        MLPModule,
+        ArrayBatches,
+        nn.CrossEntropyLoss,
+        Dataset,
+        *OPTIMIZERS.values(),
+        optimizer_setter,
+        print,
+        to_numpy,
+        # How the scoring callbacks index the arrays the classifier passes.
+        check_indexing(np.empty(0)),
+    )
+    return {f"{obj.__module__}.{obj.__qualname__}": obj for obj in objects}
+
+
+def _portable_net(net):
+    """Return a copy of ``net`` without the objects of the table, and their places.
+
+    The copy is shallow, and so are the copies of the callbacks that refer
+    to one of these objects (a callback in both ``callbacks`` and
+    ``callbacks_`` stays one object): ``net`` itself is unchanged. The
+    optimizer's parameter setters, ``functools.partial`` objects, are kept
+    as their function's name and keywords.
+    """
+    names = {id(obj): name for name, obj in _named_objects().items()}
+    references = {"net": _named_attributes(net, names), "callbacks_": {}}
+    portable = _shallow_copy(net, without=references["net"])
+    copies = {}
+    for name, callback in net.callbacks_:
+        found = _named_attributes(callback, names)
+        copies[id(callback)] = _shallow_copy(callback, found) if found else callback
+        if found:
+            references["callbacks_"][name] = found
+    portable.callbacks_ = [(name, copies[id(cb)]) for name, cb in net.callbacks_]
+    portable.callbacks = [_with_copies(entry, copies) for entry in net.callbacks]
+    setters = net.virtual_params_.items()
+    if all(_is_named_partial(setter, names) for _, setter in setters):
+        references["virtual_params_"] = {
+            pattern: (names[id(setter.func)], setter.keywords)
+            for pattern, setter in setters
+        }
+        portable.virtual_params_ = {}
+    return portable, references
+
+
+def _named_attributes(obj, names):
+    """Map the attributes of ``obj`` that hold an object in ``names`` to its name."""
+    return {key: names[id(v)] for key, v in vars(obj).items() if id(v) in names}
+
+
+def _shallow_copy(obj, without):
+    """Copy the attributes of ``obj`` but ``without``, and nothing else.
+
+    Not ``copy.copy``, which goes through pickling methods: a skorch net's
+    would serialize its module and optimizer.
+    """
+    copied = object.__new__(type(obj))
+    vars(copied).update({k: v for k, v in vars(obj).items() if k not in without})
+    return copied
+
+
+def _with_copies(entry, copies):
+    """Return a ``callbacks`` entry, a callback or a pair, with its copy if any."""
+    if isinstance(entry, tuple | list):
+        name, callback = entry
+        return type(entry)((name, copies.get(id(callback), callback)))
+    return copies.get(id(entry), entry)
+
+
+def _is_named_partial(setter, names):
+    return (
+        isinstance(setter, functools.partial)
+        and not setter.args
+        and id(setter.func) in names
+    )
+
+
+def _restore_references(net, references):
+    """Put back on ``net`` the objects that :func:`_portable_net` took off."""
+    objects = _named_objects()
+    for key, name in references["net"].items():
+        setattr(net, key, objects[name])
+    callbacks = dict(net.callbacks_)
+    for callback_name, found in references["callbacks_"].items():
+        for key, name in found.items():
+            setattr(callbacks[callback_name], key, objects[name])
+    if "virtual_params_" in references:
+        net.virtual_params_ = {
+            pattern: functools.partial(objects[name], **keywords)
+            for pattern, (name, keywords) in references["virtual_params_"].items()
+        }

@@ -1,5 +1,6 @@
 """Pruning of the Linear layers of any skorch net, as a skorch callback."""
 
+import copy
 import math
 import warnings
 from numbers import Integral, Real
@@ -12,7 +13,7 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
     validate_params,
 )
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, LRScheduler
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
@@ -21,6 +22,7 @@ from ._validation import Interval, external_stacklevel
 METHODS = ("l1_unstructured", "l1_structured", "distinctiveness")
 SCHEDULES = ("per_epoch", "gradual", "once")
 PRUNE_ON = ("epoch_begin", "epoch_end")
+REWINDS = ("weights", "learning_rate")
 
 
 class PruningCallback(Callback):
@@ -97,7 +99,8 @@ class PruningCallback(Callback):
         Linear layers is ranked and masked once, under the name of the
         first of them.
 
-    schedule : {"per_epoch", "gradual", "once"}, default="gradual"
+    schedule : {"per_epoch", "gradual", "once"} or callable, \
+            default="gradual"
         - ``"per_epoch"``: prune ``amount`` of what remains at every epoch
           from ``start_epoch`` to ``end_epoch``; after ``k`` epochs the
           sparsity is ``1 - (1 - s0) * (1 - amount) ** k``;
@@ -106,21 +109,37 @@ class PruningCallback(Callback):
           going from ``1 / n`` to 1 over the ``n`` epochs from
           ``start_epoch`` to ``end_epoch``, where ``s0`` is the sparsity at
           the schedule's start (0 for an unpruned net);
-        - ``"once"``: prune ``amount`` at ``start_epoch``, then fine-tune.
+        - ``"once"``: prune ``amount`` at ``start_epoch``, then fine-tune;
+        - a callable ``schedule(epoch)``: the target sparsity (a number in
+          [0, 1)) after the pruning step of ``epoch``, counted as
+          ``start_epoch`` is; ``amount`` is not used. It is called for the
+          epochs from ``start_epoch`` to ``end_epoch`` (after
+          ``end_epoch``, its target there holds), for those of each training
+          when it begins, so that a bad value is refused before anything is
+          trained, and again at each step: it should depend on ``epoch``
+          alone. A target below the sparsity reached prunes nothing, since
+          pruning is never undone. A net with a callable schedule pickles
+          when the callable does (a function defined at a module's top
+          level, not a lambda).
+
+        A step that prunes something ends a round of iterative pruning:
+        see ``rewind``.
 
     start_epoch : int, default=None
         First epoch of the schedule that prunes (counted from 1 at the
         schedule's first epoch, which for a fresh net is the first epoch of
         ``net.history``).
-        ``None`` means 1 for ``"per_epoch"`` and, for the other schedules,
-        the epoch after the first quarter of ``max_epochs``. A schedule is
+        ``None`` means 1 for ``"per_epoch"`` and a callable and, for the
+        other schedules, the epoch after the first quarter of
+        ``max_epochs``; with ``rewind``, never before the epoch after
+        ``rewind_epoch``. A schedule is
         expected to run ``net.max_epochs`` epochs: when the training that
         completes them ends below the schedule's final target because its
         pruning epochs lie beyond them, it warns (see Warns).
 
     end_epoch : int, default=None
         Last epoch that prunes. ``None`` means no end for ``"per_epoch"``
-        and the end of the third quarter of ``max_epochs`` for
+        and a callable, and the end of the third quarter of ``max_epochs`` for
         ``"gradual"``, leaving the last quarter to fine-tune. Beyond
         ``net.max_epochs``, the ramp is cut short and training ends below
         ``amount``, with a warning.
@@ -156,6 +175,65 @@ class PruningCallback(Callback):
 
         The schedule's targets are the same: after the step of epoch ``k``
         the sparsity is the target for epoch ``k``.
+
+    rewind : {"weights", "learning_rate"}, default=None
+        Iterative magnitude pruning with rewinding: after each pruning step
+        that prunes something, the training goes back to the rewind point,
+        the end of the schedule's epoch ``rewind_epoch`` (with 0, its
+        start), and the epochs up to the next step form one round.
+
+        - ``"weights"``: weight rewinding [4]_ [5]_. The module's parameters
+          and buffers (all of them, as the papers rewind the whole network,
+          not only the pruned layers) are set back to their values at the
+          rewind point, bit for bit, and the pruned weights to zero;
+          ``rewind_epoch=0`` on a fresh net is the lottery ticket of
+          Frankle and Carbin, the surviving weights at their initial
+          values. The optimizer's state (Adam's moments and step counts)
+          and learning rate, and the state of every skorch
+          :class:`~skorch.callbacks.LRScheduler`, are set back with them,
+          so each round replays the training from the rewind point, as a
+          new training run started there does in the papers: moments
+          accumulated at the end of a round describe the gradients of other
+          weights, and would scale the first updates of the rewound ones
+          wrongly.
+        - ``"learning_rate"``: learning-rate rewinding [6]_. The weights
+          and the optimizer's state are kept, and the learning-rate
+          schedule is replayed from the rewind point: the optimizer's
+          hyper-parameters (learning rate, and the momentum that some
+          schedulers cycle) and the state of every ``LRScheduler`` callback
+          are set back to theirs at the rewind point. Without an
+          ``LRScheduler`` the learning rate is constant unless another
+          callback changes it, so this rewinding changes nothing and
+          retraining is plain fine-tuning; training then warns.
+        - ``None``: no rewinding; training continues from the pruned
+          weights.
+
+        The weights are rewound within the pruning step, so the epoch's
+        validation scores the rewound net. The optimizer and the
+        schedulers are rewound when the next epoch begins (with
+        ``prune_on="epoch_begin"``, the step's own epoch), after the
+        schedulers have stepped at the end of the previous one, or when
+        training ends: the first epoch of a round trains with the learning
+        rate of epoch ``rewind_epoch + 1``. A skorch ``LRScheduler``
+        rebuilds its schedule from the length of ``net.history`` at the
+        start of each training, so a rewound learning rate lasts until the
+        end of the training.
+
+        The rewind point is copied (on the weights' devices, in their
+        dtypes) when the schedule reaches it and dropped when the training
+        ends, so a fitted net carries no copy. A later training that
+        continues the schedule (``partial_fit``) past its rewind point
+        therefore cannot rewind, and is refused before it trains while the
+        schedule has pruning steps to come: prune with rewinding in one
+        training, or start a new schedule (by setting a parameter of the
+        callback), whose rewind point is then counted from its start.
+
+    rewind_epoch : int, default=0
+        Epoch of the schedule (counted as ``start_epoch`` is) whose end is
+        the rewind point: 0 rewinds to the schedule's start, such as the
+        initial weights, ``k > 0`` to the end of epoch ``k``, as in weight
+        rewinding to an early epoch [5]_. It must come before the first
+        pruning epoch. Not used without ``rewind``.
 
     Attributes
     ----------
@@ -199,6 +277,18 @@ class PruningCallback(Callback):
         Epochs the next training runs, as announced by
         :meth:`expect_epochs`; ``None`` means ``net.max_epochs``.
 
+    rewind_state_ : dict or None
+        With ``rewind``, from the rewind point to the end of training, the
+        copies that rewinding restores: ``"module"``, the module's state
+        (``rewind="weights"`` only), ``"optimizers"``, each optimizer's
+        state (or, with ``"learning_rate"``, its hyper-parameters), and
+        ``"lr_schedulers"``, each ``LRScheduler`` callback with its
+        scheduler's state. ``None`` otherwise.
+
+    rewind_due_ : bool
+        Whether the optimizers and schedulers are still to be rewound after
+        the last pruning step.
+
     Raises
     ------
     ValueError
@@ -207,7 +297,15 @@ class PruningCallback(Callback):
         over each other and record a false sparsity), ``layers`` names no
         Linear layer of the module, or a structured method finds
         hidden units it cannot remove exactly, or a forward pass that reads
-        tensor values (see ``method``).
+        tensor values (see ``method``); if ``rewind_epoch`` is not before
+        the first pruning epoch, or a training continues a schedule with
+        pruning steps to come past its rewind point; if a callable
+        ``schedule`` returns a number outside [0, 1) for an epoch of the
+        training.
+
+    TypeError
+        When training begins, if a callable ``schedule`` cannot be called
+        with an epoch or returns something other than a number.
 
     Warns
     -----
@@ -218,8 +316,9 @@ class PruningCallback(Callback):
         each hidden layer keeps) allows no more. Also when the training that
         completes the schedule's ``net.max_epochs`` epochs ends below the
         schedule's final target because ``start_epoch`` or ``end_epoch`` lie
-        beyond them; and when a ``"gradual"`` or ``"once"`` schedule starts
-        with more already pruned than ``amount``.
+        beyond them; when a ``"gradual"`` or ``"once"`` schedule starts
+        with more already pruned than ``amount``; and when training begins
+        with ``rewind="learning_rate"`` and no ``LRScheduler`` callback.
 
     Notes
     -----
@@ -249,6 +348,12 @@ class PruningCallback(Callback):
        Methodologies and Applications, 1991.
     .. [3] A. C. Nara, "Image Classification Using Network Pruning and
        Clustering Techniques", Australian National University, 2021.
+    .. [4] J. Frankle and M. Carbin, "The lottery ticket hypothesis: finding
+       sparse, trainable neural networks", ICLR, 2019.
+    .. [5] J. Frankle, G. K. Dziugaite, D. M. Roy and M. Carbin, "Linear
+       mode connectivity and the lottery ticket hypothesis", ICML, 2020.
+    .. [6] A. Renda, J. Frankle and M. Carbin, "Comparing rewinding and
+       fine-tuning in neural network pruning", ICLR, 2020.
 
     Examples
     --------
@@ -268,18 +373,39 @@ class PruningCallback(Callback):
     0.5
     >>> float((module[0].weight == 0).float().mean()) > 0
     True
+
+    Iterative magnitude pruning with rewinding to the initial weights (the
+    lottery ticket): train two epochs, prune 20 % of the weights that
+    remain, set the survivors back to their initial values, and repeat.
+
+    >>> module = torch.nn.Sequential(
+    ...     torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
+    >>> initial = module[0].weight.detach().clone()
+    >>> callback = PruningCallback(
+    ...     schedule=lambda epoch: 1 - 0.8 ** (epoch // 2),
+    ...     prune_on="epoch_end", rewind="weights")
+    >>> net = NeuralNetClassifier(
+    ...     module, criterion=torch.nn.CrossEntropyLoss, max_epochs=6,
+    ...     callbacks=[callback], train_split=None, verbose=0).fit(X, y)
+    >>> [round(s, 2) for s in net.history[:, "sparsity"]]
+    [0.0, 0.2, 0.2, 0.36, 0.36, 0.49]
+    >>> kept = module[0].weight != 0
+    >>> bool((module[0].weight[kept] == initial[kept]).all())
+    True
     """
 
     _parameter_constraints: dict = {
         "amount": [Interval(Real, 0, 1, closed="left")],
         "method": [StrOptions(set(METHODS))],
-        "schedule": [StrOptions(set(SCHEDULES))],
+        "schedule": [StrOptions(set(SCHEDULES)), callable],
         "start_epoch": [Interval(Integral, 1, None, closed="left"), None],
         "end_epoch": [Interval(Integral, 1, None, closed="left"), None],
         "layers": [list, tuple, None],
         "min_layer_density": [Interval(Real, 0, 1, closed="both")],
         "n_activation_samples": [Interval(Integral, 2, None, closed="left")],
         "prune_on": [StrOptions(set(PRUNE_ON))],
+        "rewind": [StrOptions(set(REWINDS)), None],
+        "rewind_epoch": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(
@@ -293,6 +419,8 @@ class PruningCallback(Callback):
         min_layer_density=0.0,
         n_activation_samples=2000,
         prune_on="epoch_begin",
+        rewind=None,
+        rewind_epoch=0,
     ):
         self.amount = amount
         self.method = method
@@ -303,6 +431,8 @@ class PruningCallback(Callback):
         self.min_layer_density = min_layer_density
         self.n_activation_samples = n_activation_samples
         self.prune_on = prune_on
+        self.rewind = rewind
+        self.rewind_epoch = rewind_epoch
 
     def initialize(self):
         """Check the parameters; called by skorch when the net initializes."""
@@ -321,6 +451,8 @@ class PruningCallback(Callback):
         self.schedule_sparsity_ = 0.0
         self.train_start_ = 0
         self.epochs_expected_ = None
+        self.rewind_state_ = None
+        self.rewind_due_ = False
         return self
 
     def expect_epochs(self, epochs):
@@ -348,6 +480,7 @@ class PruningCallback(Callback):
         """Find the layers to prune and take their masks from their zeros."""
         _check_single_pruning(net)
         self._check_epochs(net.max_epochs)
+        self._check_training(net)
         forward = None
         if self.method != "l1_unstructured":
             forward = _first_rows_forward(net, X, y)
@@ -362,20 +495,25 @@ class PruningCallback(Callback):
         self.step_due_ = False
         self.dataset_train_ = None
         self.train_start_ = len(net.history)
+        self.rewind_state_ = None
+        self.rewind_due_ = False
         if self.schedule_start_ is None:
             # The first training since the callback was (re)initialized
             # starts the schedule, from the sparsity the net has.
             self.schedule_start_ = self.train_start_
             self.schedule_sparsity_ = self._pruned_fraction()
             self._warn_if_amount_below_reached()
+        self._warn_if_learning_rate_constant(net)
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         """Prune now, or once the epoch's training is over."""
+        self._copy_rewind_point(net)
         if self.prune_on == "epoch_begin":
             self._step(net, dataset_train)
         else:
             self.step_due_ = True
             self.dataset_train_ = dataset_train
+        self._rewind_training_state(net)
 
     def on_batch_begin(self, net, batch=None, training=None, **kwargs):
         """Prune before the first validation batch when the step is due."""
@@ -398,9 +536,12 @@ class PruningCallback(Callback):
     def on_train_end(self, net, X=None, y=None, **kwargs):
         """Warn if pruning fell short, then drop the masks.
 
-        The weights' zeros hold the masks from now on.
+        The weights' zeros hold the masks from now on, and the rewind point,
+        if any, is dropped once the optimizer is rewound to it.
         """
         self._warn_if_short(net)
+        self._rewind_training_state(net)
+        self.rewind_state_ = None
         self.epochs_expected_ = None
         self.masks_ = None
         self.structure_ = None
@@ -414,11 +555,66 @@ class PruningCallback(Callback):
         self.dataset_train_ = None
         target = self._target(len(net.history), net.max_epochs)
         with torch.no_grad():
-            if target > self._pruned_fraction():
+            reached = self._pruned_fraction()
+            if target > reached:
                 self._prune(net, target, dataset_train)
                 self._collect_active_masks()
+                if self.rewind is not None and self._pruned_fraction() > reached:
+                    self._rewind(net)
             self._apply_masks()
         self._record(net.history)
+
+    def _copy_rewind_point(self, net):
+        """Copy the state to rewind to when the epoch after it begins.
+
+        Not at the end of the rewind epoch: learning-rate schedulers step
+        then, possibly after this callback.
+        """
+        epoch = len(net.history) - self.schedule_start_
+        if self.rewind is None or epoch != self.rewind_epoch + 1:
+            return
+        weights = self.rewind == "weights"
+        self.rewind_state_ = {
+            "module": _copy_state(net.module_) if weights else None,
+            "optimizers": [
+                copy.deepcopy(optimizer.state_dict())
+                if weights
+                else _hyperparameters(optimizer)
+                for optimizer in _optimizers(net)
+            ],
+            "lr_schedulers": [
+                (callback, copy.deepcopy(callback.lr_scheduler_.state_dict()))
+                for callback in _lr_schedulers(net)
+            ],
+        }
+
+    def _rewind(self, net):
+        """Rewind after a step that pruned.
+
+        The module now (the masks are applied next), the optimizers and
+        schedulers when the next epoch begins or training ends.
+        """
+        self.rewind_due_ = True
+        if self.rewind == "weights":
+            state = net.module_.state_dict()
+            for name, saved in self.rewind_state_["module"].items():
+                state[name].copy_(saved)
+
+    def _rewind_training_state(self, net):
+        """Set the optimizers and LR schedulers back to the rewind point."""
+        if not self.rewind_due_:
+            return
+        self.rewind_due_ = False
+        saved = self.rewind_state_["optimizers"]
+        for optimizer, state in zip(_optimizers(net), saved, strict=True):
+            # Copies: the optimizer would otherwise update the saved tensors.
+            if self.rewind == "weights":
+                optimizer.load_state_dict(copy.deepcopy(state))
+            else:
+                for group, values in zip(optimizer.param_groups, state, strict=True):
+                    group.update(copy.deepcopy(values))
+        for callback, state in self.rewind_state_["lr_schedulers"]:
+            callback.lr_scheduler_.load_state_dict(copy.deepcopy(state))
 
     def _target(self, epoch, max_epochs):
         """Return the schedule's target for the net's epoch ``epoch``."""
@@ -462,7 +658,7 @@ class PruningCallback(Callback):
         warnings.warn(
             f"Pruning ended with a fraction {reached:.4g} of the {kind} pruned, "
             f"below the {requested:.4g} requested for the end of training "
-            f"(amount={self.amount}, schedule={self.schedule!r}): {why}.",
+            f"({self._schedule_text()}): {why}.",
             UserWarning,
             stacklevel=external_stacklevel(),
         )
@@ -474,9 +670,14 @@ class PruningCallback(Callback):
             return start
         return train_end if end is None else end
 
+    def _schedule_text(self):
+        if callable(self.schedule):
+            return f"schedule={self.schedule!r}"  # amount is not used
+        return f"amount={self.amount}, schedule={self.schedule!r}"
+
     def _warn_if_amount_below_reached(self):
-        if self.schedule == "per_epoch":
-            return  # its amount is a fraction of what remains
+        if self.schedule == "per_epoch" or callable(self.schedule):
+            return  # amount is a fraction of what remains, or not used
         if self.amount < self.schedule_sparsity_ - self.structure_.resolution(
             self.masks_
         ):
@@ -496,12 +697,62 @@ class PruningCallback(Callback):
                 f"end_epoch={self.end_epoch} must be at least the first pruning "
                 f"epoch, {start}."
             )
+        if self.rewind is not None and self.rewind_epoch >= start:
+            raise ValueError(
+                f"rewind_epoch={self.rewind_epoch} must come before the first "
+                f"pruning epoch, {start} (start_epoch={self.start_epoch}): each "
+                "pruning step rewinds to the end of epoch rewind_epoch."
+            )
+
+    def _check_training(self, net):
+        """Refuse a training that cannot follow the schedule, before it trains.
+
+        A callable schedule is asked for the targets of the training's
+        epochs; a training that continues the schedule past its rewind point
+        has no copy of it left to rewind to.
+        """
+        done = 0
+        if self.schedule_start_ is not None:
+            done = len(net.history) - self.schedule_start_
+        start, end = self._epoch_range(net.max_epochs)
+        if callable(self.schedule):
+            last = done + (self.epochs_expected_ or net.max_epochs)
+            for epoch in range(max(start, done + 1), min(last, end or last) + 1):
+                _scheduled_target(self.schedule, epoch)
+        last_step = start if self.schedule == "once" else end
+        steps_to_come = last_step is None or last_step > done
+        if self.rewind is not None and done > self.rewind_epoch and steps_to_come:
+            raise ValueError(
+                f"rewind={self.rewind!r} cannot continue this schedule: its "
+                f"rewind point, the end of its epoch {self.rewind_epoch}, was "
+                f"passed in an earlier training ({done} epochs of the schedule "
+                "are done) and a net keeps no copy of it between trainings, "
+                "while the schedule has pruning steps to come. Prune with "
+                "rewinding in one training, or start a new schedule by setting "
+                "a parameter of the callback."
+            )
+
+    def _warn_if_learning_rate_constant(self, net):
+        if self.rewind == "learning_rate" and not _lr_schedulers(net):
+            warnings.warn(
+                "rewind='learning_rate' with no LRScheduler callback: unless "
+                "another callback changes it, the learning rate is constant, so "
+                "rewinding it changes nothing and each round fine-tunes the "
+                "pruned net. Add a skorch.callbacks.LRScheduler to replay its "
+                "schedule.",
+                UserWarning,
+                stacklevel=external_stacklevel(),
+            )
 
     def _epoch_range(self, max_epochs):
         """First and last pruning epochs (``None``: no last one)."""
         start = self.start_epoch
         if start is None:
-            start = 1 if self.schedule == "per_epoch" else max_epochs // 4 + 1
+            start = 1
+            if self.schedule in ("gradual", "once"):
+                start = max_epochs // 4 + 1
+            if self.rewind is not None:
+                start = max(start, self.rewind_epoch + 1)
         end = self.end_epoch
         if end is None and self.schedule == "gradual":
             end = max(start, math.ceil(3 * max_epochs / 4))
@@ -595,17 +846,63 @@ def _first_rows_forward(net, X, y):
     return lambda: net.infer(batch[0])
 
 
+def _optimizers(net):
+    return [getattr(net, f"{name}_") for name in net._optimizers]
+
+
+def _lr_schedulers(net):
+    return [cb for _, cb in net.callbacks_ if isinstance(cb, LRScheduler)]
+
+
+def _copy_state(module):
+    """Copy a module's parameters and buffers, on their devices."""
+    return {
+        name: tensor.detach().clone() for name, tensor in module.state_dict().items()
+    }
+
+
+def _hyperparameters(optimizer):
+    """Copy an optimizer's hyper-parameters (learning rate...) group by group."""
+    return [
+        {key: copy.deepcopy(value) for key, value in group.items() if key != "params"}
+        for group in optimizer.param_groups
+    ]
+
+
+def _scheduled_target(schedule, epoch):
+    """Ask a callable schedule for its target at ``epoch``, and check it."""
+    try:
+        target = schedule(epoch)
+    except TypeError as error:
+        raise TypeError(
+            "schedule must be a string or a function of the epoch; "
+            f"schedule({epoch}) raised TypeError: {error}"
+        ) from error
+    message = (
+        f"schedule({epoch}) returned {target!r}; a callable schedule must "
+        "return the target sparsity, a number in [0, 1)."
+    )
+    if isinstance(target, bool) or not isinstance(target, Real):
+        raise TypeError(message)
+    if not 0 <= target < 1:
+        raise ValueError(message)
+    return float(target)
+
+
 def pruning_target(schedule, amount, epoch, start, end, initial=0.0):
     """Fraction pruned by the end of ``epoch``'s pruning step.
 
     Epochs are counted from 1 at the first epoch of the schedule, which
-    starts from the fraction ``initial`` already pruned.
+    starts from the fraction ``initial`` already pruned. A callable
+    ``schedule`` gives the target itself, that of ``end`` after ``end``.
     """
     if epoch < start:
         return initial
+    last = epoch if end is None else min(epoch, end)
+    if callable(schedule):
+        return _scheduled_target(schedule, last)
     if schedule == "once":
         return max(initial, amount)
-    last = epoch if end is None else min(epoch, end)
     n_steps = last - start + 1
     if schedule == "per_epoch":
         return initial + (1.0 - initial) * (1.0 - (1.0 - amount) ** n_steps)
@@ -1346,28 +1643,31 @@ class SparseLinear(nn.Module):
     The product is computed as ``weight @ input.T``, so the input is read in
     feature-major order, in which the sparse kernel is fastest; the output
     is returned as a transposed view, which the next ``SparseLinear`` reads
-    without a copy.
+    without a copy. Pickled (or copied), the weight is stored as its three
+    dense parts, and rebuilt from them when loaded: torch warns that its
+    sparse CSR support is a beta whenever it unpickles a CSR tensor.
     """
 
     def __init__(self, linear):
         super().__init__()
         self.in_features = linear.in_features
         self.out_features = linear.out_features
-        with warnings.catch_warnings():
-            # torch calls its sparse CSR support a beta; what is used here works.
-            warnings.filterwarnings("ignore", "Sparse CSR tensor support")
-            weight = linear.weight.detach().to_sparse_csr()
-            # 32-bit indices take half the memory, and MKL's kernels take them.
-            weight = torch.sparse_csr_tensor(
-                weight.crow_indices().int(),
-                weight.col_indices().int(),
-                weight.values(),
-                weight.shape,
-                check_invariants=True,
-            )
-        self.register_buffer("weight", weight)
+        weight = _quiet_csr(linear.weight.detach().to_sparse_csr)
+        self.register_buffer("weight", _csr_from_parts(*_csr_parts(weight)))
         bias = None if linear.bias is None else linear.bias.detach().clone()
         self.register_buffer("bias", bias)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_buffers"] = dict(state["_buffers"])
+        state["_csr_weight"] = _csr_parts(state["_buffers"].pop("weight"))
+        return state
+
+    def __setstate__(self, state):
+        weight = _csr_from_parts(*state.pop("_csr_weight"))
+        # The weight first, as registered: state_dict keys keep their order.
+        state["_buffers"] = {"weight": weight, **state["_buffers"]}
+        super().__setstate__(state)
 
     def forward(self, input):
         """Apply the layer to a batch of shape (n_samples, in_features)."""
@@ -1383,6 +1683,32 @@ class SparseLinear(nn.Module):
             f"in_features={self.in_features}, out_features={self.out_features}, "
             f"bias={self.bias is not None}, density={density:.3f}"
         )
+
+
+def _quiet_csr(build, *args, **kwargs):
+    """Call ``build``, which makes a CSR tensor, without torch's beta warning."""
+    with warnings.catch_warnings():
+        # torch calls its sparse CSR support a beta; what is used here works.
+        warnings.filterwarnings("ignore", "Sparse CSR tensor support")
+        return build(*args, **kwargs)
+
+
+def _csr_parts(weight):
+    """Return the row pointers, column indices, values and shape of a CSR tensor."""
+    return weight.crow_indices(), weight.col_indices(), weight.values(), weight.shape
+
+
+def _csr_from_parts(crow_indices, col_indices, values, shape):
+    """Build a CSR tensor with 32-bit indices, checked, from its parts."""
+    # 32-bit indices take half the memory, and MKL's kernels take them.
+    return _quiet_csr(
+        torch.sparse_csr_tensor,
+        crow_indices.int(),
+        col_indices.int(),
+        values,
+        shape,
+        check_invariants=True,
+    )
 
 
 def _tensor_bytes(tensor):

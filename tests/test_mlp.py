@@ -619,3 +619,104 @@ def test_bad_y_is_refused_in_one_line_naming_y(bad, message):
     with pytest.raises(ValueError, match=message) as error:
         PrunedMLPClassifier(max_epochs=1).fit(X, bad(y))
     assert "\n" not in str(error.value)
+
+
+def test_rewind_parameters_are_searched_and_reach_the_pruning():
+    X, y = small_data()
+    search = GridSearchCV(
+        PrunedMLPClassifier(amount=0.5, schedule="once", max_epochs=3, random_state=0),
+        {"rewind": ["weights"], "rewind_epoch": [1, 2]},
+        cv=2,
+    ).fit(X, y)
+    pruning = dict(search.best_estimator_.net_.callbacks_)["pruning"]
+    assert pruning.rewind == "weights"
+    assert pruning.rewind_epoch == search.best_params_["rewind_epoch"]
+    assert pruning.rewind_state_ is None
+
+
+def test_lottery_ticket_rewinds_the_classifier_to_its_initial_weights():
+    from fuzzyprune._mlp import MLPModule
+
+    X, y = small_data()
+    clf = PrunedMLPClassifier(
+        hidden_size=8,
+        amount=0.5,
+        schedule="once",
+        start_epoch=3,
+        prune_on="epoch_end",
+        rewind="weights",
+        max_epochs=3,
+        random_state=0,
+    ).fit(X, y)
+    initial = MLPModule(12, 8, 3, seed=clf.net_.module__seed).state_dict()
+    for name, tensor in clf.net_.module_.state_dict().items():
+        kept = tensor != 0
+        rewound = torch.where(kept, initial[name], torch.zeros(()))
+        assert torch.equal(tensor, rewound), name
+    assert clf.net_.history[-1, "sparsity"] == pytest.approx(0.5, abs=0.01)
+
+
+def prunes_half_from_epoch_2(epoch):
+    return 0.5 if epoch >= 2 else 0.0
+
+
+def test_callable_schedule_is_cloned_pickled_and_followed():
+    from sklearn.base import clone
+
+    X, y = small_data()
+    clf = PrunedMLPClassifier(
+        schedule=prunes_half_from_epoch_2, max_epochs=3, random_state=0
+    )
+    assert clone(clf).get_params()["schedule"] is prunes_half_from_epoch_2
+    clf.fit(X, y)
+    assert clf.net_.history[:, "sparsity"] == pytest.approx([0, 0.5, 0.5], abs=0.01)
+    copied = pickle.loads(pickle.dumps(clf))
+    assert copied.schedule is prunes_half_from_epoch_2
+    np.testing.assert_array_equal(copied.predict(X), clf.predict(X))
+
+
+@pytest.mark.parametrize(
+    "params, error, message",
+    [
+        ({"rewind": "initial"}, ValueError, "'rewind' parameter"),
+        ({"rewind_epoch": -1}, ValueError, "'rewind_epoch' parameter"),
+        ({"rewind_epoch": 1.5}, TypeError, "'rewind_epoch' parameter"),
+        ({"schedule": 0.5}, TypeError, "'schedule' parameter"),
+        ({"schedule": lambda epoch: 2.0}, ValueError, r"schedule\(1\) returned 2.0"),
+        (
+            {"rewind": "weights", "rewind_epoch": 2, "start_epoch": 2},
+            ValueError,
+            "rewind_epoch=2 must come before the first pruning epoch",
+        ),
+    ],
+)
+@pytest.mark.parametrize("fit_method", ["fit", "partial_fit"])
+def test_bad_rewinds_and_schedules_raise_before_training(
+    params, error, message, fit_method
+):
+    X, y = small_data()
+    clf = PrunedMLPClassifier(**params)
+    with pytest.raises(error, match=message):
+        getattr(clf, fit_method)(
+            X, y, **({"classes": [0, 1, 2]} if fit_method == "partial_fit" else {})
+        )
+    if "parameter" in message:  # checked by the classifier, before building
+        assert not hasattr(clf, "net_")
+    else:  # checked when training begins
+        assert not clf.net_.history
+
+
+def test_partial_fit_cannot_rewind_past_its_rewind_point_but_fit_can():
+    X, y = small_data()
+    clf = PrunedMLPClassifier(
+        amount=0.2, schedule="per_epoch", rewind="weights", random_state=0
+    )
+    clf.partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="its rewind point"):
+        clf.partial_fit(X, y)
+    assert len(clf.net_.history) == 1
+    # A warm-started fit starts a new schedule, rewinding to its own start.
+    clf.set_params(warm_start=True, max_epochs=2).fit(X, y)
+    assert clf.net_.history[:, "sparsity"] == pytest.approx(
+        [0.2, 0.36, 0.488], abs=0.01
+    )

@@ -1126,3 +1126,311 @@ def test_amount_below_the_sparsity_reached_warns_and_keeps_it(schedule):
     assert weight_sparsity(net.module_) == pytest.approx(0.6, abs=1 / N_WEIGHTS)
     net.set_params(callbacks__pruning__amount=0.6)
     net.partial_fit(X, y)  # the same amount: no warning, warnings are errors
+
+
+class RecordsStates(Callback):
+    """Copy the module's state when each epoch begins and ends."""
+
+    def initialize(self):
+        self.begins, self.ends = {}, {}
+        return self
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.begins[len(net.history)] = copy.deepcopy(net.module_.state_dict())
+
+    def on_epoch_end(self, net, **kwargs):
+        self.ends[len(net.history)] = copy.deepcopy(net.module_.state_dict())
+
+
+def assert_rewound(state, rewind_point):
+    """Kept weights hold the rewind point's values bit for bit, others 0."""
+    for name, tensor in state.items():
+        kept = tensor != 0
+        expected = torch.where(kept, rewind_point[name], torch.zeros(()))
+        assert torch.equal(tensor, expected), name
+        if name.endswith("bias"):  # never pruned by l1_unstructured
+            assert torch.equal(tensor, rewind_point[name]), name
+
+
+@pytest.mark.parametrize("prune_on", ["epoch_begin", "epoch_end"])
+@pytest.mark.parametrize("rewind_epoch", [0, 2])
+def test_weight_rewinding_resets_survivors_to_the_rewind_point(prune_on, rewind_epoch):
+    X, y = blobs()
+    module = mlp()
+    initial = copy.deepcopy(module.state_dict())
+    recorder = RecordsStates()
+    callback = PruningCallback(
+        0.3,
+        schedule="per_epoch",
+        prune_on=prune_on,
+        rewind="weights",
+        rewind_epoch=rewind_epoch,
+    )
+    # per_epoch with rewinding prunes from the epoch after rewind_epoch on.
+    steps = range(rewind_epoch + 1, rewind_epoch + 4)
+    net = make_net(
+        callback,
+        max_epochs=steps[-1],
+        module=module,
+        more_callbacks=[("states", recorder)],
+    ).fit(X, y)
+    rewind_point = recorder.ends[rewind_epoch] if rewind_epoch else initial
+    after_step = recorder.begins if prune_on == "epoch_begin" else recorder.ends
+    for round_, epoch in enumerate(steps, start=1):
+        state = after_step[epoch]
+        assert_rewound(state, rewind_point)
+        n_zeros = sum(int((state[f"{i}.weight"] == 0).sum()) for i in (0, 2))
+        assert n_zeros / N_WEIGHTS == pytest.approx(1 - 0.7**round_, abs=1 / N_WEIGHTS)
+    assert net.history[:, "sparsity"][rewind_epoch:] == pytest.approx(
+        [1 - 0.7**k for k in (1, 2, 3)], abs=1 / N_WEIGHTS
+    )
+
+
+class RecordsLearningRate(Callback):
+    """Record the learning rate of each epoch's first training batch."""
+
+    def initialize(self):
+        self.lrs = []
+        return self
+
+    def on_batch_begin(self, net, training=None, **kwargs):
+        if training and len(self.lrs) < len(net.history):
+            self.lrs.append(net.optimizer_.param_groups[0]["lr"])
+
+
+@pytest.mark.parametrize("scheduler_first", [False, True])
+@pytest.mark.parametrize(
+    "prune_on, expected",
+    [
+        # Pruned when epoch 4 begins: it trains at epoch 2's rate.
+        ("epoch_begin", [0.1, 0.05, 0.025, 0.05, 0.025, 0.0125]),
+        # Pruned when epoch 4's training is over: epoch 5 replays epoch 2.
+        ("epoch_end", [0.1, 0.05, 0.025, 0.0125, 0.05, 0.025]),
+    ],
+)
+def test_learning_rate_rewinding_replays_the_schedule_and_keeps_weights(
+    prune_on, expected, scheduler_first
+):
+    from skorch.callbacks import LRScheduler
+    from torch.optim.lr_scheduler import StepLR
+
+    X, y = blobs()
+    callback = PruningCallback(
+        0.5,
+        schedule="once",
+        start_epoch=4,
+        prune_on=prune_on,
+        rewind="learning_rate",
+        rewind_epoch=1,
+    )
+    scheduler = ("steps", LRScheduler(StepLR, step_size=1, gamma=0.5))
+    before, after, lrs = RecordsStates(), RecordsStates(), RecordsLearningRate()
+    net = NeuralNetClassifier(
+        mlp(),
+        criterion=nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=0.1,
+        max_epochs=6,
+        train_split=None,
+        verbose=0,
+        callbacks=[
+            *([scheduler] if scheduler_first else []),
+            ("before", before),
+            ("pruning", callback),
+            *([] if scheduler_first else [scheduler]),
+            ("after", after),
+            ("lrs", lrs),
+        ],
+    ).fit(X, y)
+    assert lrs.lrs == pytest.approx(expected, rel=1e-12)
+    if prune_on == "epoch_begin":
+        trained, pruned = before.ends[3], after.begins[4]
+    else:
+        trained, pruned = before.ends[4], after.ends[4]
+    assert_rewound(pruned, trained)  # the trained weights, not rewound
+    assert weight_sparsity(net.module_) == pytest.approx(0.5, abs=1 / N_WEIGHTS)
+
+
+def test_learning_rate_rewinding_without_scheduler_warns():
+    X, y = blobs()
+    callback = PruningCallback(0.5, schedule="once", rewind="learning_rate")
+    with pytest.warns(UserWarning, match="no LRScheduler callback"):
+        make_net(callback, max_epochs=2).fit(X, y)
+
+
+def stepped_targets(epoch):
+    # A lower target (epoch 3) prunes nothing: pruning is never undone.
+    return (0.0, 0.3, 0.2, 0.5, 0.5)[epoch - 1]
+
+
+@pytest.mark.parametrize("prune_on", ["epoch_begin", "epoch_end"])
+def test_callable_schedule_targets_are_met_epoch_by_epoch(prune_on):
+    X, y = blobs()
+    callback = PruningCallback(schedule=stepped_targets, prune_on=prune_on)
+    net = make_net(callback, max_epochs=5).fit(X, y)
+    assert net.history[:, "sparsity"] == pytest.approx(
+        [0.0, 0.3, 0.3, 0.5, 0.5], abs=1 / N_WEIGHTS
+    )
+    assert weight_sparsity(net.module_) == pytest.approx(0.5, abs=1 / N_WEIGHTS)
+    copied = pickle.loads(pickle.dumps(net))  # a module-level function pickles
+    assert dict(copied.callbacks_)["pruning"].schedule is stepped_targets
+
+
+@pytest.mark.parametrize(
+    "params, error, message",
+    [
+        ({"schedule": lambda: 0.5}, TypeError, "schedule must be a string or a"),
+        ({"schedule": lambda epoch: 1.0}, ValueError, r"schedule\(1\) returned 1.0"),
+        ({"schedule": lambda epoch: -0.1}, ValueError, r"returned -0.1; a callable"),
+        ({"schedule": lambda epoch: float("nan")}, ValueError, "returned nan"),
+        ({"schedule": lambda epoch: "half"}, TypeError, "returned 'half'"),
+        ({"schedule": lambda epoch: True}, TypeError, r"schedule\(1\) returned True"),
+        # Checked for every epoch of the training before the first one.
+        (
+            {"schedule": lambda epoch: 0.2 if epoch < 3 else 1.5},
+            ValueError,
+            r"schedule\(3\) returned 1.5",
+        ),
+        ({"schedule": 0.5}, ValueError, "'schedule' parameter"),
+        ({"rewind": "initial"}, ValueError, "'rewind' parameter"),
+        ({"rewind_epoch": -1}, ValueError, "'rewind_epoch' parameter"),
+        ({"rewind_epoch": 1.5}, TypeError, "'rewind_epoch' parameter"),
+        (
+            {"rewind": "weights", "rewind_epoch": 2, "start_epoch": 2},
+            ValueError,
+            "rewind_epoch=2 must come before the first pruning epoch, 2",
+        ),
+        (
+            {"rewind": "weights", "rewind_epoch": 3, "end_epoch": 3},
+            ValueError,
+            "end_epoch=3 must be at least the first pruning epoch, 4",
+        ),
+    ],
+)
+def test_bad_schedules_and_rewinds_raise_before_training(params, error, message):
+    X, y = blobs()
+    module = mlp()
+    net = make_net(PruningCallback(**params), max_epochs=4, module=module)
+    with pytest.raises(error, match=message):
+        net.fit(X, y)
+    assert not net.history  # None when refused as the net initializes
+    assert weight_sparsity(module) == 0
+
+
+def test_fitted_net_carries_no_rewind_point():
+    X, y = blobs()
+    sizes = {}
+    for rewind in (None, "weights"):
+        callback = PruningCallback(
+            0.3, schedule="per_epoch", rewind=rewind, rewind_epoch=1
+        )
+        net = make_net(callback, max_epochs=4).fit(X, y)
+        assert callback.rewind_state_ is None
+        assert not any(
+            isinstance(value, torch.Tensor | dict)
+            for value in vars(pickle.loads(pickle.dumps(callback))).values()
+        )
+        sizes[rewind] = len(pickle.dumps(net))
+    # A copy of the module alone would add more than 4 bytes per weight.
+    assert sizes["weights"] < sizes[None] + 500
+
+
+def test_rewind_point_is_kept_on_the_weights_device_and_dtype():
+    class Checks(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            state = dict(net.callbacks_)["pruning"].rewind_state_
+            if state is None:  # until epoch rewind_epoch + 1 begins
+                return
+            self.tensors = [*state["module"].values()]
+            self.tensors += [
+                value
+                for optimizer in state["optimizers"]
+                for per_parameter in optimizer["state"].values()
+                for value in per_parameter.values()
+            ]
+
+    X, y = blobs()
+    checks = Checks()
+    callback = PruningCallback(0.5, schedule="once", rewind="weights", rewind_epoch=1)
+    make_net(
+        callback,
+        max_epochs=2,
+        module=mlp().double(),
+        more_callbacks=[("checks", checks)],
+    ).fit(X.astype(np.float64), y)
+    assert len(checks.tensors) == 4 + 3 * 4  # 4 tensors, Adam's step and moments
+    weights = {tensor.dtype for tensor in checks.tensors if tensor.dim()}
+    assert weights == {torch.float64}
+    assert {tensor.device for tensor in checks.tensors} == {torch.device("cpu")}
+
+
+def test_partial_fit_past_the_rewind_point_is_refused_while_steps_remain():
+    X, y = blobs()
+    callback = PruningCallback(0.3, schedule="per_epoch", rewind="weights")
+    net = make_net(callback, max_epochs=3).initialize()
+    callback.expect_epochs(1)
+    net.partial_fit(X, y, epochs=1)
+    weights = copy.deepcopy(net.module_.state_dict())
+    callback.expect_epochs(1)
+    with pytest.raises(ValueError, match="its rewind point, the end of its epoch 0"):
+        net.partial_fit(X, y, epochs=1)
+    assert len(net.history) == 1
+    for name, tensor in net.module_.state_dict().items():
+        assert torch.equal(tensor, weights[name])
+    # Once the schedule has no step to come, training may continue.
+    net.set_params(callbacks__pruning__schedule="once")
+    net.set_params(callbacks__pruning__start_epoch=1)
+    net.partial_fit(X, y, epochs=1)  # a new schedule, pruning at its epoch 1
+    callback.expect_epochs(1)
+    net.partial_fit(X, y, epochs=1)  # its step is done: nothing to rewind
+    assert len(net.history) == 3
+
+
+def test_only_steps_that_prune_rewind():
+    X, y = blobs()
+    module = mlp()
+    initial = copy.deepcopy(module.state_dict())
+    recorder = RecordsStates()
+    # round(0.2 * 312) = 62 weights: each later epoch is still below 0.2, yet
+    # has nothing to prune, so it trains on from the rewound weights.
+    callback = PruningCallback(0.2, schedule="once", start_epoch=2, rewind="weights")
+    make_net(
+        callback, max_epochs=4, module=module, more_callbacks=[("states", recorder)]
+    ).fit(X, y)
+    assert_rewound(recorder.begins[2], initial)
+    rewound = recorder.begins[2]["0.weight"]
+    for epoch in (3, 4):
+        assert not torch.equal(recorder.begins[epoch]["0.weight"], rewound)
+
+
+def test_weight_rewinding_rewinds_the_optimizer_and_learning_rate_too():
+    from skorch.callbacks import LRScheduler
+    from torch.optim.lr_scheduler import StepLR
+
+    class RecordsOptimizer(Callback):
+        def initialize(self):
+            self.states = {}
+            return self
+
+        def on_epoch_begin(self, net, **kwargs):
+            state = copy.deepcopy(net.optimizer_.state_dict())
+            self.states[len(net.history)] = state
+
+    X, y = blobs()
+    recorder = RecordsOptimizer()
+    callback = PruningCallback(
+        0.5, schedule="once", start_epoch=3, rewind="weights", rewind_epoch=1
+    )
+    scheduler = LRScheduler(StepLR, step_size=1, gamma=0.5)
+    make_net(
+        callback,
+        max_epochs=3,
+        more_callbacks=[("steps", scheduler), ("optimizer", recorder)],
+    ).fit(X, y)
+    rewind_point, rewound = recorder.states[2], recorder.states[3]
+    assert rewound["param_groups"] == rewind_point["param_groups"]  # lr 0.005
+    assert rewound["param_groups"][0]["lr"] == 0.005
+    assert rewound["state"].keys() == rewind_point["state"].keys() == {0, 1, 2, 3}
+    for index, moments in rewound["state"].items():
+        for name, value in moments.items():
+            assert torch.equal(value, rewind_point["state"][index][name]), name
