@@ -27,7 +27,7 @@ from torch.nn.utils import skip_init
 from torch.utils.data import Subset
 
 from ._pruning import METHODS, PRUNE_ON, SCHEDULES, PruningCallback, compact_module
-from ._validation import Interval, checking
+from ._validation import Interval, checking, keeps_state_on_error
 
 
 class _DenormalFlush:
@@ -452,6 +452,7 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @keeps_state_on_error
     def fit(self, X, y):
         """Train and prune the network.
 
@@ -502,6 +503,7 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         self._initialize_net(X.shape[1])
         return self._train(X, self._encode(y), epochs=None)
 
+    @keeps_state_on_error
     def partial_fit(self, X, y, classes=None):
         """Train (and prune) the network for one more epoch.
 

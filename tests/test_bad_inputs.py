@@ -474,3 +474,18 @@ def test_fit_failing_after_validation_keeps_the_previous_fit(
     assert pickle.dumps(estimator) == before
     method = "transform" if hasattr(estimator, "transform") else "predict"
     getattr(estimator, method)(X)
+
+
+@pytest.mark.parametrize(
+    "method, message",
+    [("fit", "at least 2 classes"), ("partial_fit", "expecting 4 features")],
+)
+def test_classifier_fit_failing_after_validation_keeps_the_previous_fit(
+    method, message
+):
+    estimator = _fit(_estimators()[2], X)
+    before = pickle.dumps(estimator)
+    with pytest.raises(ValueError, match=message):
+        getattr(estimator, method)(X[:, :3], np.zeros(len(X)))
+    assert pickle.dumps(estimator) == before
+    estimator.predict(X)
