@@ -947,6 +947,7 @@ def test_dask_backend_gives_the_same_result():
 
 
 @pytest.mark.slow  # starts worker processes
+@pytest.mark.filterwarnings("ignore:All .* feature subsets evaluated:UserWarning")
 def test_candidate_warnings_stay_silent_in_worker_processes(capfd):
     # Three distinct rows: every fit of 5 clusters warns about merged clusters.
     X = np.repeat(np.eye(3, 6), 20, axis=0) + 1e-3 * np.arange(6)
