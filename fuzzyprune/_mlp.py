@@ -26,7 +26,7 @@ from torch import nn
 from torch.nn.utils import skip_init
 from torch.utils.data import Subset
 
-from ._pruning import METHODS, PRUNE_ON, SCHEDULES, PruningCallback, compact_module
+from ._pruning import PruningCallback, compact_module
 from ._validation import Interval, checking, keeps_state_on_error
 
 
@@ -75,17 +75,22 @@ def fast_adam(params, **kwargs):
 
 
 OPTIMIZERS = {"adam": fast_adam, "sgd": torch.optim.SGD}
-_PRUNING_PARAMS = (
-    "amount",
-    "method",
-    "schedule",
-    "start_epoch",
-    "end_epoch",
-    "prune_on",
-    "min_layer_density",
-    "rewind",
-    "rewind_epoch",
-)
+# The classifier's parameters that configure its PruningCallback, each with
+# the callback's parameter it sets: their checks come from the callback, and
+# the net's callback is built and updated from them through this table alone.
+# The callback's other parameters keep their defaults: ``layers`` (all of the
+# module's Linear layers) and ``n_activation_samples``.
+_PRUNING_PARAMS = {
+    "amount": "amount",
+    "method": "method",
+    "schedule": "schedule",
+    "start_epoch": "start_epoch",
+    "end_epoch": "end_epoch",
+    "prune_on": "prune_on",
+    "min_layer_density": "min_layer_density",
+    "rewind": "rewind",
+    "rewind_epoch": "rewind_epoch",
+}
 # Parameters that a fitted net takes on when training continues.
 _CONTINUABLE_PARAMS = ("max_epochs", "lr", "batch_size", "verbose")
 
@@ -204,6 +209,13 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
     parameters are top-level, so ``GridSearchCV`` searches ``amount`` or
     ``hidden_size`` directly.
 
+    The pruning parameters, ``amount`` to ``rewind_epoch``, are passed
+    unchanged to the parameters of the same names of
+    :class:`~fuzzyprune.PruningCallback`, which defines them in full; they
+    have its defaults and its checks. Their epochs are counted from 1 at the
+    first epoch of each ``fit``; ``partial_fit`` continues the schedule (see
+    ``warm_start``).
+
     Parameters
     ----------
     hidden_size : int, default=None
@@ -211,10 +223,10 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         features (at least 1).
 
     amount : float, default=0.5
-        Pruning amount, see :class:`~fuzzyprune.PruningCallback`: the final
-        fraction of weights (or hidden units) pruned, or with
-        ``schedule="per_epoch"`` the fraction of the remaining ones pruned at
-        every epoch. 0 trains an unpruned network. In [0, 1).
+        The fraction of weights (or hidden units) pruned by the end of the
+        schedule or, with ``schedule="per_epoch"``, the fraction of those
+        remaining pruned at each pruning epoch. 0 trains an unpruned
+        network.
 
     method : {"l1_unstructured", "l1_structured", "distinctiveness"}, \
             default="l1_unstructured"
@@ -226,51 +238,45 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
     schedule : {"per_epoch", "gradual", "once"} or callable, \
             default="gradual"
         When it is pruned: ``amount`` of what remains at every epoch (the
-        original study), a cubic ramp up to ``amount``, all at once
+        original study), along a cubic ramp up to ``amount``, all at once
         followed by fine-tuning, or, for a callable, to the target sparsity
-        ``schedule(epoch)`` in [0, 1) at each epoch (counted from 1 at the
-        first epoch of each ``fit``; ``amount`` is then not used). The
+        ``schedule(epoch)`` at each epoch (``amount`` is then not used). The
         classifier pickles when the callable does.
 
     start_epoch, end_epoch : int, default=None
-        First and last pruning epochs, counted from 1 at the first epoch of
-        each ``fit``; ``None`` as in :class:`~fuzzyprune.PruningCallback`.
-        Epochs beyond ``max_epochs`` are allowed (``partial_fit`` may train
-        on past them), but a ``fit`` that ends before its last pruning epoch
-        ends below ``amount`` and warns: with ``start_epoch=10`` and
-        ``max_epochs=4`` nothing is pruned, with ``end_epoch=10`` the ramp
-        is cut short.
+        First and last pruning epochs; ``None`` chooses them from the
+        schedule and ``max_epochs``. Epochs beyond ``max_epochs`` are
+        allowed (``partial_fit`` may train on past them), but a ``fit`` that
+        ends before its last pruning epoch ends below ``amount`` and warns:
+        with ``start_epoch=10`` and ``max_epochs=4`` nothing is pruned, with
+        ``end_epoch=10`` the ramp is cut short.
 
     prune_on : {"epoch_begin", "epoch_end"}, default="epoch_begin"
-        When, within a pruning epoch, the pruning step happens:
-        ``"epoch_begin"`` prunes before the epoch's training (with
-        ``schedule="per_epoch"``, the first step prunes the initial weights);
-        ``"epoch_end"`` prunes the weights the epoch has just trained, before
-        its validation, as the original study did (train an epoch, then
-        prune). Either way the sparsity recorded for epoch ``k`` is the
-        schedule's target for epoch ``k``, and the epoch's ``valid_loss``
-        and ``valid_acc`` are those of the net with that sparsity.
+        When, within a pruning epoch, the pruning step happens: before the
+        epoch's training (``"epoch_begin"``) or after it, before its
+        validation (``"epoch_end"``), as the original study did (train an
+        epoch, then prune). Either way the sparsity recorded for epoch ``k``
+        is the schedule's target for epoch ``k``, and the epoch's
+        ``valid_loss`` and ``valid_acc`` are those of the net with that
+        sparsity.
 
     min_layer_density : float, default=0.0
-        Fraction of each layer kept whatever the global ranking says.
+        Fraction of each layer's weights (or of the hidden units) kept
+        whatever the global ranking says.
 
     rewind : {"weights", "learning_rate"}, default=None
-        Iterative magnitude pruning with rewinding, see
-        :class:`~fuzzyprune.PruningCallback`: after each step that prunes,
-        ``"weights"`` sets the surviving weights (and the optimizer's state
-        and learning rate) back to their values at the rewind point, such
-        as the initial weights of a lottery ticket; ``"learning_rate"``
-        keeps the weights and replays the learning-rate schedule of an
-        ``LRScheduler`` passed in ``callbacks`` from the rewind point (with
-        none, the learning rate is constant and training warns).
-        ``None`` does not rewind. Each ``fit`` (a warm-started one too)
-        rewinds to a point of its own training; ``partial_fit``, which
-        continues the schedule, is refused once past its rewind point
-        while pruning steps remain.
+        Iterative magnitude pruning with rewinding: after each step that
+        prunes, ``"weights"`` sets the surviving weights, the optimizer's
+        state and the learning rate back to the rewind point (such as the
+        initial weights of a lottery ticket); ``"learning_rate"`` replays
+        from there the learning-rate schedule of an ``LRScheduler`` passed
+        in ``callbacks`` (with none, training warns). ``None`` does not
+        rewind. ``partial_fit``, which continues the schedule, is refused
+        once past its rewind point while pruning steps remain.
 
     rewind_epoch : int, default=0
-        The rewind point: the end of this epoch of each ``fit`` (0, its
-        start). It must come before the first pruning epoch.
+        The rewind point: the end of this epoch (0, the start of the
+        ``fit``), before the first pruning epoch.
 
     max_epochs : int, default=20
         Epochs of training per ``fit``.
@@ -385,15 +391,10 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "hidden_size": [Interval(Integral, 1, None, closed="left"), None],
-        "amount": [Interval(Real, 0, 1, closed="left")],
-        "method": [StrOptions(set(METHODS))],
-        "schedule": [StrOptions(set(SCHEDULES)), callable],
-        "start_epoch": [Interval(Integral, 1, None, closed="left"), None],
-        "end_epoch": [Interval(Integral, 1, None, closed="left"), None],
-        "prune_on": [StrOptions(set(PRUNE_ON))],
-        "min_layer_density": [Interval(Real, 0, 1, closed="both")],
-        "rewind": PruningCallback._parameter_constraints["rewind"],
-        "rewind_epoch": PruningCallback._parameter_constraints["rewind_epoch"],
+        **{
+            name: PruningCallback._parameter_constraints[callback_name]
+            for name, callback_name in _PRUNING_PARAMS.items()
+        },
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, np.inf, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -830,13 +831,19 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         self.net_.set_params(
             **{name: getattr(self, name) for name in _CONTINUABLE_PARAMS}
         )
+        params = self._pruning_params()
         pruning = self._pruning_callback()
-        params = {name: getattr(self, name) for name in _PRUNING_PARAMS}
-        current = {name: getattr(pruning, name) for name in _PRUNING_PARAMS}
-        if new_schedule or params != current:
+        if new_schedule or any(getattr(pruning, k) != v for k, v in params.items()):
             self.net_.set_params(
                 **{f"callbacks__pruning__{name}": v for name, v in params.items()}
             )
+
+    def _pruning_params(self):
+        """Return the pruning callback's parameters, set from the classifier's."""
+        return {
+            callback_name: getattr(self, name)
+            for name, callback_name in _PRUNING_PARAMS.items()
+        }
 
     def _pruning_callback(self):
         return dict(self.net_.callbacks_)["pruning"]
@@ -855,9 +862,7 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
                 stratified=False,
                 random_state=self._seed(),
             )
-        pruning = PruningCallback(
-            **{name: getattr(self, name) for name in _PRUNING_PARAMS}
-        )
+        pruning = PruningCallback(**self._pruning_params())
         # The initial weights and the order of batches are drawn from
         # generators of their own, seeded here and at each training: neither
         # touches torch's global generator, so fits in concurrent threads do

@@ -719,3 +719,107 @@ def test_partial_fit_cannot_rewind_past_its_rewind_point_but_fit_can():
     assert clf.net_.history[:, "sparsity"] == pytest.approx(
         [0.2, 0.36, 0.488], abs=0.01
     )
+
+
+# The callback's parameters that the classifier leaves at their defaults: a
+# new parameter of the callback is either mapped or listed here.
+CALLBACK_PARAMS_NOT_MAPPED = {"layers", "n_activation_samples"}
+
+
+def test_pruning_parameters_map_onto_the_callbacks_with_its_checks_and_defaults():
+    import inspect
+
+    from fuzzyprune._mlp import _PRUNING_PARAMS
+
+    classifier = inspect.signature(PrunedMLPClassifier).parameters
+    callback = inspect.signature(PruningCallback).parameters
+    assert set(_PRUNING_PARAMS) <= set(classifier)
+    assert sorted(_PRUNING_PARAMS.values()) == sorted(
+        set(callback) - CALLBACK_PARAMS_NOT_MAPPED
+    )
+    for name, callback_name in _PRUNING_PARAMS.items():
+        constraints = PrunedMLPClassifier._parameter_constraints[name]
+        assert constraints is PruningCallback._parameter_constraints[callback_name]
+        assert classifier[name].default == callback[callback_name].default, name
+
+
+def documented_parameters(cls):
+    """Map each parameter in the docstring of ``cls`` to its type and default."""
+    import ast
+
+    try:
+        from numpydoc.docscrape import NumpyDocString
+    except ImportError:  # numpydoc needs Sphinx; recent scikit-learn vendors it
+        docscrape = pytest.importorskip("sklearn.externals._numpydoc.docscrape")
+        NumpyDocString = docscrape.NumpyDocString
+
+    documented = {}
+    for parameter in NumpyDocString(cls.__doc__)["Parameters"]:
+        type_ = " ".join(parameter.type.split())
+        default = ast.literal_eval(type_.rpartition("default=")[2])
+        for name in parameter.name.split(", "):
+            documented[name] = type_, default
+    return documented
+
+
+def test_pruning_parameters_are_documented_with_the_callbacks_types_and_defaults():
+    import inspect
+
+    from fuzzyprune._mlp import _PRUNING_PARAMS
+
+    classifier = documented_parameters(PrunedMLPClassifier)
+    callback = documented_parameters(PruningCallback)
+    classifier_signature = inspect.signature(PrunedMLPClassifier).parameters
+    callback_signature = inspect.signature(PruningCallback).parameters
+    assert set(classifier) == set(classifier_signature)
+    assert set(callback) == set(callback_signature)
+    for name, callback_name in _PRUNING_PARAMS.items():
+        assert classifier[name] == callback[callback_name], name
+        _, default = classifier[name]
+        assert default == classifier_signature[name].default, name
+        assert default == callback_signature[callback_name].default, name
+
+
+def test_pruning_parameters_reach_the_callback_when_built_and_when_changed():
+    from fuzzyprune._mlp import _PRUNING_PARAMS
+
+    # Values of the callback's parameters, which have the classifier's names,
+    # each unlike its default and its other value: one that does not reach
+    # the callback, or reaches another parameter, shows.
+    first = {
+        "amount": 0.3,
+        "method": "l1_structured",
+        "schedule": "once",
+        "start_epoch": 2,
+        "end_epoch": 3,
+        "prune_on": "epoch_end",
+        "min_layer_density": 0.1,
+        "rewind": "weights",
+        "rewind_epoch": 1,
+    }
+    then = {
+        "amount": 0.4,
+        "method": "distinctiveness",
+        "schedule": "per_epoch",
+        "start_epoch": 3,
+        "end_epoch": 4,
+        "prune_on": "epoch_begin",
+        "min_layer_density": 0.2,
+        "rewind": None,
+        "rewind_epoch": 2,
+    }
+    assert set(first) == set(then) == set(_PRUNING_PARAMS)
+
+    def callback_params(clf):
+        pruning = dict(clf.net_.callbacks_)["pruning"]
+        return {name: getattr(pruning, name) for name in first}
+
+    X, y = small_data(n_samples=30)
+    clf = PrunedMLPClassifier(hidden_size=10, max_epochs=3, random_state=0)
+    assert callback_params(clf.set_params(**first).fit(X, y)) == first
+    clf.set_params(warm_start=True, max_epochs=4, **then).fit(X, y)
+    assert callback_params(clf) == then
+    # partial_fit takes changed parameters too; an amount above the sparsity
+    # reached, since a lower one keeps it, and warns.
+    again = {**first, "amount": 0.9}
+    assert callback_params(clf.set_params(**again).partial_fit(X, y)) == again
