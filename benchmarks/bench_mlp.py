@@ -12,7 +12,8 @@ the goal it serves:
 - *predict*: prediction time of the unpruned net against a net with half its
   hidden units removed by structured pruning and ``compact()``, and against
   one with 90 % of its weights removed and stored as CSR by
-  ``compact(sparse=True)``;
+  ``compact(sparse=True)``; each also exported with ``to_onnx`` and run by
+  onnxruntime (the ``onnx`` extra; skipped without it);
 - *full*: one epoch on all 77,516 samples, extrapolated to the paper's 100.
 
 Run ``python benchmarks/bench_mlp.py``; ``--help`` lists the options.
@@ -21,6 +22,7 @@ Run ``python benchmarks/bench_mlp.py``; ``--help`` lists the options.
 import argparse
 import os
 import platform
+import tempfile
 import time
 import warnings
 
@@ -120,6 +122,20 @@ def batch_time(clf, X, repeats):
         return min(timed(module, batch)[1] for _ in range(repeats * 20))
 
 
+def onnx_predict_time(clf, X, repeats):
+    """Seconds for onnxruntime to label X with the exported network, or None."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "network.onnx")
+        clf.to_onnx(path)
+        session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    session.run(["label"], {"X": X[:100]})  # warm-up
+    return min(timed(session.run, ["label"], {"X": X})[1] for _ in range(repeats))
+
+
 def pruned_once(X, y, hidden_size, **params):
     """A net pruned at its first epoch: prediction cost needs no training."""
     return PrunedMLPClassifier(
@@ -153,20 +169,26 @@ def bench_predict(X, y, args):
         seconds = predict_time(clf, X_test, args.repeats)
         batch = batch_time(clf, X_test, args.repeats)
         size = getattr(clf, "compression_", {}).get("bytes_after")
-        rows.append((label, seconds, batch, size))
+        onnx_seconds = onnx_predict_time(clf, X_test, args.repeats)
+        rows.append((label, seconds, batch, size, onnx_seconds))
     dense_seconds, dense_batch = rows[0][1], rows[0][2]
     dense_bytes = rows[1][3] + nets[rows[1][0]].compression_["bytes_saved"]
     print(
         f"\n### Prediction: predict() on {len(X_test)} samples, "
         "and the module on one batch of 100\n"
     )
-    print("| network | predict s | speed-up | ms per batch | speed-up | MiB |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for label, seconds, batch, size in rows:
+    print(
+        "| network | predict s | speed-up | ms per batch | speed-up | MiB "
+        "| onnxruntime s |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for label, seconds, batch, size, onnx_seconds in rows:
         size = dense_bytes if size is None else size
+        onnx_text = "-" if onnx_seconds is None else f"{onnx_seconds:.3f}"
         print(
             f"| {label} | {seconds:.3f} | {dense_seconds / seconds:.2f}x "
-            f"| {1e3 * batch:.2f} | {dense_batch / batch:.2f}x | {size / 2**20:.1f} |"
+            f"| {1e3 * batch:.2f} | {dense_batch / batch:.2f}x | {size / 2**20:.1f} "
+            f"| {onnx_text} |"
         )
     return [
         f"- structured 50 % + compact() predict speed-up: "

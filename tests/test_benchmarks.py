@@ -247,6 +247,9 @@ def test_bench_mlp_prints_tables_and_goals():
     goal = _goal(output, "pruned (paper) / hand-written loop s/epoch")
     assert goal == pytest.approx(pruned / reference, abs=0.01 + 0.001 / reference)
     assert "unpruned" in labels and labels[-1].endswith("compact(sparse=True)")
+    # Each network also runs exported to onnxruntime (the test extra has it).
+    onnx_seconds = [float(row.split("|")[7]) for row in rows[-3:]]
+    assert all(value >= 0 for value in onnx_seconds)
     assert "(goal <= 1.10)" in output
     assert "unstructured 90 % as CSR predict speed-up" in output
 
