@@ -178,23 +178,38 @@ def _linear(n_in, n_out, generator):
 
 
 class MLPModule(nn.Module):
-    """Input, one hidden layer with ReLU, one output per class (logits).
+    """Input, hidden layers with ReLU, one output per class (logits).
 
-    The weights are drawn, with torch's default distribution for Linear
-    layers, from a generator seeded with ``seed`` (from torch's global
-    generator when it is ``None``).
+    ``hidden_size`` is the units of the hidden layer, or a sequence of the
+    units of each hidden layer from the input's side. The layers are
+    ``hidden``, then ``hidden_2``, ``hidden_3``... and ``output``, so a
+    single hidden layer has the state_dict keys it always had. The weights
+    are drawn, layer after layer, with torch's default distribution for
+    Linear layers, from a generator seeded with ``seed`` (from torch's
+    global generator when it is ``None``).
     """
+
+    # Modules pickled before deeper perceptrons existed have one hidden layer.
+    n_hidden_layers = 1
 
     def __init__(self, n_features, hidden_size, n_classes, seed=None):
         super().__init__()
         generator = None if seed is None else torch.Generator().manual_seed(seed)
-        self.hidden = _linear(n_features, hidden_size, generator)
+        sizes = [n_features, *np.atleast_1d(hidden_size).tolist()]
+        self.hidden = _linear(sizes[0], sizes[1], generator)
+        for depth in range(2, len(sizes)):
+            layer = _linear(sizes[depth - 1], sizes[depth], generator)
+            setattr(self, f"hidden_{depth}", layer)
         self.activation = nn.ReLU()
-        self.output = _linear(hidden_size, n_classes, generator)
+        self.output = _linear(sizes[-1], n_classes, generator)
+        self.n_hidden_layers = len(sizes) - 1
 
     def forward(self, X):
         """Logits of a batch of shape (n_samples, n_features)."""
-        return self.output(self.activation(self.hidden(X)))
+        X = self.activation(self.hidden(X))
+        for depth in range(2, self.n_hidden_layers + 1):
+            X = self.activation(getattr(self, f"hidden_{depth}")(X))
+        return self.output(X)
 
 
 class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
@@ -221,6 +236,13 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
     hidden_size : int, default=None
         Units of the hidden layer. ``None`` means half the number of
         features (at least 1).
+
+    hidden_layers : tuple of int, default=None
+        Units of each hidden layer, from the input's side, for a deeper
+        perceptron (each layer followed by ReLU); the layers of the module
+        are named ``hidden``, ``hidden_2``, ``hidden_3``... and ``output``.
+        ``None`` means one hidden layer of ``hidden_size`` units, which must
+        then be ``None`` itself: set one of the two.
 
     amount : float, default=0.5
         The fraction of weights (or hidden units) pruned by the end of the
@@ -391,6 +413,7 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "hidden_size": [Interval(Integral, 1, None, closed="left"), None],
+        "hidden_layers": [tuple, list, None],
         **{
             name: PruningCallback._parameter_constraints[callback_name]
             for name, callback_name in _PRUNING_PARAMS.items()
@@ -411,6 +434,7 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         self,
         hidden_size=None,
         *,
+        hidden_layers=None,
         amount=0.5,
         method="l1_unstructured",
         schedule="gradual",
@@ -432,6 +456,7 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         verbose=0,
     ):
         self.hidden_size = hidden_size
+        self.hidden_layers = hidden_layers
         self.amount = amount
         self.method = method
         self.schedule = schedule
@@ -772,7 +797,8 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         return np.searchsorted(self.classes_, y).astype(np.int64)
 
     def _check_components(self):
-        """Check what ``_parameter_constraints`` cannot: device, callbacks."""
+        """Check what the constraints cannot: hidden layers, device, callbacks."""
+        self._check_hidden_layers()
         try:
             torch.empty(0, device=self.device)
         except (RuntimeError, AssertionError) as error:
@@ -852,8 +878,34 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         self.net_ = self._build_net(n_features)
         self.net_.initialize()
 
+    def _check_hidden_layers(self):
+        """Check the units of ``hidden_layers``, and that it comes alone."""
+        if self.hidden_layers is None:
+            return
+        message = (
+            "hidden_layers must be None or a non-empty tuple of ints of at "
+            f"least 1, the units of each hidden layer; got {self.hidden_layers!r}."
+        )
+        for units in self.hidden_layers:
+            if isinstance(units, bool) or not isinstance(units, Integral):
+                raise TypeError(message)
+        if not self.hidden_layers or min(self.hidden_layers) < 1:
+            raise ValueError(message)
+        if self.hidden_size is not None:
+            raise ValueError(
+                f"hidden_size={self.hidden_size!r} and hidden_layers="
+                f"{self.hidden_layers!r} are both set; set hidden_layers alone "
+                "for several hidden layers, or hidden_size alone for one."
+            )
+
+    def _hidden_sizes(self, n_features):
+        """Units of the hidden layer, or a tuple of those of each hidden layer."""
+        if self.hidden_layers is not None:
+            return tuple(int(units) for units in self.hidden_layers)
+        return self.hidden_size or max(1, n_features // 2)
+
     def _build_net(self, n_features):
-        hidden_size = self.hidden_size or max(1, n_features // 2)
+        hidden_size = self._hidden_sizes(n_features)
         optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
         train_split = None
         if self.validation_fraction is not None:

@@ -67,32 +67,41 @@ class PruningCallback(Callback):
         - ``"l1_unstructured"``: the weights of smallest magnitude, ranked
           globally over all pruned layers;
         - ``"l1_structured"``: whole hidden units, those whose incoming
-          weights have the smallest L1 norm in their layer; a unit's
-          incoming weights, bias and outgoing weights are zeroed;
+          weights have the smallest L1 norm in their layer (or group of
+          layers, see below); a unit's incoming weights, bias and outgoing
+          weights are zeroed;
         - ``"distinctiveness"``: whole hidden units whose activations over
           the training data are most nearly a linear function of another
           unit's (near-duplicate or near-opposite directions) or constant;
           their outgoing weights are folded into that twin (or into the next
           layer's bias) before they are removed, so the net's output barely
-          changes.
+          changes. Units read by several layers are compared at each of
+          them, and are as distinct as they are at the most distinct.
 
-        Hidden units are the outputs of a Linear layer that reach exactly
-        one other Linear layer, each only through per-unit operations
-        (element-wise activations and arithmetic with scalars, 0-d tensors
-        or the same units, copies and views of the same shape, ``Dropout``,
-        ``BatchNorm1d``, ``PReLU``), as in a multilayer perceptron; the
-        operations of one forward pass on two training rows, in evaluation
-        mode and recorded in the training thread only, tell which (a
-        module whose forward pass takes other operations in training mode,
-        such as a normalisation applied only when ``self.training``, is
-        judged by its evaluation-mode operations). The structured methods
-        refuse, before training, a forward pass that reads tensor values in
-        Python (other data could run other operations) and a Linear layer
-        (among ``layers``) whose outputs reach a later Linear layer in any
-        other way: through ``LayerNorm`` or ``GroupNorm``, which normalise
-        across units, into two heads, through a residual addition, a
-        concatenation or a reshape, a layer called twice, a parameter of a
-        layer on the way read outside that layer's call (such as
+        Hidden units are the outputs of a Linear layer that reach later
+        Linear layers (one, or several heads) only through per-unit
+        operations (element-wise activations and arithmetic with scalars,
+        0-d tensors or units of the same shape, copies and views of that
+        shape, ``Dropout``, ``BatchNorm1d``, ``PReLU``), as in a multilayer
+        perceptron. Units added unit by unit to another Linear layer's
+        units, as a residual connection adds them, are one group of units
+        with them: a unit of the group is pruned from every layer that
+        writes it (its rows and biases, ranked by ``"l1_structured"`` by
+        their L1 norm over all these layers) and from every layer that
+        reads it (its columns). The operations of one forward pass on two
+        training rows, in evaluation mode and recorded in the training
+        thread only, tell which (a module whose forward pass takes other
+        operations in training mode, such as a normalisation applied only
+        when ``self.training``, is judged by its evaluation-mode
+        operations). The structured methods refuse, before training, a
+        forward pass that reads tensor values in Python (other data could
+        run other operations) and a Linear layer (among ``layers``) whose
+        outputs reach a later Linear layer in any other way: through
+        ``LayerNorm`` or ``GroupNorm``, which normalise across units, a
+        reduction, a concatenation or a reshape, an addition of a tensor
+        that is not units of Linear layers (such as the module's input),
+        into the module's output as well, a layer called twice, a parameter
+        of a layer on the way read outside that layer's call (such as
         ``self.hidden.bias.mean()``), a parameter shared with another layer
         (tied weights) or a layer registered under several names.
         ``"l1_unstructured"`` works on any module; a weight tied between
@@ -147,7 +156,9 @@ class PruningCallback(Callback):
     layers : list of str, default=None
         Names (as in ``module.named_modules()``) of the Linear layers whose
         weights are pruned; for the structured methods, the layers whose
-        output units are pruned. ``None`` means all Linear layers (all
+        output units are pruned (a group of units that several layers write
+        is pruned when one of them is named, and recorded under the name of
+        the first of them to run). ``None`` means all Linear layers (all
         hidden layers for the structured methods). Biases are never pruned
         by ``"l1_unstructured"``.
 
@@ -243,8 +254,9 @@ class PruningCallback(Callback):
         training: the masks are the zeros of the weights.
 
     structure_ : object or None
-        During training, the Linear layers being pruned and the pairs of
-        layers around hidden units. ``None`` outside training.
+        During training, the Linear layers being pruned and the groups of
+        layers that write and read hidden units. ``None`` outside
+        training.
 
     active_masks_ : list of (Tensor, Tensor) or None
         During training, the tensors that hold pruned entries, each with its
@@ -773,17 +785,17 @@ class PruningCallback(Callback):
                 self.min_layer_density,
             )
         elif self.method == "l1_structured":
-            for pair in self.structure_.hidden:
-                prune_units_l1(pair, self.masks_, target, self.min_layer_density)
+            for group in self.structure_.hidden:
+                prune_units_l1(group, self.masks_, target, self.min_layer_density)
         else:
             activations = hidden_activations(
                 net, dataset_train, self.structure_.hidden, self.n_activation_samples
             )
-            for pair in self.structure_.hidden:
+            for group in self.structure_.hidden:
                 prune_units_distinctiveness(
-                    pair,
+                    group,
                     self.masks_,
-                    activations[pair.source_name],
+                    activations[group.name],
                     target,
                     self.min_layer_density,
                 )
@@ -800,10 +812,14 @@ class PruningCallback(Callback):
             if not bool(self.masks_[name].all())
         ]
         if self.method != "l1_unstructured":
-            for pair in self.structure_.hidden:
-                units = pair.kept_units(self.masks_)
-                if pair.source.bias is not None and not bool(units.all()):
-                    active.append((pair.source.bias, units))
+            for group in self.structure_.hidden:
+                units = group.kept_units(self.masks_)
+                if not bool(units.all()):
+                    active += [
+                        (layer.bias, units)
+                        for _, layer in group.writers
+                        if layer.bias is not None
+                    ]
         self.active_masks_ = active
 
     def _apply_masks(self):
@@ -816,9 +832,9 @@ class PruningCallback(Callback):
         for name, mask in self.masks_.items():
             history.record(f"sparsity_{name}", 1.0 - float(mask.mean()))
         if self.method != "l1_unstructured":
-            for pair in self.structure_.hidden:
-                units = int(pair.kept_units(self.masks_).sum())
-                history.record(f"units_{pair.source_name}", units)
+            for group in self.structure_.hidden:
+                units = int(group.kept_units(self.masks_).sum())
+                history.record(f"units_{group.name}", units)
 
 
 def _check_single_pruning(net):
@@ -910,38 +926,71 @@ def pruning_target(schedule, amount, epoch, start, end, initial=0.0):
     return initial + max(0.0, amount - initial) * (1.0 - (1.0 - progress) ** 3)
 
 
-class _HiddenPair:
-    """A Linear layer whose output units feed one other Linear layer.
+class _HiddenGroup:
+    """The hidden units shared by Linear layers, through per-unit operations.
 
-    ``between`` holds the layers the units pass through on the way, each
-    acting on every unit separately, with per-unit parameters or buffers
-    (``BatchNorm1d``, ``PReLU``) or none (activations, ``Dropout``).
+    ``writers`` are the Linear layers whose output units are these units:
+    one, or several whose outputs are added (or otherwise combined unit by
+    unit), as a residual connection adds them. ``readers`` are the Linear
+    layers that take them as input: one, or several heads. ``between`` holds
+    the layers on the way that act on every unit separately with per-unit
+    parameters or buffers (``BatchNorm1d``, ``PReLU``). A layer may write
+    the units and read them, as the branch of a residual block does. The
+    group is named after its first writer.
     """
 
-    def __init__(self, source_name, source, target_name, target, between=()):
-        self.source_name, self.source = source_name, source
-        self.target_name, self.target = target_name, target
+    def __init__(self, writers, readers=(), between=()):
+        self.writers = list(writers)
+        self.readers = list(readers)
         self.between = list(between)
+        self.name = self.writers[0][0]
+        self.width = self.writers[0][1].out_features
+        self.reason = None  # why its units cannot be removed exactly, if so
+
+    def merge(self, other):
+        """Take in the layers of another group whose units are these."""
+        for attribute in ("writers", "readers", "between"):
+            mine = getattr(self, attribute)
+            mine += [layer for layer in getattr(other, attribute) if layer not in mine]
+        self.reason = self.reason or other.reason
+
+    def layers(self):
+        """Every layer of the group, each once, in the order of the flow."""
+        unique = {}
+        for name, layer in [*self.writers, *self.between, *self.readers]:
+            unique.setdefault(name, layer)
+        return list(unique.items())
 
     def kept_units(self, masks):
         """Mask of the units whose outgoing weights are not all pruned."""
-        return (masks[self.target_name] != 0).any(dim=0).to(masks[self.target_name])
+        kept = [(masks[name] != 0).any(dim=0) for name, _ in self.readers]
+        mask = masks[self.readers[0][0]]
+        return torch.stack(kept).any(dim=0).to(mask)
+
+    def incoming_norms(self):
+        """L1 norm of each unit's incoming weights, over all its writers."""
+        return sum(layer.weight.abs().sum(dim=1) for _, layer in self.writers)
 
     def remove_units(self, masks, units):
-        masks[self.source_name][units, :] = 0
-        masks[self.target_name][:, units] = 0
+        for name, _ in self.writers:
+            masks[name][units, :] = 0
+        for name, _ in self.readers:
+            masks[name][:, units] = 0
 
     def drop_units(self, alive):
-        """Cut the units not ``alive`` out of both layers and those between."""
+        """Cut the units not ``alive`` out of every layer of the group."""
+        n_alive = int(alive.sum())
         with torch.no_grad():
-            _keep(self.source, "weight", alive)
-            _keep(self.source, "bias", alive)
-            _keep(self.target, "weight", alive, dim=1)
+            for _, layer in self.writers:
+                _keep(layer, "weight", alive)
+                _keep(layer, "bias", alive)
+                layer.out_features = n_alive
+            for _, layer in self.readers:
+                _keep(layer, "weight", alive, dim=1)
+                layer.in_features = n_alive
             for _, layer in self.between:
                 for name in ("weight", "bias", "running_mean", "running_var"):
                     _keep(layer, name, alive)
-        n_alive = int(alive.sum())
-        self.source.out_features = self.target.in_features = n_alive
         for _, layer in self.between:
             if isinstance(layer, nn.BatchNorm1d):
                 layer.num_features = n_alive
@@ -1252,15 +1301,16 @@ def _acts_per_unit(flow, operation, units, shape):
     """Whether ``operation`` transforms each unit of the ``units`` on its own.
 
     Its output has the units' ``shape``, and each of its tensor inputs is a
-    tensor of ``units`` (keys of the tensors derived unit by unit from a
-    Linear layer's output) or a 0-d tensor, the same for every unit.
+    tensor of ``units`` of that shape (keys of the tensors derived unit by
+    unit from Linear layers' outputs) or a 0-d tensor, the same for every
+    unit.
     """
     if len(operation.outputs) != 1 or operation.outputs[0].shape != shape:
         return False  # it reduces, expands or reorders the units
     layer_type = _PER_UNIT.get(operation.func)
     if layer_type is None:
         return operation.func in _ELEMENTWISE and all(
-            key in units or tensor.dim() == 0
+            (key in units and tensor.shape == shape) or tensor.dim() == 0
             for tensor, key in zip(operation.inputs, operation.keys, strict=True)
         )
     values = flow.values(operation)
@@ -1275,104 +1325,152 @@ def _acts_per_unit(flow, operation, units, shape):
 
 
 def _unit_use(flow, operation):
-    """Say why the output of a per-unit step is used wrongly, or None."""
+    """Say why the output of a step of the units is used wrongly, or None."""
     users = flow.users(operation)
     if not users:
         return f"its units reach {flow.describe(operation)}, whose result is unused"
-    if _MODULE_OUTPUT in users or sum(map(bool, map(flow.linear, users))) > 1:
+    if users == [_MODULE_OUTPUT]:
+        return "its units reach the module's output"
+    if _MODULE_OUTPUT in users:
         names = ", ".join(flow.describe(user) for user in users)
         return f"its units feed {len(users)} operations ({names})"
     return None
 
 
-def _follow_units(flow, operation):
-    """Find the pair that starts at a Linear layer's call, or why none does.
+class _UnitTracer:
+    """Follow the units of every Linear layer's output through the flow.
 
-    The recorded operations run in order, so every input of an operation
-    that reads the units is classified before it.
+    The recorded operations run in order, so every input of an operation is
+    classified before it. A Linear layer's call starts a group of units;
+    an operation acting on each unit of its inputs separately extends the
+    group of its input, and joins the groups of several inputs (a residual
+    addition) into one, whose units are then removed together; a Linear
+    layer's call that reads the units is one of the group's readers. Any
+    other use of the units is the reason the group cannot lose units.
     """
-    source_name, source = flow.linear(operation)
-    reason = flow.reuse(operation) or _unit_use(flow, operation)
-    if reason:
-        return None, reason
-    shape = operation.outputs[0].shape
-    units, between, target = {operation.output_keys[0]}, [], None
-    first = flow.operations.index(operation)
-    for current in flow.operations[first + 1 :]:
-        if units.isdisjoint(current.keys):
-            continue
-        reason = flow.layer(current) and flow.reuse(current)
-        if reason:
-            return None, reason
-        if flow.linear(current):
-            if target is not None:
-                return None, (
-                    f"its units feed 2 Linear layers ({flow.describe(target)}, "
-                    f"{flow.describe(current)})"
-                )
-            target = current
-            continue
-        if not _acts_per_unit(flow, current, units, shape):
-            return None, (
-                f"its units reach {flow.describe(current)}, which does not "
-                "act on each unit separately"
+
+    def __init__(self, flow):
+        self.flow = flow
+        self.groups = []  # in the order their first writer runs
+        self.group_of = {}  # tensor key -> index into groups, before joins
+        self.joined = {}  # index -> the index it was joined into
+        self.shapes = []  # index -> shape of the group's tensors
+
+    def find(self, index):
+        while index in self.joined:
+            index = self.joined[index]
+        return index
+
+    def trace(self):
+        for operation in self.flow.operations:
+            touched = sorted(
+                {
+                    self.find(self.group_of[k])
+                    for k in operation.keys
+                    if k in self.group_of
+                }
             )
-        if current.func in _PER_UNIT:
-            between.append(flow.layer(current))
-        reason = _unit_use(flow, current)
+            if touched:
+                self._extend(operation, touched)
+            if self.flow.linear(operation):
+                self._start(operation)
+        return [
+            group for index, group in enumerate(self.groups) if index not in self.joined
+        ]
+
+    def _start(self, operation):
+        group = _HiddenGroup([self.flow.linear(operation)])
+        group.reason = self.flow.reuse(operation) or _unit_use(self.flow, operation)
+        self.group_of[operation.output_keys[0]] = len(self.groups)
+        self.groups.append(group)
+        self.shapes.append(operation.outputs[0].shape)
+
+    def _fail(self, indices, reason, operation=None):
+        """Give the groups a reason, unless they have one.
+
+        The outputs of the ``operation`` that fails them still count as
+        theirs (except a Linear layer's, which start a group), so that a
+        group into which they are later added is refused for that reason.
+        """
+        for index in indices:
+            group = self.groups[index]
+            group.reason = group.reason or reason
+        if operation is not None and not self.flow.linear(operation):
+            for key in operation.output_keys:
+                self.group_of[key] = indices[0]
+
+    def _extend(self, operation, touched):
+        flow = self.flow
+        reason = flow.layer(operation) and flow.reuse(operation)
         if reason:
-            return None, reason
-        units.add(current.output_keys[0])
-    target_name, target_layer = flow.linear(target)
-    read = [
-        key
-        for tensor, key in zip(target.inputs, target.keys, strict=True)
-        if id(tensor) not in flow.owners
-    ]
-    if (
-        len(read) != 1
-        or read[0] not in units
-        or (target_layer.in_features != source.out_features)
-    ):
-        return None, f"{flow.describe(target)} reads them reshaped"
-    # Tied tensors would be shrunk in one layer and not in the other.
-    for name, layer in [
-        (source_name, source),
-        *between,
-        (target_name, target_layer),
-    ]:
-        reason = flow.sharing(name, layer)
-        if reason:
-            return None, reason
-    return (
-        _HiddenPair(source_name, source, target_name, target_layer, between),
-        None,
-    )
+            self._fail(touched, reason, operation)
+            return
+        # The operation's inputs that are units: those of the touched groups.
+        units = {key for key in operation.keys if key in self.group_of}
+        if flow.linear(operation):
+            self._read(operation, touched, units)
+            return
+        if not _acts_per_unit(flow, operation, units, self.shapes[touched[0]]):
+            self._fail(
+                touched,
+                f"its units reach {flow.describe(operation)}, which does not "
+                "act on each unit separately",
+                operation,
+            )
+            return
+        first = self.groups[touched[0]]
+        for index in touched[1:]:
+            first.merge(self.groups[index])
+            self.joined[index] = touched[0]
+        if operation.func in _PER_UNIT:
+            first.between.append(flow.layer(operation))
+        self._fail(touched[:1], _unit_use(flow, operation))
+        self.group_of[operation.output_keys[0]] = touched[0]
+
+    def _read(self, operation, touched, units):
+        """Record a Linear layer reading the units, or why it cannot."""
+        flow = self.flow
+        read = [
+            key
+            for tensor, key in zip(operation.inputs, operation.keys, strict=True)
+            if id(tensor) not in flow.owners
+        ]
+        name, layer = flow.linear(operation)
+        index = touched[0]
+        if (
+            len(touched) != 1
+            or len(read) != 1
+            or read[0] not in units
+            or layer.in_features != self.groups[index].width
+        ):
+            self._fail(touched, f"{flow.describe(operation)} reads them reshaped")
+            return
+        self.groups[index].readers.append((name, layer))
 
 
-def _find_pairs(module, forward):
-    """Pair the Linear layers around hidden units, from one forward pass.
+def _find_groups(module, forward):
+    """Find the groups of hidden units of a module, from one forward pass.
 
     ``forward`` runs the module on a batch of its input and returns the
     output; the operations it runs in this thread are recorded, with the
-    module in evaluation mode and no gradients. A Linear layer's output
-    units are hidden units when they reach exactly one other Linear layer,
-    each unit only through per-unit operations (element-wise activations
-    and arithmetic with scalars, 0-d tensors or the same units, copies and
-    views of the same shape, ``Dropout``, ``BatchNorm1d``, ``PReLU``), every
-    result used, none elsewhere, the module's output included, and every
-    layer on the way is called once, its parameters read by no other
-    operation and shared with no other layer (nor the layer registered under
-    two names).
+    module in evaluation mode and no gradients. The output units of a
+    Linear layer are hidden units when they reach other Linear layers
+    (one or several) only through per-unit operations (element-wise
+    activations and arithmetic with scalars, 0-d tensors or units of the
+    same shape, copies and views of that shape, ``Dropout``,
+    ``BatchNorm1d``, ``PReLU``), every result used and none by the caller.
+    Units added unit by unit to other Linear layers' units (a residual
+    connection) are one group with them, removed from all those layers
+    together. Every layer of a group is called once, its parameters read by
+    no other operation and shared with no other layer (nor the layer
+    registered under two names).
 
     Returns
     -------
-    pairs : dict of str to _HiddenPair
-        By the name of the layer whose units are hidden.
-
-    unpairable : dict of str to str
-        For every other Linear layer whose output reaches a later Linear
-        layer, why its units cannot be removed exactly.
+    groups : list of _HiddenGroup
+        The groups whose units reach a Linear layer, in the order of their
+        first writer; ``group.reason`` says why the units of a group
+        cannot be removed exactly, and is None for the others.
     """
     recorder = _ForwardRecorder()
     modes = [(layer, layer.training) for layer in module.modules()]
@@ -1392,21 +1490,28 @@ def _find_pairs(module, forward):
             "removed from a module whose operations do not depend on the data."
         )
     flow = _Dataflow(module, recorder.operations, output)
-    pairs, unpairable = {}, {}
+    calls = {}  # Linear layer's name -> its calls
     for operation in recorder.operations:
         layer = flow.linear(operation)
-        if layer is None or not flow.reaches_linear(operation):
-            continue
-        pair, reason = _follow_units(flow, operation)
-        if pair is None:
-            unpairable[layer[0]] = reason
-        else:
-            pairs[layer[0]] = pair
-    return pairs, unpairable
+        if layer:
+            calls.setdefault(layer[0], []).append(operation)
+    groups = []
+    for group in _UnitTracer(flow).trace():
+        writers = [op for name, _ in group.writers for op in calls[name]]
+        if not any(map(flow.reaches_linear, writers)):
+            continue  # output units, not hidden ones
+        if group.reason is None:
+            # Tied tensors would be shrunk in one layer and not in the other.
+            group.reason = next(
+                filter(None, (flow.sharing(*layer) for layer in group.layers())), None
+            )
+        groups.append(group)
+    return groups
 
 
-def _unpairable_message(unpairable):
-    return "; ".join(f"layer {name!r}: {why}" for name, why in unpairable.items())
+def _unpairable_message(groups):
+    reasons = {f"layer {group.name!r}: {group.reason}": None for group in groups}
+    return "; ".join(reasons)
 
 
 class _PrunableStructure:
@@ -1434,47 +1539,55 @@ class _PrunableStructure:
                     seen.add(id(layer.weight))
                     self.weighted[name] = layer
         else:
-            self.hidden = self._hidden_pairs(module, layer_names, method, forward)
+            self.hidden = self._hidden_groups(module, layer_names, method, forward)
             self.weighted = {}
-            for pair in self.hidden:
-                self.weighted[pair.source_name] = pair.source
-                self.weighted[pair.target_name] = pair.target
+            for group in self.hidden:
+                self.weighted.update(group.writers)
+                self.weighted.update(group.readers)
         if not self.weighted:
             kind = "Linear" if method == "l1_unstructured" else "hidden Linear"
             raise ValueError(f"method={method!r} found no {kind} layers to prune.")
 
     @staticmethod
-    def _hidden_pairs(module, layer_names, method, forward):
-        pairs, unpairable = _find_pairs(module, forward)
+    def _hidden_groups(module, layer_names, method, forward):
+        """Find the groups of hidden units to prune: those with a writer named."""
+        groups = _find_groups(module, forward)
         if layer_names is not None:
-            unpairable = {n: unpairable[n] for n in layer_names if n in unpairable}
+            groups = [
+                group
+                for group in groups
+                if any(name in layer_names for name, _ in group.writers)
+            ]
+        unpairable = [group for group in groups if group.reason]
         if unpairable:
+            removable = sorted(
+                name
+                for group in groups
+                if not group.reason
+                for name, _ in group.writers
+            )
             raise ValueError(
                 f"method={method!r} removes whole hidden units and cannot "
                 f"remove them exactly from this module "
                 f"({_unpairable_message(unpairable)}). Restrict pruning with "
                 f"layers= to the layers whose units can be removed "
-                f"({sorted(pairs)}), or use method='l1_unstructured'."
+                f"({removable}), or use method='l1_unstructured'."
             )
-        return [
-            pair
-            for name, pair in pairs.items()
-            if layer_names is None or name in layer_names
-        ]
+        return groups
 
     def weight_sparsity(self, masks):
         zeros = sum(float((mask == 0).sum()) for mask in masks.values())
         return zeros / sum(mask.numel() for mask in masks.values())
 
     def unit_sparsity(self, masks):
-        kept = sum(float(pair.kept_units(masks).sum()) for pair in self.hidden)
-        return 1.0 - kept / sum(pair.source.out_features for pair in self.hidden)
+        kept = sum(float(group.kept_units(masks).sum()) for group in self.hidden)
+        return 1.0 - kept / sum(group.width for group in self.hidden)
 
     def resolution(self, masks):
         """How far below a target rounding to whole weights (units) may land."""
         if not self.hidden:
             return 0.5 / sum(mask.numel() for mask in masks.values())
-        n_units = sum(pair.source.out_features for pair in self.hidden)
+        n_units = sum(group.width for group in self.hidden)
         return 0.5 * len(self.hidden) / n_units
 
 
@@ -1550,31 +1663,35 @@ def prune_global_l1(layers, masks, target, min_density):
         open_layers = [name for name in open_layers if allowance[name] > 0]
 
 
-def prune_units_l1(pair, masks, target, min_density):
+def prune_units_l1(group, masks, target, min_density):
     """Remove the hidden units of smallest incoming L1 norm."""
-    kept = pair.kept_units(masks)
+    kept = group.kept_units(masks)
     n_units = len(kept)
     n_prune = _n_to_prune(n_units, n_units - int(kept.sum()), target, min_density)
     if n_prune == 0:
         return
-    norms = pair.source.weight.abs().sum(dim=1).masked_fill(kept == 0, math.inf)
-    pair.remove_units(masks, smallest(norms, n_prune))
+    norms = group.incoming_norms().masked_fill(kept == 0, math.inf)
+    group.remove_units(masks, smallest(norms, n_prune))
 
 
-def hidden_activations(net, dataset, pairs, n_samples):
-    """Record the inputs of each pair's target layer on some training rows."""
+def hidden_activations(net, dataset, groups, n_samples):
+    """Record the inputs of the readers of hidden units on some training rows.
+
+    Returns a dict from each group's name to the inputs of its readers, side
+    by side (one block of ``group.width`` columns per reader, in the order
+    of ``group.readers``).
+    """
     from torch.utils.data import Subset
 
     rows = np.linspace(0, len(dataset) - 1, min(n_samples, len(dataset)))
     subset = Subset(dataset, np.unique(rows.round().astype(int)).tolist())
-    captured = {pair.source_name: [] for pair in pairs}
+    readers = dict(reader for group in groups for reader in group.readers)
+    captured = {name: [] for name in readers}
     hooks = [
-        pair.target.register_forward_pre_hook(
-            lambda _, inputs, name=pair.source_name: captured[name].append(
-                inputs[0].detach()
-            )
+        reader.register_forward_pre_hook(
+            lambda _, inputs, name=name: captured[name].append(inputs[0].detach())
         )
-        for pair in pairs
+        for name, reader in readers.items()
     ]
     training = net.module_.training
     net.module_.eval()
@@ -1585,10 +1702,56 @@ def hidden_activations(net, dataset, pairs, n_samples):
         for hook in hooks:
             hook.remove()
         net.module_.train(training)
-    return {name: torch.cat(parts) for name, parts in captured.items()}
+    inputs = {name: torch.cat(parts) for name, parts in captured.items()}
+    return {
+        group.name: torch.cat([inputs[name] for name, _ in group.readers], dim=1)
+        for group in groups
+    }
 
 
-def prune_units_distinctiveness(pair, masks, activations, target, min_density):
+class _Twins:
+    """How nearly each hidden unit's activations are another's, at one reader.
+
+    ``activations`` are the reader's inputs; ``similarity`` is the absolute
+    cosine of the centred activations of each pair of kept units, 2 for a
+    constant unit (it goes first), -1 where a unit is pruned or compared
+    with itself.
+    """
+
+    def __init__(self, activations, kept):
+        activations = activations.double()
+        self.means = activations.mean(dim=0)
+        centred = activations - self.means
+        self.norms = centred.norm(dim=0)
+        self.constant = self.norms <= 1e-6 * max(float(self.norms.max()), 1e-300)
+        direction = centred / torch.where(self.constant, 1.0, self.norms)
+        self.cosines = direction.T @ direction
+        self.cosines.fill_diagonal_(0)
+        self.cosines[:, ~kept | self.constant] = 0
+        self.similarity = self.cosines.abs()
+        self.similarity.fill_diagonal_(-1.0)
+        self.similarity[self.constant] = 2.0
+        self.similarity[~kept] = -1.0
+        self.similarity[:, ~kept] = -1.0
+
+    def fold(self, reader, unit, twin):
+        """Replace ``unit`` in the reader's input by its twin, or its mean."""
+        weights, bias = reader.weight, reader.bias
+        outgoing = weights[:, unit].double()
+        if self.constant[unit] or self.constant[twin]:
+            shift = outgoing * self.means[unit]
+        else:
+            alpha = self.cosines[unit, twin] * self.norms[unit] / self.norms[twin]
+            weights[:, twin] += (alpha * outgoing).to(weights.dtype)
+            shift = outgoing * (self.means[unit] - alpha * self.means[twin])
+        if bias is not None:
+            bias += shift.to(bias.dtype)
+
+    def remove(self, unit):
+        self.cosines[:, unit] = 0
+
+
+def prune_units_distinctiveness(group, masks, activations, target, min_density):
     """Remove the least distinct hidden units, folding them into a twin.
 
     A unit whose centred activations are (nearly) a multiple ``alpha`` of
@@ -1596,45 +1759,28 @@ def prune_units_distinctiveness(pair, masks, activations, target, min_density):
     scaled by ``alpha``, are added to the twin's, and the difference of
     their means to the next layer's bias. A unit of constant activation is
     folded into the bias alone. Units go in order of decreasing absolute
-    cosine with their closest twin, constant units first.
+    cosine with their closest twin, constant units first. With several
+    readers (``activations`` holds their inputs side by side, in the order
+    of ``group.readers``), a pair of units is as similar as it is at the
+    reader where it is least so, and each reader folds with its own
+    ``alpha``.
     """
-    kept = pair.kept_units(masks).bool()
+    kept = group.kept_units(masks).bool()
     n_units = len(kept)
     n_prune = _n_to_prune(n_units, n_units - int(kept.sum()), target, min_density)
     if n_prune == 0:
         return
-    activations = activations.double()
-    means = activations.mean(dim=0)
-    centred = activations - means
-    norms = centred.norm(dim=0)
-    constant = norms <= 1e-6 * max(float(norms.max()), 1e-300)
-    direction = centred / torch.where(constant, 1.0, norms)
-    cosines = direction.T @ direction
-    cosines.fill_diagonal_(0)
-    cosines[:, ~kept | constant] = 0
-    similarity = cosines.abs()
-    similarity.fill_diagonal_(-1.0)
-    similarity[constant] = 2.0  # constants go first
-    similarity[~kept] = -1.0
-    similarity[:, ~kept] = -1.0
-    weights = pair.target.weight
-    bias = pair.target.bias
+    twins = [_Twins(inputs, kept) for inputs in activations.split(n_units, dim=1)]
+    similarity = torch.stack([twin.similarity for twin in twins]).amin(dim=0)
     for _ in range(n_prune):
         unit = int(similarity.max(dim=1).values.argmax())
-        outgoing = weights[:, unit].double()
-        if constant[unit]:
-            shift = outgoing * means[unit]
-        else:
-            twin = int(similarity[unit].argmax())
-            alpha = cosines[unit, twin] * norms[unit] / norms[twin]
-            weights[:, twin] += (alpha * outgoing).to(weights.dtype)
-            shift = outgoing * (means[unit] - alpha * means[twin])
-        if bias is not None:
-            bias += shift.to(bias.dtype)
-        pair.remove_units(masks, [unit])
+        twin = int(similarity[unit].argmax())
+        for (_, reader), reader_twins in zip(group.readers, twins, strict=True):
+            reader_twins.fold(reader, unit, twin)
+            reader_twins.remove(unit)
+        group.remove_units(masks, [unit])
         similarity[unit] = -1.0
         similarity[:, unit] = -1.0
-        cosines[:, unit] = 0
 
 
 class SparseLinear(nn.Module):
@@ -1731,13 +1877,17 @@ def module_bytes(module):
 def compact_module(module, X=None, *, sparse=False):
     """Shrink a pruned module: drop dead hidden units, optionally go sparse.
 
-    A hidden unit (an output of a Linear layer that reaches exactly one
-    other Linear layer through operations acting on each unit separately)
-    whose outgoing weights are all zero contributes nothing; its row of the
-    first layer, its bias, its entries in the per-unit layers between
-    (``BatchNorm1d`` statistics and affine parameters, ``PReLU`` slopes) and
-    its column of the second layer are removed, which makes these layers
-    smaller and leaves the module's outputs unchanged. With ``sparse=True``,
+    A hidden unit (an output of a Linear layer that reaches later Linear
+    layers, one or several heads, through operations acting on each unit
+    separately) whose outgoing weights are all zero contributes nothing; its
+    row of the layer that writes it, its bias, its entries in the per-unit
+    layers between (``BatchNorm1d`` statistics and affine parameters,
+    ``PReLU`` slopes) and its column of every layer that reads it are
+    removed, which makes these layers smaller and leaves the module's
+    outputs unchanged. Units that a residual connection adds unit by unit
+    to other Linear layers' units are one group with them: a unit that no
+    layer reads is removed from every layer that writes or reads the group,
+    together. With ``sparse=True``,
     every Linear layer whose weight takes less memory in CSR form (fewer than
     about half its weights non-zero) is then replaced by a
     :class:`SparseLinear`, for inference only.
@@ -1749,11 +1899,13 @@ def compact_module(module, X=None, *, sparse=False):
     instance) is judged, and compacted, by its evaluation-mode path. A
     module whose Linear layers feed later Linear layers in any other way
     (through ``LayerNorm`` or ``GroupNorm``, which normalise across units;
-    into two heads; through a residual addition, a concatenation or a
-    reshape; a layer called twice; a parameter of a layer on the way read
-    outside that layer's call; a parameter shared with another layer, as
-    tied weights are, or a layer registered under several names, which
-    would be shrunk under one name and not the other), or whose forward pass
+    through a reduction, a concatenation or a reshape; added to a tensor
+    that is not units of Linear layers, such as the module's input; into
+    the module's output as well; a layer called twice; a parameter of a
+    layer on the way read outside that layer's call; a parameter shared
+    with another layer, as tied weights are, or a layer registered under
+    several names, which would be shrunk under one name and not the
+    other), or whose forward pass
     reads tensor values in Python (and so may run other operations on other
     data), is refused and left unchanged, since removing units there would
     change its outputs. With ``sparse=True``, layers that share a weight, or
@@ -1776,8 +1928,9 @@ def compact_module(module, X=None, *, sparse=False):
     -------
     report : dict
         ``bytes_before`` and ``bytes_after`` (parameters and buffers),
-        ``bytes_saved``, and ``hidden_units``: for each hidden layer, the
-        number of units before and after.
+        ``bytes_saved``, and ``hidden_units``: for each hidden layer (for
+        a group of units that several layers write, the first of them to
+        run), the number of units before and after.
 
     Raises
     ------
@@ -1785,9 +1938,10 @@ def compact_module(module, X=None, *, sparse=False):
         If ``module`` is not a ``torch.nn.Module`` or ``sparse`` not a bool.
 
     ValueError
-        If a Linear layer's units reach a later Linear layer other than one
-        to one, a layer they pass shares a parameter or is read outside its
-        call, or the forward pass reads tensor values or fails on ``X``;
+        If a Linear layer's units reach a later Linear layer other than
+        unit by unit, a layer they pass shares a parameter or is read
+        outside its call, or the forward pass reads tensor values or fails
+        on ``X``;
         the message names the layer and the reason, and the module is
         unchanged.
 
@@ -1807,8 +1961,31 @@ def compact_module(module, X=None, *, sparse=False):
     {'0': (6, 3)}
     >>> module[0]
     Linear(in_features=4, out_features=3, bias=True)
+
+    A residual block: the units of ``hidden`` and ``branch`` are added, so
+    a unit that neither ``branch`` nor ``head`` reads is removed from all
+    three layers.
+
+    >>> class Residual(torch.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.hidden = torch.nn.Linear(4, 6)
+    ...         self.branch = torch.nn.Linear(6, 6)
+    ...         self.head = torch.nn.Linear(6, 2)
+    ...     def forward(self, X):
+    ...         hidden = torch.relu(self.hidden(X))
+    ...         return self.head(hidden + torch.relu(self.branch(hidden)))
+    >>> module = Residual()
+    >>> with torch.no_grad():
+    ...     module.branch.weight[:, 4:] = 0
+    ...     module.head.weight[:, 4:] = 0  # units 4 and 5 are read by none
+    >>> compact_module(module)["hidden_units"]
+    {'hidden': (6, 4)}
+    >>> module.branch
+    Linear(in_features=4, out_features=4, bias=True)
     """
-    pairs, unpairable = _find_pairs(module, _example_forward(module, X))
+    groups = _find_groups(module, _example_forward(module, X))
+    unpairable = [group for group in groups if group.reason]
     if unpairable:
         raise ValueError(
             "compact_module cannot remove hidden units exactly from this "
@@ -1816,10 +1993,13 @@ def compact_module(module, X=None, *, sparse=False):
         )
     bytes_before = module_bytes(module)
     hidden_units = {}
-    for name, pair in pairs.items():
-        alive = (pair.target.weight.detach() != 0).any(dim=0)
-        hidden_units[name] = (pair.source.out_features, int(alive.sum()))
-        pair.drop_units(alive)
+    for group in groups:
+        # A unit no reader reads contributes nothing, wherever it is added.
+        alive = torch.stack(
+            [(layer.weight.detach() != 0).any(dim=0) for _, layer in group.readers]
+        ).any(dim=0)
+        hidden_units[group.name] = (group.width, int(alive.sum()))
+        group.drop_units(alive)
     if sparse:
         _sparsify(module)
     bytes_after = module_bytes(module)

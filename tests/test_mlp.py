@@ -823,3 +823,65 @@ def test_pruning_parameters_reach_the_callback_when_built_and_when_changed():
     # reached, since a lower one keeps it, and warns.
     again = {**first, "amount": 0.9}
     assert callback_params(clf.set_params(**again).partial_fit(X, y)) == again
+
+
+def test_hidden_layers_of_one_layer_is_the_hidden_size_network():
+    X, y = small_data()
+    one = PrunedMLPClassifier(hidden_size=5, max_epochs=2, random_state=0).fit(X, y)
+    same = PrunedMLPClassifier(hidden_layers=(5,), max_epochs=2, random_state=0)
+    state = same.fit(X, y).net_.module_.state_dict()
+    expected = one.net_.module_.state_dict()
+    assert list(state) == [
+        "hidden.weight",
+        "hidden.bias",
+        "output.weight",
+        "output.bias",
+    ]
+    for name, tensor in expected.items():
+        torch.testing.assert_close(state[name], tensor, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("method", ["l1_structured", "distinctiveness"])
+def test_hidden_layers_prunes_and_compacts_every_hidden_layer(method):
+    X, y = small_data()
+    clf = PrunedMLPClassifier(
+        hidden_layers=(12, 8),
+        method=method,
+        schedule="once",
+        start_epoch=1,
+        max_epochs=2,
+        random_state=0,
+    ).fit(X, y)
+    module = clf.net_.module_
+    assert [name for name, _ in module.named_children()] == [
+        "hidden",
+        "hidden_2",
+        "activation",
+        "output",
+    ]
+    assert clf.net_.history[-1, "units_hidden"] == 6
+    assert clf.net_.history[-1, "units_hidden_2"] == 4
+    proba = clf.predict_proba(X)
+    clf.compact()
+    assert clf.compression_["hidden_units"] == {"hidden": (12, 6), "hidden_2": (8, 4)}
+    assert module.hidden_2.weight.shape == (4, 6)
+    assert module.output.weight.shape == (3, 4)
+    np.testing.assert_allclose(clf.predict_proba(X), proba, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "params, error, message",
+    [
+        ({"hidden_layers": (8, 0)}, ValueError, r"got \(8, 0\)"),
+        ({"hidden_layers": ()}, ValueError, r"non-empty tuple of ints"),
+        ({"hidden_layers": (8, 2.5)}, TypeError, r"got \(8, 2.5\)"),
+        ({"hidden_layers": "8"}, TypeError, "'hidden_layers' parameter"),
+        ({"hidden_layers": (8,), "hidden_size": 4}, ValueError, "are both set"),
+    ],
+)
+def test_bad_hidden_layers_raise_before_training(params, error, message):
+    X, y = small_data()
+    clf = PrunedMLPClassifier(**params)
+    with pytest.raises(error, match=message):
+        clf.fit(X, y)
+    assert not hasattr(clf, "net_")

@@ -754,7 +754,6 @@ UNPAIRABLE_MODULES = [
     (lambda: between(nn.LayerNorm(24)), "LayerNorm '1'"),
     (lambda: between(nn.GroupNorm(4, 24)), "GroupNorm '1'"),
     (lambda: between(nn.Softmax(dim=1)), r"softmax\(\)"),
-    (TwoHeads, "feed 2 operations"),
     (Residual, r"reach add\(\)"),
     (SharedLayer, "Linear 'hidden' is called more than once"),
     (
@@ -1434,3 +1433,196 @@ def test_weight_rewinding_rewinds_the_optimizer_and_learning_rate_too():
     for index, moments in rewound["state"].items():
         for name, value in moments.items():
             assert torch.equal(value, rewind_point["state"][index][name]), name
+
+
+class ResidualBlock(nn.Module):
+    """An MLP whose hidden units are added to a branch's and a skip layer's.
+
+    Layers ``input``, ``branch`` and ``skip`` all write the same 16 units
+    (a residual addition adds them unit by unit); ``branch``, ``skip`` and
+    ``output`` read them.
+    """
+
+    def __init__(self, branch_norm=None):
+        super().__init__()
+        self.input = nn.Linear(10, 16)
+        self.branch = nn.Linear(16, 16)
+        self.norm = branch_norm or nn.BatchNorm1d(16)
+        self.skip = nn.Linear(16, 16)
+        self.output = nn.Linear(16, 3)
+
+    def forward(self, X):
+        hidden = torch.relu(self.input(X))
+        hidden = hidden + self.norm(torch.relu(self.branch(hidden)))
+        return self.output(torch.relu(hidden + self.skip(hidden)))
+
+
+def randomize_statistics(module):
+    with torch.no_grad():
+        for layer in module.modules():
+            if isinstance(layer, nn.BatchNorm1d):
+                layer.running_mean.normal_()
+                layer.running_var.uniform_(0.5, 2)
+                layer.weight.normal_()
+                layer.bias.normal_()
+
+
+def test_compact_module_removes_units_added_by_a_residual_connection():
+    torch.manual_seed(0)
+    module = ResidualBlock().double()
+    randomize_statistics(module)
+    readers = [module.branch, module.skip, module.output]
+    with torch.no_grad():
+        for layer in readers:
+            layer.weight[:, [1, 5, 9]] = 0  # read by no layer: dead
+        module.branch.weight[:, 2] = 0  # still read by skip and output
+    kept = [unit for unit in range(16) if unit not in (1, 5, 9)]
+    expected = {
+        "input": module.input.weight[kept],
+        "branch": module.branch.weight[kept][:, kept],
+        "norm": module.norm.running_var[kept],
+        "output": module.output.weight[:, kept],
+    }
+    X = torch.randn(20, 10, dtype=torch.float64)
+    module.eval()
+    with torch.no_grad():
+        before = module(X)
+    report = compact_module(module, X)
+    assert report["hidden_units"] == {"input": (16, 13)}
+    for name, tensor in expected.items():
+        layer = getattr(module, name)
+        held = layer.running_var if name == "norm" else layer.weight
+        torch.testing.assert_close(held, tensor.detach(), rtol=0, atol=0)
+    assert module.norm.num_features == 13 and module.skip.weight.shape == (13, 13)
+    with torch.no_grad():
+        torch.testing.assert_close(module(X), before, rtol=0, atol=1e-6)
+
+
+def test_compact_module_removes_units_from_every_head():
+    torch.manual_seed(0)
+    module = TwoHeads().double()
+    with torch.no_grad():
+        module.first.weight[:, :5] = 0  # unit 4 is still read by the second
+        module.second.weight[:, :4] = 0
+    X = torch.randn(20, 10, dtype=torch.float64)
+    with torch.no_grad():
+        before = module(X)
+    report = compact_module(module, X, sparse=True)
+    assert report["hidden_units"] == {"hidden": (24, 20)}
+    assert module.first.in_features == module.second.in_features == 20
+    with torch.no_grad():
+        torch.testing.assert_close(module(X), before, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["l1_structured", "distinctiveness"])
+@pytest.mark.parametrize("make_module", [ResidualBlock, TwoHeads])
+def test_structured_pruning_of_shared_units_compacts_to_the_same_predictions(
+    make_module, method
+):
+    X, y = blobs(n_samples=100)
+    callback = PruningCallback(0.5, method=method, schedule="once", start_epoch=1)
+    net = make_net(callback, max_epochs=2, module=make_module()).fit(X, y)
+    module = net.module_.double().eval()
+    if make_module is TwoHeads:
+        name, writers, readers = (
+            "hidden",
+            [module.hidden],
+            [module.first, module.second],
+        )
+    else:
+        name = "input"
+        writers = [module.input, module.branch, module.skip]
+        readers = [module.branch, module.skip, module.output]
+    assert net.history[-1, f"units_{name}"] == writers[0].out_features // 2
+    pruned = (readers[0].weight == 0).all(dim=0)
+    for layer in readers:  # a unit is pruned from every reader at once
+        assert torch.equal((layer.weight == 0).all(dim=0), pruned)
+    for layer in writers:  # and from every writer, bias included
+        assert bool((layer.weight[pruned] == 0).all())
+        assert bool((layer.bias[pruned] == 0).all())
+    X = torch.as_tensor(X, dtype=torch.float64)
+    with torch.no_grad():
+        masked = module(X)
+    compact_module(module, X)
+    assert readers[-1].in_features == int((~pruned).sum())
+    with torch.no_grad():
+        torch.testing.assert_close(module(X), masked, rtol=0, atol=1e-6)
+
+
+def test_l1_structured_ranks_a_shared_unit_by_all_its_incoming_weights():
+    torch.manual_seed(0)
+    module = ResidualBlock()
+    with torch.no_grad():
+        for layer in (module.input, module.branch, module.skip):
+            layer.weight.uniform_(0.5, 1.0)
+        module.input.weight[:3] = 0.01  # smallest in input alone, yet
+        module.skip.weight[:3] = 10.0  # largest over all three writers
+        module.branch.weight[3:7] = 0.01  # smallest over all three writers
+    norms = sum(
+        layer.weight.abs().sum(dim=1)
+        for layer in (module.input, module.branch, module.skip)
+    )
+    expected = set(torch.argsort(norms)[:4].tolist())
+    assert expected == {3, 4, 5, 6}
+    callback = PruningCallback(
+        0.25, method="l1_structured", schedule="once", start_epoch=1
+    )
+    net = make_net(callback, max_epochs=1, module=module, lr=0.0)
+    net.fit(*blobs())
+    pruned = (module.output.weight == 0).all(dim=0).nonzero().ravel().tolist()
+    assert set(pruned) == expected
+
+
+def test_distinctiveness_folds_a_twin_unit_into_every_head():
+    torch.manual_seed(0)
+    module = TwoHeads()
+    with torch.no_grad():
+        module.hidden.weight[1] = 2 * module.hidden.weight[0]  # relu(2x) = 2 relu(x)
+        module.hidden.bias[1] = 2 * module.hidden.bias[0]
+    X, y = blobs()
+    with torch.no_grad():
+        before = module(torch.as_tensor(X))
+    callback = PruningCallback(
+        1 / 24, method="distinctiveness", schedule="once", start_epoch=1
+    )
+    make_net(callback, max_epochs=1, module=module, lr=0.0).fit(X, y)
+    removed = (module.first.weight == 0).all(dim=0).nonzero().ravel().tolist()
+    assert removed in ([0], [1])
+    with torch.no_grad():
+        torch.testing.assert_close(module(torch.as_tensor(X)), before)
+
+
+class ReturnsResidualSum(ResidualBlock):
+    def forward(self, X):
+        hidden = torch.relu(self.input(X))
+        return self.output(hidden), hidden + self.branch(hidden)
+
+
+RESIDUAL_REFUSALS = [
+    (
+        lambda: ResidualBlock(nn.LayerNorm(16)),
+        r"layer 'input': its units reach LayerNorm 'norm', which does not act",
+    ),
+    (
+        lambda: ResidualBlock(nn.GroupNorm(4, 16)),
+        r"layer 'input': its units reach GroupNorm 'norm'",
+    ),
+    (ReturnsResidualSum, r"layer 'input': its units reach the module's output"),
+]
+
+
+@pytest.mark.parametrize("make_module, reason", RESIDUAL_REFUSALS)
+def test_units_added_across_a_norm_or_returned_are_refused(make_module, reason):
+    torch.manual_seed(0)
+    module = make_module()
+    with torch.no_grad():
+        module.output.weight[:, :4] = 0
+    state = copy.deepcopy(module.state_dict())
+    with pytest.raises(ValueError, match=reason):
+        compact_module(module, torch.randn(5, 10))
+    for name, tensor in module.state_dict().items():
+        torch.testing.assert_close(tensor, state[name], rtol=0, atol=0)
+    X, y = blobs()
+    callback = PruningCallback(0.5, method="l1_structured", schedule="once")
+    with pytest.raises(ValueError, match=reason):
+        make_net(callback, max_epochs=1, module=module).fit(X, y)
