@@ -333,8 +333,9 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         ``max_epochs`` more epochs) instead of starting afresh. The pruning
         parameters, ``max_epochs``, ``lr``, ``batch_size`` and ``verbose``
         set since apply to the continued training (Adam keeps its state);
-        ``hidden_size``, ``optimizer``, ``validation_fraction``,
-        ``callbacks`` and ``device`` change only with a fresh fit. Each
+        ``hidden_size``, ``hidden_layers``, ``optimizer``,
+        ``validation_fraction``, ``callbacks`` and ``device`` change only
+        with a fresh fit. Each
         warm-started ``fit`` runs a new pruning schedule over its
         ``max_epochs`` epochs, from the sparsity reached to ``amount``: with
         ``schedule="gradual"`` a raised ``amount`` is reached along a new
