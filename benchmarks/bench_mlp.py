@@ -12,14 +12,20 @@ the goal it serves:
 - *predict*: prediction time of the unpruned net against a net with half its
   hidden units removed by structured pruning and ``compact()``, and against
   one with 90 % of its weights removed and stored as CSR by
-  ``compact(sparse=True)``; each also exported with ``to_onnx`` and run by
-  onnxruntime (the ``onnx`` extra; skipped without it);
+  ``compact(sparse=True)``, or by ``compact(sparse="auto")`` where timed
+  faster; each also exported with ``to_onnx`` and run by onnxruntime (the
+  ``onnx`` extra; skipped without it). Then two torch modules that are not
+  the classifier's, trained by a skorch net with ``PruningCallback``
+  removing half their hidden units, before and after ``compact_module``: a
+  perceptron with ``BatchNorm1d`` after its hidden layer, and one whose
+  hidden layer feeds two heads (identity and vehicle type);
 - *full*: one epoch on all 77,516 samples, extrapolated to the paper's 100.
 
 Run ``python benchmarks/bench_mlp.py``; ``--help`` lists the options.
 """
 
 import argparse
+import copy
 import os
 import platform
 import tempfile
@@ -28,11 +34,13 @@ import warnings
 
 import numpy as np
 import torch
+from skorch import NeuralNetClassifier
 from torch import nn
 
 import fuzzyprune
-from fuzzyprune import PrunedMLPClassifier
+from fuzzyprune import PrunedMLPClassifier, PruningCallback, compact_module
 from fuzzyprune._mlp import MLPModule
+from fuzzyprune._pruning import module_bytes
 from fuzzyprune.datasets import make_vehicle_x
 
 
@@ -109,14 +117,14 @@ def bench_epoch(X, y, args):
     ]
 
 
-def predict_time(clf, X, repeats):
-    clf.predict(X[:100])  # warm-up
-    return min(timed(clf.predict, X)[1] for _ in range(repeats))
+def predict_time(predict, X, repeats):
+    predict(X[:100])  # warm-up
+    return min(timed(predict, X)[1] for _ in range(repeats))
 
 
-def batch_time(clf, X, repeats):
+def batch_time(module, X, repeats):
     batch = torch.from_numpy(X[:100])
-    module = clf.net_.module_.eval()
+    module.eval()
     with torch.inference_mode():
         module(batch)
         return min(timed(module, batch)[1] for _ in range(repeats * 20))
@@ -148,53 +156,213 @@ def pruned_once(X, y, hidden_size, **params):
     ).fit(X, y)
 
 
-def bench_predict(X, y, args):
+class BatchNormMLP(nn.Module):
+    """One hidden layer, batch-normalised before its ReLU."""
+
+    def __init__(self, n_features, hidden_size, n_classes):
+        super().__init__()
+        self.hidden = nn.Linear(n_features, hidden_size)
+        self.norm = nn.BatchNorm1d(hidden_size)
+        self.output = nn.Linear(hidden_size, n_classes)
+
+    def forward(self, X):
+        return self.output(torch.relu(self.norm(self.hidden(X))))
+
+
+class TwoHeadMLP(nn.Module):
+    """One hidden layer read by two heads: vehicle identity and vehicle type."""
+
+    def __init__(self, n_features, hidden_size, n_classes, n_types):
+        super().__init__()
+        self.hidden = nn.Linear(n_features, hidden_size)
+        self.identity = nn.Linear(hidden_size, n_classes)
+        self.vehicle_type = nn.Linear(hidden_size, n_types)
+
+    def forward(self, X):
+        hidden = torch.relu(self.hidden(X))
+        return self.identity(hidden), self.vehicle_type(hidden)
+
+
+class TwoHeadLoss(nn.Module):
+    """Cross-entropy of both heads, the type read from the identity."""
+
+    def __init__(self, type_of_identity):
+        super().__init__()
+        self.type_of_identity = type_of_identity
+
+    def forward(self, outputs, identity):
+        identity_logits, type_logits = outputs
+        return nn.functional.cross_entropy(
+            identity_logits, identity
+        ) + nn.functional.cross_entropy(type_logits, self.type_of_identity[identity])
+
+
+def structured_net(module, X, y, **params):
+    """Train ``module`` one epoch, half its hidden units pruned at its start."""
+    pruning = PruningCallback(
+        0.5, method="l1_structured", schedule="once", start_epoch=1
+    )
+    net = NeuralNetClassifier(
+        module,
+        optimizer=torch.optim.Adam,
+        lr=0.01,
+        batch_size=100,
+        max_epochs=1,
+        train_split=None,
+        callbacks=[("pruning", pruning)],
+        verbose=0,
+        **params,
+    )
+    return net.fit(X, y).module_.eval()
+
+
+def module_scores(module, X):
+    """The (first) output of ``module`` on X, in batches of 100."""
+    with torch.inference_mode():
+        outputs = [
+            module(torch.from_numpy(X[start : start + 100]))
+            for start in range(0, len(X), 100)
+        ]
+    return torch.cat(
+        [output[0] if isinstance(output, tuple) else output for output in outputs]
+    )
+
+
+def module_predict(module, X):
+    return module_scores(module, X).argmax(dim=1).numpy()
+
+
+def module_rows(name, module, X_test, args):
+    """Rows for ``module`` with its pruned units in place, then removed."""
+    before = module_scores(module, X_test)
+    rows = [module_row(f"{name}, 50 % of units pruned, dense", module, X_test, args)]
+    report = compact_module(module, X_test[:100])
+    torch.testing.assert_close(module_scores(module, X_test), before)
+    units = ", ".join(
+        f"{layer} {width} -> {kept}"
+        for layer, (width, kept) in report["hidden_units"].items()
+    )
+    label = f"{name}, compact_module: {units} units"
+    rows.append(module_row(label, module, X_test, args))
+    return rows
+
+
+def module_row(label, module, X_test, args):
+    seconds = predict_time(lambda X: module_predict(module, X), X_test, args.repeats)
+    batch = batch_time(module, X_test, args.repeats)
+    return label, seconds, batch, module_bytes(module), None
+
+
+def classifier_row(label, clf, X_test, args):
+    seconds = predict_time(clf.predict, X_test, args.repeats)
+    batch = batch_time(clf.net_.module_, X_test, args.repeats)
+    onnx_seconds = onnx_predict_time(clf, X_test, args.repeats)
+    return label, seconds, batch, module_bytes(clf.net_.module_), onnx_seconds
+
+
+def auto_choice(compression):
+    """The storage ``compact(sparse="auto")`` chose for each layer."""
+    return ", ".join(
+        f"{name} {'CSR' if timing['csr'] else 'dense'}"
+        for name, timing in compression["timings"].items()
+    )
+
+
+def print_auto_timings(compression):
+    rows = compression["timing_rows"]
+    print(f"\ncompact(sparse='auto'): each layer's product on {rows} rows\n")
+    print("| layer | density | dense ms | CSR ms | stored |")
+    print("|---|---:|---:|---:|---|")
+    for name, timing in compression["timings"].items():
+        dense, csr = 1e3 * timing["dense_seconds"], 1e3 * timing["csr_seconds"]
+        stored = "CSR" if timing["csr"] else "dense"
+        print(
+            f"| {name} | {timing['density']:.3f} | {dense:.3f} | {csr:.3f} | {stored} |"
+        )
+
+
+def bench_predict(X, y, vehicle_type, args):
     train = slice(0, args.predict_train_samples)
-    nets = {
-        "unpruned": pruned_once(X[train], y[train], args.hidden_size, amount=0.0),
-        "l1_structured 50 % of units, compact()": pruned_once(
-            X[train], y[train], args.hidden_size, amount=0.5, method="l1_structured"
-        ).compact(),
-        "l1_unstructured 90 % of weights, compact(sparse=True)": pruned_once(
-            X[train],
-            y[train],
-            args.hidden_size,
-            amount=0.9,
-            min_layer_density=0.05,
-        ).compact(sparse=True),
-    }
+    X_train, y_train = X[train], y[train]
     X_test = X[-args.predict_samples :]
-    rows = []
-    for label, clf in nets.items():
-        seconds = predict_time(clf, X_test, args.repeats)
-        batch = batch_time(clf, X_test, args.repeats)
-        size = getattr(clf, "compression_", {}).get("bytes_after")
-        onnx_seconds = onnx_predict_time(clf, X_test, args.repeats)
-        rows.append((label, seconds, batch, size, onnx_seconds))
-    dense_seconds, dense_batch = rows[0][1], rows[0][2]
-    dense_bytes = rows[1][3] + nets[rows[1][0]].compression_["bytes_saved"]
+    unstructured = pruned_once(
+        X_train, y_train, args.hidden_size, amount=0.9, min_layer_density=0.05
+    )
+    auto = copy.deepcopy(unstructured).compact(sparse="auto")
+    nets = {
+        "unpruned": pruned_once(X_train, y_train, args.hidden_size, amount=0.0),
+        "l1_structured 50 % of units, compact()": pruned_once(
+            X_train, y_train, args.hidden_size, amount=0.5, method="l1_structured"
+        ).compact(),
+        "l1_unstructured 90 % of weights, compact(sparse=True)": unstructured.compact(
+            sparse=True
+        ),
+        "l1_unstructured 90 % of weights, compact(sparse='auto'): "
+        f"{auto_choice(auto.compression_)}": auto,
+    }
+    classifier = [
+        classifier_row(label, clf, X_test, args) for label, clf in nets.items()
+    ]
+
+    torch.manual_seed(0)
+    # The classes of the training rows, numbered from 0.
+    classes, identity = np.unique(y_train, return_inverse=True)
+    types = np.zeros(len(classes), dtype=np.int64)
+    types[identity] = vehicle_type[train]
+    n_types = int(vehicle_type.max()) + 1
+    batch_norm = structured_net(
+        BatchNormMLP(X.shape[1], args.hidden_size, len(classes)),
+        X_train,
+        identity,
+        criterion=nn.CrossEntropyLoss,
+    )
+    two_heads = structured_net(
+        TwoHeadMLP(X.shape[1], args.hidden_size, len(classes), n_types),
+        X_train,
+        identity,
+        criterion=TwoHeadLoss,
+        criterion__type_of_identity=torch.from_numpy(types),
+    )
+    groups = [
+        classifier,
+        module_rows("BatchNorm MLP", batch_norm, X_test, args),
+        module_rows("two-head MLP", two_heads, X_test, args),
+    ]
     print(
         f"\n### Prediction: predict() on {len(X_test)} samples, "
         "and the module on one batch of 100\n"
+    )
+    print(
+        "Speed-ups are against the first row of each network: the unpruned "
+        "classifier, the modules with their pruned units still in place.\n"
     )
     print(
         "| network | predict s | speed-up | ms per batch | speed-up | MiB "
         "| onnxruntime s |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|")
-    for label, seconds, batch, size, onnx_seconds in rows:
-        size = dense_bytes if size is None else size
-        onnx_text = "-" if onnx_seconds is None else f"{onnx_seconds:.3f}"
-        print(
-            f"| {label} | {seconds:.3f} | {dense_seconds / seconds:.2f}x "
-            f"| {1e3 * batch:.2f} | {dense_batch / batch:.2f}x | {size / 2**20:.1f} "
-            f"| {onnx_text} |"
-        )
+    for rows in groups:
+        dense_seconds, dense_batch = rows[0][1], rows[0][2]
+        for label, seconds, batch, size, onnx_seconds in rows:
+            onnx_text = "-" if onnx_seconds is None else f"{onnx_seconds:.3f}"
+            print(
+                f"| {label} | {seconds:.3f} | {dense_seconds / seconds:.2f}x "
+                f"| {1e3 * batch:.2f} | {dense_batch / batch:.2f}x "
+                f"| {size / 2**20:.1f} | {onnx_text} |"
+            )
+    print_auto_timings(auto.compression_)
+    dense_seconds = classifier[0][1]
     return [
         f"- structured 50 % + compact() predict speed-up: "
-        f"{dense_seconds / rows[1][1]:.2f}x (goal >= 1.6)",
+        f"{dense_seconds / classifier[1][1]:.2f}x (goal >= 1.6)",
         f"- unstructured 90 % as CSR predict speed-up: "
-        f"{dense_seconds / rows[2][1]:.2f}x (goal >= 2)",
+        f"{dense_seconds / classifier[2][1]:.2f}x (goal >= 2)",
+        f"- unstructured 90 % with sparse='auto' predict speed-up: "
+        f"{dense_seconds / classifier[3][1]:.2f}x",
+        *(
+            f"- {rows[-1][0]} predict speed-up: {rows[0][1] / rows[-1][1]:.2f}x"
+            for rows in groups[1:]
+        ),
     ]
 
 
@@ -247,12 +415,12 @@ def main():
         f"{os.cpu_count()} CPUs"
     )
     rows = np.random.default_rng(0).permutation(len(X))
-    X, y = X[rows], y[rows]
+    X, y, vehicle_type = X[rows], y[rows], data.type[rows]
     goals = []
     if "epoch" in args.sections:
         goals += bench_epoch(X[: args.epoch_samples], y[: args.epoch_samples], args)
     if "predict" in args.sections:
-        goals += bench_predict(X, y, args)
+        goals += bench_predict(X, y, vehicle_type, args)
     if "full" in args.sections:
         goals += bench_full(X, y, args)
     print("\nGoals:")

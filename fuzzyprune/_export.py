@@ -21,6 +21,7 @@ SKOPS_TRUSTED_TYPES = (
     "skorch.callbacks.scoring.EpochScoring",
     "skorch.callbacks.scoring.PassthroughScoring",
     "skorch.classifier.NeuralNetClassifier",
+    "skorch.dataset.ValidSplit",
     "skorch.history.History",
 )
 

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import assert_all_finite, check_random_state
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import InvalidParameterError, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_consistent_length,
@@ -554,13 +554,14 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            At the first call, if ``classes`` is missing or a parameter is
-            out of its range (see :meth:`fit`); later, if ``classes`` differ
-            from ``classes_`` or ``y`` has labels not in ``classes_``; at any
-            call, if ``X`` or ``y`` is refused as by :meth:`fit`.
+            At any call, before training, if a parameter is out of its range
+            (see :meth:`fit`) or ``X`` or ``y`` is refused as by
+            :meth:`fit`; at the first call, if ``classes`` is missing;
+            later, if ``classes`` differ from ``classes_`` or ``y`` has
+            labels not in ``classes_``.
 
         TypeError
-            At the first call, if a parameter has the wrong type.
+            At any call, before training, if a parameter has the wrong type.
 
         Warns
         -----
@@ -570,8 +571,10 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
             schedule below the sparsity already reached.
         """
         first_call = not hasattr(self, "net_")
+        # Every call, as scikit-learn's partial_fit: parameters may have been
+        # set since the last one, and continued training passes them on.
+        self._validate_params()
         if first_call:
-            self._validate_params()
             self._check_components()
             if classes is None:
                 raise ValueError(
@@ -640,28 +643,45 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         ``sparse=True``, layers with zero weights (after unstructured
         pruning) are then stored as sparse CSR matrices, which saves memory
         and speeds up prediction at high sparsity; such a network predicts
-        but can no longer be trained.
+        but can no longer be trained. With ``sparse="auto"``, each layer is
+        stored in CSR form only if its product on a batch of ``batch_size``
+        rows is measured to be faster that way on this machine: a choice
+        that depends on the machine, unlike ``True`` and ``False`` (see
+        :func:`~fuzzyprune.compact_module`).
 
         Parameters
         ----------
-        sparse : bool, default=False
-            Whether to store the weights with zeros in CSR form.
+        sparse : bool or "auto", default=False
+            Whether to store the weights with zeros in CSR form; ``"auto"``:
+            for each layer, whether its CSR product is measured to be faster.
 
         Returns
         -------
         self : PrunedMLPClassifier
             The classifier, its ``net_.module_`` changed in place and
-            ``compression_`` set.
+            ``compression_`` set: :func:`~fuzzyprune.compact_module`'s
+            report and ``sparse``, the argument, or for ``"auto"`` whether
+            any layer is stored in CSR form (its ``timings`` say which).
 
         Raises
         ------
         TypeError
-            If ``sparse`` is not a bool.
+            If ``sparse`` is neither a bool nor ``"auto"`` (scikit-learn's
+            ``InvalidParameterError``, also a ``ValueError``).
         """
         check_is_fitted(self)
-        if not isinstance(sparse, bool | np.bool_):
-            raise TypeError(f"sparse must be a bool; got {sparse!r}.")
-        self.compression_ = compact_module(self.net_.module_, sparse=sparse)
+        if not isinstance(sparse, bool | np.bool_) and not (
+            isinstance(sparse, str) and sparse == "auto"
+        ):
+            raise InvalidParameterError(
+                f"sparse must be a bool or 'auto'; got {sparse!r}."
+            )
+        # "auto" times the layers on batches the size of predict's.
+        X = np.zeros((self.batch_size, self.n_features_in_), dtype=np.float32)
+        self.compression_ = compact_module(self.net_.module_, X, sparse=sparse)
+        if isinstance(sparse, str):  # "auto"
+            timings = self.compression_["timings"].values()
+            sparse = any(timing["csr"] for timing in timings)
         self.compression_["sparse"] = sparse
         if not sparse:
             # The optimizer still refers to the removed, larger tensors.
@@ -677,10 +697,12 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         (integers, floats or strings), and ``probabilities``, float32 of
         shape (n_samples, n_classes): under onnxruntime, the results of
         :meth:`predict` and :meth:`predict_proba`. A network compacted with
-        ``sparse=True`` is written too: each sparse layer as an ONNX sparse
-        initializer where that is smaller (fewer than a third of its weights
+        ``sparse=True`` is written too: each sparse layer as a ``Constant``
+        node holding a sparse tensor (its non-zero values and their
+        indices) where that is smaller (fewer than a third of its weights
         non-zero), densely otherwise; runtimes expand them to dense weights
-        when they load the model. The file is written whole or not at all.
+        when they load the model. The model takes float32 only (cast
+        float64 data first). The file is written whole or not at all.
 
         Parameters
         ----------

@@ -1,7 +1,9 @@
 """Pruning of the Linear layers of any skorch net, as a skorch callback."""
 
 import copy
+import inspect
 import math
+import time
 import warnings
 from numbers import Integral, Real
 
@@ -179,10 +181,10 @@ class PruningCallback(Callback):
         - ``"epoch_end"``: after the epoch's training and before its
           validation (at its first validation batch, or at the end of the
           epoch when there is none), so the step ranks the weights the epoch
-          has just trained. This is the order of the study that
-          :class:`~fuzzyprune.PrunedMLPClassifier` follows [3]_: train an
-          epoch, then prune. Weights pruned at the end of the last epoch are
-          not trained further.
+          has just trained. This is the order of the original study [3]_
+          (``fuzzyprune reproduce`` uses it): train an epoch, then prune.
+          Weights pruned at the end of the last epoch are not trained
+          further.
 
         The schedule's targets are the same: after the step of epoch ``k``
         the sparsity is the target for epoch ``k``.
@@ -388,22 +390,19 @@ class PruningCallback(Callback):
 
     Iterative magnitude pruning with rewinding to the initial weights (the
     lottery ticket): train two epochs, prune 20 % of the weights that
-    remain, set the survivors back to their initial values, and repeat.
+    remain, set the survivors back to their initial values, and repeat;
+    after the last step (``end_epoch=6``), train the ticket found.
 
     >>> module = torch.nn.Sequential(
     ...     torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
-    >>> initial = module[0].weight.detach().clone()
     >>> callback = PruningCallback(
-    ...     schedule=lambda epoch: 1 - 0.8 ** (epoch // 2),
+    ...     schedule=lambda epoch: 1 - 0.8 ** (epoch // 2), end_epoch=6,
     ...     prune_on="epoch_end", rewind="weights")
     >>> net = NeuralNetClassifier(
-    ...     module, criterion=torch.nn.CrossEntropyLoss, max_epochs=6,
+    ...     module, criterion=torch.nn.CrossEntropyLoss, max_epochs=9,
     ...     callbacks=[callback], train_split=None, verbose=0).fit(X, y)
     >>> [round(s, 2) for s in net.history[:, "sparsity"]]
-    [0.0, 0.2, 0.2, 0.36, 0.36, 0.49]
-    >>> kept = module[0].weight != 0
-    >>> bool((module[0].weight[kept] == initial[kept]).all())
-    True
+    [0.0, 0.2, 0.2, 0.36, 0.36, 0.49, 0.49, 0.49, 0.49]
     """
 
     _parameter_constraints: dict = {
@@ -447,12 +446,13 @@ class PruningCallback(Callback):
         self.rewind_epoch = rewind_epoch
 
     def initialize(self):
-        """Check the parameters; called by skorch when the net initializes."""
-        validate_parameter_constraints(
-            self._parameter_constraints,
-            {name: getattr(self, name) for name in self._parameter_constraints},
-            caller_name=type(self).__name__,
-        )
+        """Reset the schedule; called by skorch when the net initializes.
+
+        The parameters are checked when training begins, not here: skorch
+        initializes a callback before it sets new parameters on it, so a
+        check here would see the old values (and refuse every later
+        setting after a bad one).
+        """
         self.masks_ = None
         self.structure_ = None
         self.active_masks_ = None
@@ -489,7 +489,14 @@ class PruningCallback(Callback):
         return self
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        """Find the layers to prune and take their masks from their zeros."""
+        """Check the parameters, find the layers to prune, take their masks."""
+        # Every training, partial_fit's included: parameters may have been
+        # set since the last one.
+        validate_parameter_constraints(
+            self._parameter_constraints,
+            {name: getattr(self, name) for name in self._parameter_constraints},
+            caller_name=type(self).__name__,
+        )
         _check_single_pruning(net)
         self._check_epochs(net.max_epochs)
         self._check_training(net)
@@ -552,6 +559,7 @@ class PruningCallback(Callback):
         if any, is dropped once the optimizer is rewound to it.
         """
         self._warn_if_short(net)
+        self._warn_if_ending_rewound(net)
         self._rewind_training_state(net)
         self.rewind_state_ = None
         self.epochs_expected_ = None
@@ -655,11 +663,16 @@ class PruningCallback(Callback):
         if n_run < expected:
             why = f"training stopped after {n_run} of its {expected} epochs"
         elif epoch > train_end:
+            names = "start_epoch or end_epoch"
+            settings = f"start_epoch={self.start_epoch}, end_epoch={self.end_epoch}"
+            if self.rewind is not None:
+                # rewind_epoch delays a default start_epoch past it.
+                names = "start_epoch, end_epoch or rewind_epoch"
+                settings += f", rewind_epoch={self.rewind_epoch}"
             why = (
-                f"the schedule prunes until its epoch {last} (start_epoch="
-                f"{self.start_epoch}, end_epoch={self.end_epoch}), after its "
-                f"{train_end} epochs of training (max_epochs={net.max_epochs}); "
-                "lower start_epoch or end_epoch, or raise max_epochs"
+                f"the schedule prunes until its epoch {last} ({settings}), after "
+                f"its {train_end} epochs of training (max_epochs={net.max_epochs}); "
+                f"lower {names}, or raise max_epochs"
             )
         else:
             why = (
@@ -740,9 +753,27 @@ class PruningCallback(Callback):
                 f"passed in an earlier training ({done} epochs of the schedule "
                 "are done) and a net keeps no copy of it between trainings, "
                 "while the schedule has pruning steps to come. Prune with "
-                "rewinding in one training, or start a new schedule by setting "
-                "a parameter of the callback."
+                "rewinding in one training (fit), or start a new schedule by "
+                "changing a pruning parameter with set_params."
             )
+
+    def _warn_if_ending_rewound(self, net):
+        """Warn if the weights were rewound by the last epoch's step.
+
+        With ``prune_on="epoch_end"`` no training follows that step: the net
+        ends at the rewind point's weights, pruned but not retrained.
+        """
+        if self.rewind != "weights" or not self.rewind_due_:
+            return
+        warnings.warn(
+            "PruningCallback rewound the weights at the end of the last epoch "
+            f"(epoch {len(net.history)}): the net ends at the rewind point's "
+            "weights, pruned and not retrained. Leave epochs to train after "
+            "the last pruning step: set end_epoch below max_epochs (the "
+            "'per_epoch' and callable schedules have no end by default).",
+            UserWarning,
+            stacklevel=external_stacklevel(),
+        )
 
     def _warn_if_learning_rate_constant(self, net):
         if self.rewind == "learning_rate" and not _lr_schedulers(net):
@@ -886,23 +917,39 @@ def _hyperparameters(optimizer):
 
 
 def _scheduled_target(schedule, epoch):
-    """Ask a callable schedule for its target at ``epoch``, and check it."""
+    """Ask a callable schedule for its target at ``epoch``, and check it.
+
+    Any real number of zero dimensions is a target (a Python or NumPy float,
+    a 0-d torch tensor); an error raised inside the schedule keeps its type,
+    with a note saying which call raised it.
+    """
     try:
-        target = schedule(epoch)
+        inspect.signature(schedule).bind(epoch)
     except TypeError as error:
         raise TypeError(
-            "schedule must be a string or a function of the epoch; "
-            f"schedule({epoch}) raised TypeError: {error}"
+            "schedule must be one of the named schedules or a function of "
+            f"the epoch; {schedule!r} cannot be called with one: {error}"
         ) from error
+    except ValueError:
+        pass  # no signature to read
+    try:
+        target = schedule(epoch)
+    except Exception as error:
+        error.add_note(f"raised by schedule({epoch}), the pruning schedule")
+        raise
     message = (
         f"schedule({epoch}) returned {target!r}; a callable schedule must "
         "return the target sparsity, a number in [0, 1)."
     )
-    if isinstance(target, bool) or not isinstance(target, Real):
+    if isinstance(target, (bool, np.bool_, str, bytes)) or np.ndim(target) != 0:
         raise TypeError(message)
-    if not 0 <= target < 1:
+    try:
+        value = float(target)
+    except (TypeError, ValueError) as error:
+        raise TypeError(message) from error
+    if not 0 <= value < 1:
         raise ValueError(message)
-    return float(target)
+    return value
 
 
 def pruning_target(schedule, amount, epoch, start, end, initial=0.0):
@@ -1871,7 +1918,11 @@ def module_bytes(module):
 
 
 @validate_params(
-    {"module": [nn.Module], "X": ["array-like", None], "sparse": ["boolean"]},
+    {
+        "module": [nn.Module],
+        "X": ["array-like", None],
+        "sparse": ["boolean", StrOptions({"auto"})],
+    },
     prefer_skip_nested_validation=True,
 )
 def compact_module(module, X=None, *, sparse=False):
@@ -1890,7 +1941,18 @@ def compact_module(module, X=None, *, sparse=False):
     together. With ``sparse=True``,
     every Linear layer whose weight takes less memory in CSR form (fewer than
     about half its weights non-zero) is then replaced by a
-    :class:`SparseLinear`, for inference only.
+    :class:`SparseLinear`, for inference only. With ``sparse="auto"``, each
+    Linear layer is instead stored in whichever form computes its product
+    faster, as timed on this machine when compacting: on a batch of random
+    inputs as many rows as ``X`` (100 rows without ``X``), the layer's dense
+    product and its CSR product each run once to warm up, then in turn,
+    three to five times, the best time of each counting. A CSR product pays
+    only below a density of non-zero weights that depends on the machine's
+    dense BLAS, its sparse kernels, the number of threads and the batch
+    size, so the choice is not reproducible from one machine to another,
+    nor always from run to run for a layer near that density, and other
+    processes competing for the cores while it is timed can mislead it;
+    ``True`` and ``False`` are reproducible.
 
     Which units feed which layer is read from the operations of one forward
     pass, in evaluation mode and without gradients, recorded in the calling
@@ -1921,8 +1983,9 @@ def compact_module(module, X=None, *, sparse=False):
         two rows of zeros as wide as the first Linear layer's input, on its
         device.
 
-    sparse : bool, default=False
-        Whether to store weights with zeros in CSR form.
+    sparse : bool or "auto", default=False
+        Whether to store weights with zeros in CSR form; ``"auto"``: for
+        each layer, whether its CSR product is measured to be faster.
 
     Returns
     -------
@@ -1930,12 +1993,20 @@ def compact_module(module, X=None, *, sparse=False):
         ``bytes_before`` and ``bytes_after`` (parameters and buffers),
         ``bytes_saved``, and ``hidden_units``: for each hidden layer (for
         a group of units that several layers write, the first of them to
-        run), the number of units before and after.
+        run), the number of units before and after. With ``sparse="auto"``,
+        also ``timing_rows``, the rows of the timed batch, and ``timings``:
+        for each Linear layer (a layer registered under several names, or
+        layers sharing a weight, under the first name), its ``density``
+        (fraction of non-zero weights), ``dense_seconds`` and
+        ``csr_seconds`` (the best time of each product), and ``csr``,
+        whether it is now stored in CSR form.
 
     Raises
     ------
     TypeError
-        If ``module`` is not a ``torch.nn.Module`` or ``sparse`` not a bool.
+        If ``module`` is not a ``torch.nn.Module``, or ``sparse`` neither a
+        bool nor ``"auto"`` (scikit-learn's ``InvalidParameterError``, also
+        a ``ValueError``).
 
     ValueError
         If a Linear layer's units reach a later Linear layer other than
@@ -1983,6 +2054,16 @@ def compact_module(module, X=None, *, sparse=False):
     {'hidden': (6, 4)}
     >>> module.branch
     Linear(in_features=4, out_features=4, bias=True)
+
+    With ``sparse="auto"``, each layer is stored as its timings say:
+
+    >>> module = torch.nn.Sequential(torch.nn.Linear(64, 8))
+    >>> report = compact_module(module, sparse="auto")
+    >>> timing = report["timings"]["0"]
+    >>> list(timing)
+    ['density', 'dense_seconds', 'csr_seconds', 'csr']
+    >>> timing["csr"] == (module[0].weight.layout == torch.sparse_csr)
+    True
     """
     groups = _find_groups(module, _example_forward(module, X))
     unpairable = [group for group in groups if group.reason]
@@ -2000,28 +2081,42 @@ def compact_module(module, X=None, *, sparse=False):
         ).any(dim=0)
         hidden_units[group.name] = (group.width, int(alive.sum()))
         group.drop_units(alive)
-    if sparse:
-        _sparsify(module)
+    timed = {}
+    if isinstance(sparse, str):  # "auto"
+        rows = _TIMING_ROWS if X is None else max(len(X), 1)
+        timed = {"timing_rows": rows, "timings": {}}
+
+        def faster_as_csr(name, layer):
+            timed["timings"][name] = _timed_products(layer, rows)
+            return timed["timings"][name]["csr"]
+
+        _sparsify(module, faster_as_csr)
+    elif sparse:
+        _sparsify(module, lambda name, layer: _smaller_as_csr(layer.weight))
     bytes_after = module_bytes(module)
     return {
         "bytes_before": bytes_before,
         "bytes_after": bytes_after,
         "bytes_saved": bytes_before - bytes_after,
         "hidden_units": hidden_units,
+        **timed,
     }
 
 
-def _sparsify(module):
-    """Replace the Linear layers smaller in CSR form by ``SparseLinear``.
+def _sparsify(module, to_csr):
+    """Replace the Linear layers for which ``to_csr(name, layer)`` holds.
 
-    A layer registered under several names is replaced by one
-    ``SparseLinear`` under all of them, and tied tensors stay tied.
+    ``to_csr`` is asked once per weight tensor, with the first name of a
+    layer holding it: a layer registered under several names is replaced
+    by one ``SparseLinear`` under all of them, and tied tensors stay tied.
     """
-    layers = [
-        (name, layer)
-        for name, layer in module.named_modules(remove_duplicate=False)
-        if name and isinstance(layer, nn.Linear) and _smaller_as_csr(layer.weight)
-    ]
+    choices, layers = {}, []
+    for name, layer in module.named_modules(remove_duplicate=False):
+        if name and isinstance(layer, nn.Linear):
+            if id(layer.weight) not in choices:
+                choices[id(layer.weight)] = to_csr(name, layer)
+            if choices[id(layer.weight)]:
+                layers.append((name, layer))
     replacements, tensors = {}, {}
     for name, layer in layers:
         if id(layer) not in replacements:
@@ -2060,6 +2155,58 @@ def _example_forward(module, X):
             ) from error
 
     return forward
+
+
+# Rows timed without X: the batch size of PrunedMLPClassifier's predict.
+_TIMING_ROWS = 100
+# Three to five timed rounds: past three, none starts after this many seconds.
+_TIMING_ROUNDS, _TIMING_MIN_ROUNDS, _TIMING_BUDGET_S = 5, 3, 0.02
+
+
+def _timed_products(layer, rows):
+    """Time a Linear layer's dense and CSR products on ``rows`` random rows.
+
+    Each product runs once untimed (its first run allocates memory and
+    loads kernels), then both run in turn, round after round, so that both
+    meet the same load on the machine; the best time of each counts.
+    """
+    weight = layer.weight.detach()
+    generator = torch.Generator().manual_seed(0)
+    batch = torch.randn(rows, layer.in_features, generator=generator)
+    batch = batch.to(weight.device, weight.dtype)
+    products = (layer, SparseLinear(layer))
+    times = ([], [])
+    with torch.inference_mode():
+        for product in products:
+            _run_synchronized(product, batch)
+        while len(times[0]) < _TIMING_ROUNDS and (
+            len(times[0]) < _TIMING_MIN_ROUNDS
+            or sum(map(sum, times)) < _TIMING_BUDGET_S
+        ):
+            for product, product_times in zip(products, times, strict=True):
+                product_times.append(_run_seconds(product, batch))
+    dense_seconds, csr_seconds = min(times[0]), min(times[1])
+    n_nonzero = int(torch.count_nonzero(weight))
+    return {
+        "density": n_nonzero / weight.numel() if weight.numel() else 0.0,
+        "dense_seconds": dense_seconds,
+        "csr_seconds": csr_seconds,
+        "csr": csr_seconds < dense_seconds,
+    }
+
+
+def _run_seconds(layer, batch):
+    """Seconds that one run of ``layer(batch)`` takes."""
+    start = time.perf_counter()
+    _run_synchronized(layer, batch)
+    return time.perf_counter() - start
+
+
+def _run_synchronized(layer, batch):
+    """Run ``layer(batch)`` and wait for it to finish, on a GPU too."""
+    layer(batch)
+    if batch.device.type == "cuda":
+        torch.cuda.synchronize(batch.device)
 
 
 def _smaller_as_csr(weight):

@@ -2,12 +2,14 @@
 
 import contextlib
 import csv
+import errno
 import hashlib
 import io
 import json
 import os
 import re
 import shutil
+import stat
 import sys
 import tempfile
 import time
@@ -1163,16 +1165,34 @@ def _write_cache(folder, features, index):
 
 @contextlib.contextmanager
 def _replacing(path):
-    """Yield a new file beside ``path`` that replaces it if the block succeeds."""
+    """Yield a new file beside ``path`` that replaces it if the block succeeds.
+
+    As writing to ``path`` would, but whole or not at all: a symbolic link's
+    target is replaced (the link stays), an existing file keeps its
+    permissions, and a file without write permission is refused. Errors
+    name ``path``, not the temporary file.
+    """
+    path = Path(os.path.realpath(path))
+    mode = None
+    if path.exists():
+        if not os.access(path, os.W_OK):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        mode = stat.S_IMODE(path.stat().st_mode)
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     # os.open, unlike tempfile, gives the file the usual permissions.
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    file = os.fdopen(os.open(temporary, flags, 0o666), "wb")
+    try:
+        descriptor = os.open(temporary, flags, 0o666)
+    except OSError as error:
+        raise type(error)(error.errno, error.strerror, str(path)) from error
+    file = os.fdopen(descriptor, "wb")
     try:
         with file:
             yield file
             file.flush()
             os.fsync(file.fileno())
+        if mode is not None:
+            os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)

@@ -246,12 +246,38 @@ def test_bench_mlp_prints_tables_and_goals():
     pruned = seconds["PrunedMLPClassifier(amount=0.2, schedule='per_epoch')"]
     goal = _goal(output, "pruned (paper) / hand-written loop s/epoch")
     assert goal == pytest.approx(pruned / reference, abs=0.01 + 0.001 / reference)
-    assert "unpruned" in labels and labels[-1].endswith("compact(sparse=True)")
-    # Each network also runs exported to onnxruntime (the test extra has it).
-    onnx_seconds = [float(row.split("|")[7]) for row in rows[-3:]]
-    assert all(value >= 0 for value in onnx_seconds)
+    start = labels.index("network") + 1
+    predict = [[cell.strip() for cell in row.split("|")[1:-1]] for row in rows[start:]]
+    auto = "l1_unstructured 90 % of weights, compact(sparse='auto'): "
+    assert [cells[0] for cells in predict[:8]] == [
+        "unpruned",
+        "l1_structured 50 % of units, compact()",
+        "l1_unstructured 90 % of weights, compact(sparse=True)",
+        predict[3][0],
+        "BatchNorm MLP, 50 % of units pruned, dense",
+        "BatchNorm MLP, compact_module: hidden 16 -> 8 units",
+        "two-head MLP, 50 % of units pruned, dense",
+        "two-head MLP, compact_module: hidden 16 -> 8 units",
+    ]
+    # Speed-ups are against the first row of each network.
+    assert [predict[row][2] for row in (0, 4, 6)] == ["1.00x"] * 3
+    # Each classifier also runs exported to onnxruntime (the test extra has
+    # it); the other modules do not.
+    assert all(float(cells[6]) >= 0 for cells in predict[:4])
+    assert [cells[6] for cells in predict[4:8]] == ["-"] * 4
+    # The choice of compact(sparse="auto") follows its timings, layer by layer.
+    assert predict[8][0] == "layer"
+    timings = predict[9:11]
+    assert [cells[0] for cells in timings] == ["hidden", "output"]
+    for _, density, dense_ms, csr_ms, stored in timings:
+        assert 0.05 <= float(density) < 0.5 and float(dense_ms) > 0 < float(csr_ms)
+        assert stored in ("CSR", "dense")
+    assert predict[3][0] == auto + ", ".join(
+        f"{layer} {stored}" for layer, *_, stored in timings
+    )
     assert "(goal <= 1.10)" in output
     assert "unstructured 90 % as CSR predict speed-up" in output
+    assert _goal(output, "unstructured 90 % with sparse='auto' predict speed-up") > 0
 
 
 @pytest.mark.slow

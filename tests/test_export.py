@@ -1,5 +1,7 @@
 import copy
+import os
 import pickle
+import stat
 import subprocess
 import sys
 
@@ -133,9 +135,13 @@ def test_to_onnx_names_the_extra_when_onnx_is_missing(fitted, tmp_path, monkeypa
 
 @pytest.fixture(scope="module")
 def estimators(data, fitted):
-    X, _ = data
+    X, y = data
     return {
         **fitted,
+        # Its own validation split keeps a skorch ValidSplit in the net.
+        "validated": PrunedMLPClassifier(
+            hidden_size=8, max_epochs=2, validation_fraction=0.2, random_state=0
+        ).fit(X, y),
         "fcm": FuzzyCMeans(4, random_state=0).fit(X),
         "fcm_polynomial": FuzzyCMeans(4, fuzzifier="polynomial", random_state=0).fit(X),
         "ga": GAFeatureSelector(
@@ -155,7 +161,7 @@ def test_skops_needs_exactly_the_documented_types(estimators):
     assert not any(name.startswith(("builtins.", "functools.")) for name in needed)
 
 
-@pytest.mark.parametrize("name", ["dense", "sparse", "fcm", "ga"])
+@pytest.mark.parametrize("name", ["dense", "sparse", "validated", "fcm", "ga"])
 def test_skops_round_trip_with_the_documented_types(estimators, data, name):
     X, _ = data
     estimator = estimators[name]
@@ -165,7 +171,7 @@ def test_skops_round_trip_with_the_documented_types(estimators, data, name):
         np.testing.assert_array_equal(loaded.transform(X), estimator.transform(X))
     else:
         np.testing.assert_array_equal(loaded.predict(X), estimator.predict(X))
-    if name in ("dense", "sparse"):
+    if name in ("dense", "sparse", "validated"):
         np.testing.assert_array_equal(
             loaded.predict_proba(X), estimator.predict_proba(X)
         )
@@ -208,3 +214,24 @@ def test_loading_a_sparse_network_gives_no_beta_warning(fitted, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
+
+
+def test_onnx_file_is_written_as_a_plain_write_would(fitted, tmp_path):
+    # Through a link the target is replaced, a file keeps its permissions,
+    # a read-only one is refused, and errors name the path asked for.
+    clf = fitted["dense"]
+    target = tmp_path / "models" / "real.onnx"
+    target.parent.mkdir()
+    target.write_bytes(b"old")
+    target.chmod(0o600)
+    link = tmp_path / "latest.onnx"
+    link.symlink_to(target)
+    clf.to_onnx(link)
+    assert link.is_symlink() and target.read_bytes() != b"old"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    target.chmod(0o400)
+    if not os.access(target, os.W_OK):  # root writes anyway
+        with pytest.raises(PermissionError, match="real.onnx"):
+            clf.to_onnx(target)
+    with pytest.raises(FileNotFoundError, match=r"'[^']*nowhere/clf.onnx'"):
+        clf.to_onnx(tmp_path / "nowhere" / "clf.onnx")

@@ -647,7 +647,10 @@ def test_lottery_ticket_rewinds_the_classifier_to_its_initial_weights():
         rewind="weights",
         max_epochs=3,
         random_state=0,
-    ).fit(X, y)
+    )
+    # The ticket itself, by design not retrained: the warning says so.
+    with pytest.warns(UserWarning, match="not retrained"):
+        clf.fit(X, y)
     initial = MLPModule(12, 8, 3, seed=clf.net_.module__seed).state_dict()
     for name, tensor in clf.net_.module_.state_dict().items():
         kept = tensor != 0
@@ -885,3 +888,74 @@ def test_bad_hidden_layers_raise_before_training(params, error, message):
     with pytest.raises(error, match=message):
         clf.fit(X, y)
     assert not hasattr(clf, "net_")
+
+
+@pytest.mark.parametrize("csr_faster", [True, False])
+def test_compact_auto_stores_what_is_measured_faster(monkeypatch, csr_faster):
+    from fuzzyprune._pruning import SparseLinear
+
+    X, y = small_data(n_features=40)
+    clf = PrunedMLPClassifier(
+        amount=0.75, min_layer_density=0.2, batch_size=30, max_epochs=4, random_state=0
+    ).fit(X, y)
+    proba = clf.predict_proba(X)
+    timed_rows = []
+
+    def seconds(layer, batch):
+        timed_rows.append(len(batch))
+        return 1.0 if isinstance(layer, SparseLinear) == csr_faster else 2.0
+
+    monkeypatch.setattr("fuzzyprune._pruning._run_seconds", seconds)
+    clf.compact(sparse="auto")
+    module = clf.net_.module_
+    layout = torch.sparse_csr if csr_faster else torch.strided
+    assert [module.hidden.weight.layout, module.output.weight.layout] == [layout] * 2
+    # Timed on batches the size of predict's.
+    assert set(timed_rows) == {30} and clf.compression_["timing_rows"] == 30
+    assert list(clf.compression_["timings"]) == ["hidden", "output"]
+    assert clf.compression_["sparse"] is csr_faster
+    np.testing.assert_allclose(clf.predict_proba(X), proba, rtol=1e-5, atol=1e-6)
+    if csr_faster:
+        with pytest.raises(ValueError, match="can only predict"):
+            clf.partial_fit(X, y)
+    else:
+        clf.partial_fit(X, y)  # a dense network trains on
+
+
+@pytest.mark.parametrize("sparse", ["fast", "Auto", 1, None])
+def test_compact_refuses_other_sparse_values(sparse):
+    X, y = small_data()
+    clf = PrunedMLPClassifier(max_epochs=1, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match=r"sparse must be a bool or 'auto'; got"):
+        clf.compact(sparse=sparse)
+    assert not hasattr(clf, "compression_")
+
+
+@pytest.mark.parametrize(
+    "params", [{"amount": 5.0}, {"schedule": "nope"}, {"rewind": "bogus"}]
+)
+def test_partial_fit_checks_parameters_set_since_the_last_call(params):
+    # A bad value is refused before it trains, and a good one set after it
+    # trains on: the classifier is not stuck on the bad value.
+    X, y = small_data()
+    clf = PrunedMLPClassifier(hidden_size=8, max_epochs=2, random_state=0).fit(X, y)
+    n_epochs = len(clf.net_.history)
+    with pytest.raises(ValueError, match=list(params)[0]):
+        clf.set_params(**params).partial_fit(X, y)
+    assert len(clf.net_.history) == n_epochs
+    clf.set_params(amount=0.5, schedule="gradual", rewind=None).partial_fit(X, y)
+    assert len(clf.net_.history) == n_epochs + 1
+
+
+def test_warning_of_pruning_past_training_names_rewind_epoch():
+    # rewind_epoch=6 puts the default start of pruning at epoch 7, past the
+    # 4 epochs of training: the warning names what to lower.
+    X, y = small_data()
+    clf = PrunedMLPClassifier(
+        hidden_size=4, max_epochs=4, rewind="weights", rewind_epoch=6, random_state=0
+    )
+    with pytest.warns(
+        UserWarning,
+        match="rewind_epoch=6.*lower start_epoch, end_epoch or rewind_epoch",
+    ):
+        clf.fit(X, y)

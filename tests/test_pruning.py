@@ -1172,7 +1172,13 @@ def test_weight_rewinding_resets_survivors_to_the_rewind_point(prune_on, rewind_
         max_epochs=steps[-1],
         module=module,
         more_callbacks=[("states", recorder)],
-    ).fit(X, y)
+    )
+    if prune_on == "epoch_end":
+        # The last epoch's step leaves no epoch to retrain the ticket.
+        with pytest.warns(UserWarning, match="ends at the rewind point's weights"):
+            net.fit(X, y)
+    else:
+        net.fit(X, y)
     rewind_point = recorder.ends[rewind_epoch] if rewind_epoch else initial
     after_step = recorder.begins if prune_on == "epoch_begin" else recorder.ends
     for round_, epoch in enumerate(steps, start=1):
@@ -1278,7 +1284,11 @@ def test_callable_schedule_targets_are_met_epoch_by_epoch(prune_on):
 @pytest.mark.parametrize(
     "params, error, message",
     [
-        ({"schedule": lambda: 0.5}, TypeError, "schedule must be a string or a"),
+        (
+            {"schedule": lambda: 0.5},
+            TypeError,
+            "schedule must be one of the named schedules or a function",
+        ),
         ({"schedule": lambda epoch: 1.0}, ValueError, r"schedule\(1\) returned 1.0"),
         ({"schedule": lambda epoch: -0.1}, ValueError, r"returned -0.1; a callable"),
         ({"schedule": lambda epoch: float("nan")}, ValueError, "returned nan"),
@@ -1626,3 +1636,203 @@ def test_units_added_across_a_norm_or_returned_are_refused(make_module, reason):
     callback = PruningCallback(0.5, method="l1_structured", schedule="once")
     with pytest.raises(ValueError, match=reason):
         make_net(callback, max_epochs=1, module=module).fit(X, y)
+
+
+def fifth_dense_module():
+    """A module whose first layer keeps a fifth of its weights, the last all."""
+    torch.manual_seed(0)
+    module = mlp(hidden=8)
+    with torch.no_grad():
+        module[0].weight[:, 2:] = 0
+    return module
+
+
+def density_seconds(layer, batch):
+    """Stand-in timing: a CSR product takes the layer's density, dense 0.5."""
+    if isinstance(layer, SparseLinear):
+        return layer.weight.values().numel() / (layer.in_features * layer.out_features)
+    return 0.5
+
+
+@pytest.mark.parametrize("csr_faster", [True, False])
+def test_compact_module_auto_follows_the_measured_times(monkeypatch, csr_faster):
+    module = fifth_dense_module()
+    X = torch.as_tensor(blobs(n_samples=7)[0])
+    with torch.no_grad():
+        before = module(X)
+    timed = []
+
+    def seconds(layer, batch):
+        timed.append((type(layer), tuple(batch.shape)))
+        return 1.0 if isinstance(layer, SparseLinear) == csr_faster else 2.0
+
+    monkeypatch.setattr("fuzzyprune._pruning._run_seconds", seconds)
+    report = compact_module(module, X, sparse="auto")
+    assert [type(module[0]), type(module[2])] == [
+        SparseLinear if csr_faster else nn.Linear
+    ] * 2
+    # Each layer's two products in turn, on as many rows as X has, three
+    # times: three runs of 1 and 2 seconds exceed the time budget.
+    assert (
+        timed
+        == [(nn.Linear, (7, 10)), (SparseLinear, (7, 10))] * 3
+        + [
+            (nn.Linear, (7, 8)),
+            (SparseLinear, (7, 8)),
+        ]
+        * 3
+    )
+    assert report["timing_rows"] == 7
+    csr_seconds, dense_seconds = (1.0, 2.0) if csr_faster else (2.0, 1.0)
+    assert report["timings"] == {
+        "0": {
+            "density": 0.2,
+            "dense_seconds": dense_seconds,
+            "csr_seconds": csr_seconds,
+            "csr": csr_faster,
+        },
+        "2": {
+            "density": 1.0,
+            "dense_seconds": dense_seconds,
+            "csr_seconds": csr_seconds,
+            "csr": csr_faster,
+        },
+    }
+    with torch.no_grad():
+        torch.testing.assert_close(module(X), before, rtol=1e-5, atol=1e-5)
+
+
+def test_compact_module_auto_chooses_per_layer(monkeypatch):
+    module = fifth_dense_module()
+    monkeypatch.setattr("fuzzyprune._pruning._run_seconds", density_seconds)
+    report = compact_module(module, sparse="auto")
+    # Only the layer a fifth dense is faster as CSR (0.2 s against 0.5 s).
+    assert [type(module[0]), type(module[2])] == [SparseLinear, nn.Linear]
+    assert [timing["csr"] for timing in report["timings"].values()] == [True, False]
+    assert report["timing_rows"] == 100
+
+
+def test_compact_module_auto_times_a_shared_weight_once(monkeypatch):
+    torch.manual_seed(0)
+    module = SharedHeads()
+    with torch.no_grad():
+        module.first.weight[:, 1:] = 0
+    monkeypatch.setattr("fuzzyprune._pruning._run_seconds", density_seconds)
+    report = compact_module(module, torch.randn(5, 10), sparse="auto")
+    assert list(report["timings"]) == ["first"]
+    assert module.alias is module.first and type(module.second) is SparseLinear
+    assert module.second.weight is module.first.weight
+
+
+class Clock:
+    """Stand-in for time.perf_counter: each timed run takes the next duration."""
+
+    def __init__(self, durations):
+        self.durations = list(durations)
+        self.now = 0.0
+        self.started = False
+
+    def perf_counter(self):
+        if self.started:
+            self.now += self.durations.pop(0)
+        self.started = not self.started
+        return self.now
+
+
+@pytest.mark.parametrize(
+    "dense, csr, rounds",
+    [
+        # Fast runs: five rounds, the best of each product counts.
+        ([1.5e-3, 5e-4, 1e-3, 2e-3, 2.5e-3], [1e-3, 3e-3, 3.5e-3, 4e-3, 2.5e-4], 5),
+        # Slow runs: three rounds, then none past the time budget.
+        ([0.5, 0.2, 0.3, 9.0, 9.0], [0.1, 0.4, 0.4, 9.0, 9.0], 3),
+        ([0.5, 0.05, 0.3], [0.1, 0.4, 0.4], 3),
+    ],
+)
+def test_timed_products_take_the_best_of_alternate_runs(
+    monkeypatch, dense, csr, rounds
+):
+    from fuzzyprune import _pruning
+
+    # The products alternate: dense, CSR, dense, CSR...
+    clock = Clock(
+        [seconds for pair in zip(dense, csr, strict=True) for seconds in pair]
+    )
+    monkeypatch.setattr(_pruning, "time", clock)
+    timing = _pruning._timed_products(nn.Linear(3, 2), rows=4)
+    # The warm-up runs are not timed, and later rounds not run.
+    assert len(clock.durations) == 2 * (len(dense) - rounds)
+    assert timing["dense_seconds"] == pytest.approx(min(dense[:rounds]))
+    assert timing["csr_seconds"] == pytest.approx(min(csr[:rounds]))
+    assert timing["csr"] == (min(csr[:rounds]) < min(dense[:rounds]))
+
+
+@pytest.mark.parametrize("sparse", ["fast", "Auto", 1, None])
+def test_compact_module_refuses_other_sparse_values(sparse):
+    module = fifth_dense_module()
+    state = copy.deepcopy(module.state_dict())
+    with pytest.raises((TypeError, ValueError), match="'sparse' parameter"):
+        compact_module(module, sparse=sparse)
+    for name, tensor in module.state_dict().items():
+        torch.testing.assert_close(tensor, state[name], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_compact_module_reports_timings_only_for_auto(sparse):
+    report = compact_module(fifth_dense_module(), sparse=sparse)
+    assert set(report) == {"bytes_before", "bytes_after", "bytes_saved", "hidden_units"}
+    timed = compact_module(fifth_dense_module(), sparse="auto")
+    assert set(timed) == set(report) | {"timing_rows", "timings"}
+    for timing in timed["timings"].values():
+        assert timing["dense_seconds"] > 0 and timing["csr_seconds"] > 0
+        assert timing["csr"] == (timing["csr_seconds"] < timing["dense_seconds"])
+
+
+def test_parameters_set_between_trainings_are_checked_before_the_next():
+    # skorch initializes a callback before setting new parameters on it: a
+    # bad value is refused when the next training begins, and a good one
+    # set after it is taken.
+    X = np.random.default_rng(0).normal(size=(200, 8)).astype("float32")
+    y = (X[:, 0] > 0).astype("int64")
+    module = torch.nn.Sequential(
+        torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2)
+    )
+    net = NeuralNetClassifier(
+        module,
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=2,
+        callbacks=[("pruning", PruningCallback(amount=0.5))],
+        train_split=None,
+        verbose=0,
+    ).fit(X, y)
+    net.set_params(callbacks__pruning__amount=5.0)
+    with pytest.raises(ValueError, match="'amount' parameter of PruningCallback"):
+        net.partial_fit(X, y)
+    assert len(net.history) == 2
+    net.set_params(callbacks__pruning__amount=0.75)
+    net.partial_fit(X, y)  # max_epochs more epochs
+    assert len(net.history) == 4
+    assert net.history[-1, "sparsity"] == pytest.approx(0.75, abs=0.01)
+
+
+def test_scheduled_targets_take_any_zero_dimensional_real_and_name_the_call():
+    from fuzzyprune._pruning import _scheduled_target
+
+    for value in (0.3, np.float32(0.3), torch.tensor(0.3), np.array(0.3)):
+        assert _scheduled_target(lambda epoch, value=value: value, 1) == pytest.approx(
+            0.3
+        )
+    for value in ("0.3", True, [0.3], torch.tensor([0.3]), 1 + 0j):
+        with pytest.raises(TypeError, match=r"schedule\(2\) returned"):
+            _scheduled_target(lambda epoch, value=value: value, 2)
+
+    def raising(epoch):
+        raise RuntimeError("boom")
+
+    # An error inside the schedule keeps its type, noted with the call.
+    with pytest.raises(RuntimeError, match="boom") as error:
+        _scheduled_target(raising, 3)
+    assert "raised by schedule(3)" in error.value.__notes__[0]
+    with pytest.raises(TypeError, match="has no len") as error:
+        _scheduled_target(len, 4)  # one argument, a TypeError of its own
+    assert "raised by schedule(4)" in error.value.__notes__[0]
