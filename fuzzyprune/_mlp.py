@@ -640,10 +640,11 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         Hidden units whose outgoing weights are all zero (all units removed
         by the structured methods) are cut out of both layers, leaving a
         smaller dense network with the same predictions. With
-        ``sparse=True``, layers with zero weights (after unstructured
-        pruning) are then stored as sparse CSR matrices, which saves memory
-        and speeds up prediction at high sparsity; such a network predicts
-        but can no longer be trained. With ``sparse="auto"``, each layer is
+        ``sparse=True``, the layers that CSR storage makes smaller (those
+        with enough zero weights, after unstructured pruning) are then
+        stored as sparse CSR matrices, which saves memory and speeds up
+        prediction at high sparsity; such a network predicts but can no
+        longer be trained. With ``sparse="auto"``, each layer is
         stored in CSR form only if its product on a batch of ``batch_size``
         rows is measured to be faster that way on this machine: a choice
         that depends on the machine, unlike ``True`` and ``False`` (see
@@ -874,8 +875,9 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         """
         if getattr(self, "compression_", {}).get("sparse"):
             raise ValueError(
-                "The network was compacted with sparse=True and can only "
-                "predict; fit it again with warm_start=False to train."
+                "The network has layers stored as CSR by compact(sparse=True "
+                "or 'auto') and can only predict; fit it again with "
+                "warm_start=False to train."
             )
         self.net_.set_params(
             **{name: getattr(self, name) for name in _CONTINUABLE_PARAMS}
