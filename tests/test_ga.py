@@ -124,11 +124,29 @@ def test_keeps_informative_features():
     assert selector.support_[4:].sum() <= 1
 
 
+def _silhouette_of_labels(X, fitted):
+    return silhouette_score(X, fitted.labels_)
+
+
+def _fuzzy_silhouette_of_memberships(X, fitted):
+    return fuzzy_silhouette_score(X, fitted.memberships_)
+
+
 @pytest.mark.parametrize("features", ["all", "selected"])
-def test_fitness_is_silhouette_of_refitted_estimator(features):
+@pytest.mark.parametrize(
+    "scoring, reference",
+    [
+        ("silhouette", _silhouette_of_labels),
+        ("fuzzy_silhouette", _fuzzy_silhouette_of_memberships),
+    ],
+)
+def test_fitness_is_the_silhouette_of_the_refitted_estimator(
+    scoring, reference, features
+):
     X, _ = informative_data(n_noise=4)
     selector = GAFeatureSelector(
         FuzzyCMeans(5),
+        scoring=scoring,
         population_size=6,
         n_generations=2,
         silhouette_features=features,
@@ -136,24 +154,7 @@ def test_fitness_is_silhouette_of_refitted_estimator(features):
         random_state=0,
     ).fit(X)
     measured_on = X if features == "all" else X[:, selector.support_]
-    expected = silhouette_score(measured_on, selector.estimator_.labels_)
-    assert selector.best_score_ == pytest.approx(expected, rel=1e-12)
-
-
-@pytest.mark.parametrize("features", ["all", "selected"])
-def test_fuzzy_silhouette_fitness_weights_by_memberships(features):
-    X, _ = informative_data(n_noise=4)
-    selector = GAFeatureSelector(
-        FuzzyCMeans(5),
-        scoring="fuzzy_silhouette",
-        population_size=6,
-        n_generations=2,
-        silhouette_features=features,
-        silhouette_sample_size=None,
-        random_state=0,
-    ).fit(X)
-    measured_on = X if features == "all" else X[:, selector.support_]
-    expected = fuzzy_silhouette_score(measured_on, selector.estimator_.memberships_)
+    expected = reference(measured_on, selector.estimator_)
     assert selector.best_score_ == pytest.approx(expected, rel=1e-12)
 
 
