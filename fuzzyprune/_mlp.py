@@ -1,4 +1,4 @@
-"""A one-hidden-layer perceptron classifier, pruned while it trains."""
+"""A multilayer perceptron classifier, pruned while it trains."""
 
 import contextlib
 import copy
@@ -26,7 +26,7 @@ from torch import nn
 from torch.nn.utils import skip_init
 from torch.utils.data import Subset
 
-from ._pruning import PruningCallback, compact_module
+from ._pruning import PruningCallback, SparseLinear, compact_module
 from ._validation import Interval, checking, keeps_state_on_error
 
 
@@ -213,9 +213,10 @@ class MLPModule(nn.Module):
 
 
 class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
-    """Perceptron with one hidden layer, trained and pruned with skorch.
+    """Multilayer perceptron, trained and pruned with skorch.
 
-    The module is input -> hidden (ReLU) -> one logit per class, trained
+    The module is input -> hidden (ReLU) -> one logit per class, with one
+    hidden layer by default (``hidden_layers`` gives more), trained
     with cross-entropy by a skorch :class:`~skorch.NeuralNetClassifier`
     (kept as ``net_``, with its history and callbacks) and pruned during
     training by a :class:`~fuzzyprune.PruningCallback`. The defaults follow
@@ -638,8 +639,11 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         """Make pruning pay: drop dead hidden units, optionally store CSR.
 
         Hidden units whose outgoing weights are all zero (all units removed
-        by the structured methods) are cut out of both layers, leaving a
-        smaller dense network with the same predictions. With
+        by the structured methods) are cut out of the layers around them,
+        leaving a smaller dense network with the same predictions (to
+        float rounding), which predicts but trains on only if no unit was
+        removed: pruning would otherwise start again against the smaller
+        network. With
         ``sparse=True``, the layers that CSR storage makes smaller (those
         with enough zero weights, after unstructured pruning) are then
         stored as sparse CSR matrices, which saves memory and speeds up
@@ -661,14 +665,16 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         self : PrunedMLPClassifier
             The classifier, its ``net_.module_`` changed in place and
             ``compression_`` set: :func:`~fuzzyprune.compact_module`'s
-            report and ``sparse``, the argument, or for ``"auto"`` whether
-            any layer is stored in CSR form (its ``timings`` say which).
+            report and ``sparse``, whether any layer is stored in CSR form
+            (for ``"auto"``, its ``timings`` say which).
 
         Raises
         ------
         TypeError
             If ``sparse`` is neither a bool nor ``"auto"`` (scikit-learn's
             ``InvalidParameterError``, also a ``ValueError``).
+        ValueError
+            If an earlier ``compact`` stored layers as CSR.
         """
         check_is_fitted(self)
         if not isinstance(sparse, bool | np.bool_) and not (
@@ -677,17 +683,25 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
             raise InvalidParameterError(
                 f"sparse must be a bool or 'auto'; got {sparse!r}."
             )
+        if self._has_csr_layers():
+            raise ValueError(
+                "The network already has layers stored as CSR by an earlier "
+                "compact(), which is final: it can only predict. Fit it again "
+                "with warm_start=False to compact it otherwise."
+            )
         # "auto" times the layers on batches the size of predict's.
         X = np.zeros((self.batch_size, self.n_features_in_), dtype=np.float32)
         self.compression_ = compact_module(self.net_.module_, X, sparse=sparse)
-        if isinstance(sparse, str):  # "auto"
-            timings = self.compression_["timings"].values()
-            sparse = any(timing["csr"] for timing in timings)
-        self.compression_["sparse"] = sparse
-        if not sparse:
+        self.compression_["sparse"] = self._has_csr_layers()
+        if not self.compression_["sparse"]:
             # The optimizer still refers to the removed, larger tensors.
             self.net_.initialize_optimizer()
         return self
+
+    def _has_csr_layers(self):
+        return any(
+            isinstance(layer, SparseLinear) for layer in self.net_.module_.modules()
+        )
 
     def to_onnx(self, path):
         """Write the fitted network, with its labels, as an ONNX model.
@@ -873,11 +887,20 @@ class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
         starts a new schedule: a warm-started ``fit`` always does,
         ``partial_fit`` only when a pruning parameter has changed.
         """
-        if getattr(self, "compression_", {}).get("sparse"):
+        if self._has_csr_layers():
             raise ValueError(
                 "The network has layers stored as CSR by compact(sparse=True "
                 "or 'auto') and can only predict; fit it again with "
                 "warm_start=False to train."
+            )
+        units = getattr(self, "compression_", {}).get("hidden_units", {})
+        if any(after < before for before, after in units.values()):
+            # The callback would count its targets against the smaller net
+            # and prune what is left again, reporting the wrong sparsity.
+            raise ValueError(
+                "compact() removed hidden units from the network, so it can "
+                "only predict: pruning on would start again against the "
+                "smaller network. Fit it again with warm_start=False to train."
             )
         self.net_.set_params(
             **{name: getattr(self, name) for name in _CONTINUABLE_PARAMS}

@@ -351,7 +351,7 @@ class PruningCallback(Callback):
     See Also
     --------
     fuzzyprune.PrunedMLPClassifier : A classifier that trains and prunes a
-        one-hidden-layer perceptron with this callback.
+        multilayer perceptron with this callback.
 
     References
     ----------
@@ -1726,7 +1726,8 @@ def hidden_activations(net, dataset, groups, n_samples):
 
     Returns a dict from each group's name to the inputs of its readers, side
     by side (one block of ``group.width`` columns per reader, in the order
-    of ``group.readers``).
+    of ``group.readers``), one row per sample, or per position of a sample
+    for a reader applied along a sequence.
     """
     from torch.utils.data import Subset
 
@@ -1749,7 +1750,12 @@ def hidden_activations(net, dataset, groups, n_samples):
         for hook in hooks:
             hook.remove()
         net.module_.train(training)
-    inputs = {name: torch.cat(parts) for name, parts in captured.items()}
+    # A layer applied to every position of a sequence (inputs of shape
+    # (..., units)) sees one row of activations per position.
+    inputs = {
+        name: torch.cat([part.reshape(-1, part.shape[-1]) for part in parts])
+        for name, parts in captured.items()
+    }
     return {
         group.name: torch.cat([inputs[name] for name, _ in group.readers], dim=1)
         for group in groups
@@ -1863,7 +1869,11 @@ class SparseLinear(nn.Module):
         super().__setstate__(state)
 
     def forward(self, input):
-        """Apply the layer to a batch of shape (n_samples, in_features)."""
+        """Apply the layer to ``input`` of shape (..., in_features), as Linear."""
+        if input.dim() != 2:
+            # The sparse product takes matrices: other shapes go through one.
+            rows = input.reshape(-1, self.in_features)
+            return self(rows).reshape(*input.shape[:-1], self.out_features)
         output = self.weight @ input.T.contiguous()
         if self.bias is not None:
             output += self.bias[:, None]

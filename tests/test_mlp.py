@@ -255,9 +255,39 @@ def test_compact_after_structured_pruning_gives_same_predictions():
     assert clf.compression_["hidden_units"] == {"hidden": (20, 10)}
     assert clf.compression_["bytes_saved"] == 10 * (40 + 1 + 3) * 4
     np.testing.assert_allclose(clf.predict_proba(X), proba, rtol=1e-5, atol=1e-6)
-    # Training can continue on the smaller network.
+    # Training on would prune the smaller network again against amount, so
+    # it is refused, the network unchanged; a fresh fit trains.
+    state = {name: t.clone() for name, t in clf.net_.module_.state_dict().items()}
+    for train in (clf.partial_fit, clf.set_params(warm_start=True).fit):
+        with pytest.raises(ValueError, match="removed hidden units"):
+            train(X, y)
+    for name, tensor in clf.net_.module_.state_dict().items():
+        assert torch.equal(tensor, state[name]), name
+    clf.set_params(warm_start=False).fit(X, y)
+    assert clf.net_.module_.hidden.out_features == 20
+
+
+def test_network_that_compact_left_whole_trains_on():
+    # Unstructured pruning kills no unit here: compact() changes nothing that
+    # the pruning counts, so training continues the schedule.
+    X, y = small_data(n_features=40)
+    clf = PrunedMLPClassifier(amount=0.1, max_epochs=4, random_state=0).fit(X, y)
+    clf.compact()
+    assert clf.compression_["hidden_units"] == {"hidden": (20, 20)}
     clf.partial_fit(X, y)
-    assert clf.net_.module_.hidden.weight.grad.shape == (10, 40)
+    assert clf.net_.module_.hidden.weight.grad.shape == (20, 40)
+
+
+def test_compact_after_csr_storage_is_refused_and_changes_nothing():
+    X, y = small_data(n_features=40)
+    clf = PrunedMLPClassifier(amount=0.9, max_epochs=4, random_state=0).fit(X, y)
+    clf.compact(sparse=True)
+    report = dict(clf.compression_)
+    for sparse in (False, True, "auto"):
+        with pytest.raises(ValueError, match="already has layers stored as CSR"):
+            clf.compact(sparse=sparse)
+    assert clf.compression_ == report
+    clf.predict(X)
 
 
 def test_compact_sparse_after_unstructured_pruning():
@@ -915,11 +945,11 @@ def test_compact_auto_stores_what_is_measured_faster(monkeypatch, csr_faster):
     assert list(clf.compression_["timings"]) == ["hidden", "output"]
     assert clf.compression_["sparse"] is csr_faster
     np.testing.assert_allclose(clf.predict_proba(X), proba, rtol=1e-5, atol=1e-6)
-    if csr_faster:
-        with pytest.raises(ValueError, match="can only predict"):
-            clf.partial_fit(X, y)
-    else:
-        clf.partial_fit(X, y)  # a dense network trains on
+    # Both refuse to train on, the dense one only for the unit it lost.
+    assert clf.compression_["hidden_units"]["hidden"] == (20, 16)
+    message = "stored as CSR" if csr_faster else "removed hidden units"
+    with pytest.raises(ValueError, match=message):
+        clf.partial_fit(X, y)
 
 
 @pytest.mark.parametrize("sparse", ["fast", "Auto", 1, None])

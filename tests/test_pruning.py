@@ -1836,3 +1836,44 @@ def test_scheduled_targets_take_any_zero_dimensional_real_and_name_the_call():
     with pytest.raises(TypeError, match="has no len") as error:
         _scheduled_target(len, 4)  # one argument, a TypeError of its own
     assert "raised by schedule(4)" in error.value.__notes__[0]
+
+
+@pytest.mark.parametrize("shape", [(7,), (3, 7), (2, 5, 7)])
+def test_sparse_linear_takes_inputs_of_any_leading_shape_as_linear(shape):
+    from fuzzyprune._pruning import SparseLinear
+
+    linear = torch.nn.Linear(7, 4)
+    with torch.no_grad():
+        linear.weight[:, :5] = 0
+    sparse = SparseLinear(linear)
+    input = torch.randn(shape)
+    torch.testing.assert_close(sparse(input), linear(input))
+
+
+class PerPosition(torch.nn.Module):
+    """A perceptron applied to each of 5 positions, then averaged."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = torch.nn.Linear(4, 12)
+        self.head = torch.nn.Linear(12, 2)
+
+    def forward(self, X):
+        hidden = torch.relu(self.embed(X.view(X.shape[0], 5, 4)))
+        return self.head(hidden).mean(dim=1)
+
+
+@pytest.mark.parametrize("method", ["l1_structured", "distinctiveness"])
+def test_structured_pruning_of_a_layer_applied_along_a_sequence(method):
+    # Each position is a row of the units' activations; compaction, dense
+    # or CSR, keeps the outputs.
+    X = np.random.default_rng(0).normal(size=(60, 20)).astype("float32")
+    y = (X[:, 0] > 0).astype("int64")
+    net = make_net(
+        PruningCallback(0.5, method=method), module=PerPosition(), max_epochs=3
+    ).fit(X, y)
+    assert net.history[-1, "units_embed"] == 6
+    module = net.module_
+    expected = module(torch.from_numpy(X)).detach()
+    compact_module(module, X[:2], sparse=True)
+    torch.testing.assert_close(module(torch.from_numpy(X)).detach(), expected)
