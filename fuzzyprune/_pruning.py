@@ -86,7 +86,8 @@ class PruningCallback(Callback):
         0-d tensors or units of the same shape, copies and views of that
         shape, ``Dropout``, ``BatchNorm1d``, ``PReLU``), as in a multilayer
         perceptron. Units added unit by unit to another Linear layer's
-        units, as a residual connection adds them, are one group of units
+        units, as a residual connection adds them (in place too, ``h +=
+        branch(h)``), are one group of units
         with them: a unit of the group is pruned from every layer that
         writes it (its rows and biases, ranked by ``"l1_structured"`` by
         their L1 norm over all these layers) and from every layer that
@@ -1131,6 +1132,12 @@ _ELEMENTWISE = {
     *(
         getattr(torch.Tensor, name)
         for name in ("view", "reshape", "contiguous", "to", "float", "double")
+    ),
+    # The same arithmetic in place (``h += branch(h)``): the recorder keys a
+    # tensor by its version, so the result is a new step of the flow.
+    *(
+        getattr(torch.Tensor, name)
+        for name in ("add_", "sub_", "mul_", "div_", "neg_", "abs_", "clamp_")
     ),
 }
 # Operations that hold one parameter (or statistic) per unit, shrunk with

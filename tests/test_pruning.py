@@ -1877,3 +1877,42 @@ def test_structured_pruning_of_a_layer_applied_along_a_sequence(method):
     expected = module(torch.from_numpy(X)).detach()
     compact_module(module, X[:2], sparse=True)
     torch.testing.assert_close(module(torch.from_numpy(X)).detach(), expected)
+
+
+class InPlaceResidual(torch.nn.Module):
+    """A residual block written in place: ``h += branch(relu(h))``."""
+
+    def __init__(self, style):
+        super().__init__()
+        self.style = style
+        self.inp = torch.nn.Linear(10, 16)
+        self.branch = torch.nn.Linear(16, 16)
+        self.out = torch.nn.Linear(16, 2)
+
+    def forward(self, X):
+        h = self.inp(X)
+        if self.style == "+=":
+            h += self.branch(torch.relu(h))
+        else:
+            h.add_(self.branch(torch.relu(h))).mul_(0.5)
+        return self.out(torch.relu(h))
+
+
+@pytest.mark.parametrize("style", ["+=", "add_"])
+@pytest.mark.parametrize("method", ["l1_structured", "distinctiveness"])
+def test_residual_additions_in_place_are_pruned_and_compacted_exactly(method, style):
+    X = np.random.default_rng(0).normal(size=(200, 10)).astype("float32")
+    y = (X[:, 0] > 0).astype("int64")
+    net = make_net(
+        PruningCallback(0.5, method=method),
+        module=InPlaceResidual(style),
+        max_epochs=3,
+    ).fit(X, y)
+    module = net.module_.double()
+    rows = torch.from_numpy(X).double()
+    expected = module(rows).detach()
+    report = compact_module(module, X[:2].astype("float64"))
+    # The units of inp and branch, added together, went as one group.
+    assert report["hidden_units"] == {"inp": (16, 8)}
+    assert module.branch.out_features == module.branch.in_features == 8
+    torch.testing.assert_close(module(rows).detach(), expected, rtol=0, atol=1e-12)
