@@ -1099,6 +1099,7 @@ _ELEMENTWISE = {
     torch.where,
     torch.Tensor.__rsub__,
     torch.Tensor.__rtruediv__,
+    torch.Tensor.__pow__,  # h ** 2 records it, not Tensor.pow
     *(
         getattr(owner, name)
         for owner in (torch, torch.Tensor)
@@ -1125,8 +1126,24 @@ _ELEMENTWISE = {
             "tanh",
             "exp",
             "square",
+            "pow",
+            "sqrt",
+            "rsqrt",
+            "log",
+            "log1p",
+            "expm1",
+            "sin",
+            "cos",
+            "reciprocal",
+            "sign",
+            "erf",
+            "floor",
+            "ceil",
+            "round",
+            "trunc",
             # Copies and layout or type changes that keep the units' shape.
             "clone",
+            "detach",
         )
     ),
     *(

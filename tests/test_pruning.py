@@ -1916,3 +1916,28 @@ def test_residual_additions_in_place_are_pruned_and_compacted_exactly(method, st
     assert report["hidden_units"] == {"inp": (16, 8)}
     assert module.branch.out_features == module.branch.in_features == 8
     torch.testing.assert_close(module(rows).detach(), expected, rtol=0, atol=1e-12)
+
+
+class ElementwiseMix(torch.nn.Module):
+    """Hidden units through powers, roots, logs and a detached copy."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden = torch.nn.Linear(6, 8)
+        self.output = torch.nn.Linear(8, 3)
+
+    def forward(self, X):
+        h = self.hidden(X)
+        h = h**2 + torch.sqrt(h.abs() + 1) - torch.log1p(h.abs()) + h.sin()
+        return self.output(h.detach() * 0.5)
+
+
+def test_element_wise_functions_let_units_be_compacted_exactly():
+    module = ElementwiseMix().double()
+    with torch.no_grad():
+        module.output.weight[:, [1, 4, 6]] = 0  # three units no one reads
+    X = torch.randn(30, 6, dtype=torch.float64)
+    expected = module(X)
+    report = compact_module(module, X[:2])
+    assert report["hidden_units"] == {"hidden": (8, 5)}
+    torch.testing.assert_close(module(X), expected, rtol=0, atol=1e-12)
