@@ -1956,10 +1956,11 @@ def module_bytes(module):
         "module": [nn.Module],
         "X": ["array-like", None],
         "sparse": ["boolean", StrOptions({"auto"})],
+        "layers": [list, tuple, None],
     },
     prefer_skip_nested_validation=True,
 )
-def compact_module(module, X=None, *, sparse=False):
+def compact_module(module, X=None, *, sparse=False, layers=None):
     """Shrink a pruned module: drop dead hidden units, optionally go sparse.
 
     A hidden unit (an output of a Linear layer that reaches later Linear
@@ -2021,6 +2022,15 @@ def compact_module(module, X=None, *, sparse=False):
         Whether to store weights with zeros in CSR form; ``"auto"``: for
         each layer, whether its CSR product is measured to be faster.
 
+    layers : list of str, default=None
+        Names (as in ``module.named_modules()``) of the Linear layers whose
+        dead hidden units are removed, as :class:`PruningCallback`'s
+        ``layers``: a group of units is compacted when one of the layers
+        writing it is named, and the others are left as they are, even
+        where their units could not be removed exactly (a later layer
+        behind a ``LayerNorm``, say). ``None`` means every group; ``[]``
+        none, so that ``sparse`` alone applies.
+
     Returns
     -------
     report : dict
@@ -2043,12 +2053,12 @@ def compact_module(module, X=None, *, sparse=False):
         a ``ValueError``).
 
     ValueError
-        If a Linear layer's units reach a later Linear layer other than
-        unit by unit, a layer they pass shares a parameter or is read
-        outside its call, or the forward pass reads tensor values or fails
-        on ``X``;
-        the message names the layer and the reason, and the module is
-        unchanged.
+        If a Linear layer's units (among ``layers``) reach a later Linear
+        layer other than unit by unit, a layer they pass shares a parameter
+        or is read outside its call, or the forward pass reads tensor values
+        or fails on ``X``; or if ``layers`` names no Linear layer of the
+        module. The message names the layer and the reason, and the module
+        is unchanged.
 
     See Also
     --------
@@ -2099,12 +2109,16 @@ def compact_module(module, X=None, *, sparse=False):
     >>> timing["csr"] == (module[0].weight.layout == torch.sparse_csr)
     True
     """
-    groups = _find_groups(module, _example_forward(module, X))
+    groups = _chosen_groups(
+        _find_groups(module, _example_forward(module, X)), layers, module
+    )
     unpairable = [group for group in groups if group.reason]
     if unpairable:
         raise ValueError(
             "compact_module cannot remove hidden units exactly from this "
-            f"module ({_unpairable_message(unpairable)}); it is left unchanged."
+            f"module ({_unpairable_message(unpairable)}); it is left unchanged. "
+            "Name the layers whose units can be removed in layers= to compact "
+            "those alone."
         )
     bytes_before = module_bytes(module)
     hidden_units = {}
@@ -2135,6 +2149,22 @@ def compact_module(module, X=None, *, sparse=False):
         "hidden_units": hidden_units,
         **timed,
     }
+
+
+def _chosen_groups(groups, layers, module):
+    """Return the groups of units with a writer among ``layers`` (all for None)."""
+    if layers is None:
+        return groups
+    linear = {name for name, _ in _linear_layers(module)}
+    unknown = sorted(set(layers) - linear)
+    if unknown:
+        raise ValueError(
+            f"layers={list(layers)!r}: {unknown} name no Linear layer of the "
+            f"module, whose Linear layers are {sorted(linear)}."
+        )
+    return [
+        group for group in groups if any(name in layers for name, _ in group.writers)
+    ]
 
 
 def _sparsify(module, to_csr):

@@ -1941,3 +1941,41 @@ def test_element_wise_functions_let_units_be_compacted_exactly():
     report = compact_module(module, X[:2])
     assert report["hidden_units"] == {"hidden": (8, 5)}
     torch.testing.assert_close(module(X), expected, rtol=0, atol=1e-12)
+
+
+class NormalisedLater(torch.nn.Module):
+    """inp -> ReLU -> mid -> LayerNorm -> ReLU -> out: mid's units mix."""
+
+    def __init__(self):
+        super().__init__()
+        self.inp = torch.nn.Linear(6, 8)
+        self.mid = torch.nn.Linear(8, 8)
+        self.norm = torch.nn.LayerNorm(8)
+        self.out = torch.nn.Linear(8, 2)
+
+    def forward(self, X):
+        return self.out(torch.relu(self.norm(self.mid(torch.relu(self.inp(X))))))
+
+
+def test_compact_module_compacts_the_named_layers_alone():
+    module = NormalisedLater().double()
+    with torch.no_grad():
+        module.mid.weight[:, :3] = 0  # three units of inp that mid reads not
+        module.out.weight[:, :6] = 0  # mid's units cannot go: LayerNorm mixes
+    X = torch.randn(20, 6, dtype=torch.float64)
+    expected = module(X)
+    before = copy.deepcopy(module.state_dict())
+    with pytest.raises(ValueError, match="layer 'mid'.*Name the layers"):
+        compact_module(module, X[:2])
+    for name, tensor in module.state_dict().items():
+        assert torch.equal(tensor, before[name]), name
+    report = compact_module(module, X[:2], layers=["inp"])
+    assert report["hidden_units"] == {"inp": (8, 5)}
+    assert module.mid.weight.shape == (8, 5)
+    torch.testing.assert_close(module(X), expected, rtol=0, atol=1e-12)
+    # No group at all: the CSR storage alone, wherever units mix.
+    report = compact_module(module, X[:2], sparse=True, layers=[])
+    assert report["hidden_units"] == {}
+    assert module.out.weight.layout == torch.sparse_csr
+    with pytest.raises(ValueError, match=r"\['nope'\] name no Linear layer"):
+        compact_module(module, X[:2], layers=["nope"])
