@@ -1,6 +1,7 @@
 """Pruning of the Linear layers of any skorch net, as a skorch callback."""
 
 import copy
+import functools
 import inspect
 import math
 import time
@@ -1954,7 +1955,7 @@ def module_bytes(module):
 @validate_params(
     {
         "module": [nn.Module],
-        "X": ["array-like", None],
+        "X": ["array-like", dict, None],
         "sparse": ["boolean", StrOptions({"auto"})],
         "layers": [list, tuple, None],
     },
@@ -2013,10 +2014,11 @@ def compact_module(module, X=None, *, sparse=False, layers=None):
     module : torch.nn.Module
         The module, changed in place.
 
-    X : array-like or Tensor of shape (n_samples, ...), default=None
-        A batch of the module's input for the forward pass. ``None`` means
-        two rows of zeros as wide as the first Linear layer's input, on its
-        device.
+    X : array-like or Tensor of shape (n_samples, ...), or dict, default=None
+        A batch of the module's input for the forward pass; for a module of
+        several inputs, a dict of them, passed as keyword arguments as
+        skorch passes a dict ``X``. ``None`` means two rows of zeros as wide
+        as the first Linear layer's input, on its device.
 
     sparse : bool or "auto", default=False
         Whether to store weights with zeros in CSR form; ``"auto"``: for
@@ -2131,7 +2133,7 @@ def compact_module(module, X=None, *, sparse=False, layers=None):
         group.drop_units(alive)
     timed = {}
     if isinstance(sparse, str):  # "auto"
-        rows = _TIMING_ROWS if X is None else max(len(X), 1)
+        rows = _TIMING_ROWS if X is None else max(_n_rows(X), 1)
         timed = {"timing_rows": rows, "timings": {}}
 
         def faster_as_csr(name, layer):
@@ -2195,27 +2197,53 @@ def _sparsify(module, to_csr):
         setattr(module.get_submodule(parent), child, replacements[id(layer)])
 
 
+def _n_rows(X):
+    """Rows of a batch: of its arrays, for a dict of them."""
+    if isinstance(X, dict):
+        return len(next(iter(X.values()), ()))
+    return len(X)
+
+
+def _as_input(values, weight):
+    """Return ``values`` as a tensor on the weights' device, floats in their dtype."""
+    if isinstance(values, torch.Tensor):
+        return values
+    values = torch.as_tensor(np.asarray(values), device=getattr(weight, "device", None))
+    if values.is_floating_point() and weight is not None:
+        values = values.to(weight.dtype)
+    return values
+
+
 def _example_forward(module, X):
-    """Make a function that runs ``module`` on ``X``, or on zeros if None."""
+    """Make a function that runs ``module`` on ``X``, or on zeros if None.
+
+    A dict of arrays is passed as keyword arguments, as skorch passes a
+    dict ``X`` to a module of several inputs.
+    """
     linear = _linear_layers(module)
     if X is None and not linear:
         return lambda: None
     weight = linear[0][1].weight if X is None else next(module.parameters(), None)
     if X is None:
         X = torch.zeros(2, weight.shape[1], dtype=weight.dtype, device=weight.device)
-    elif not isinstance(X, torch.Tensor):
-        X = torch.as_tensor(np.asarray(X), device=getattr(weight, "device", None))
-        if X.is_floating_point() and weight is not None:
-            X = X.to(weight.dtype)
+    if isinstance(X, dict):
+        inputs = {name: _as_input(values, weight) for name, values in X.items()}
+        shape = {name: tuple(values.shape) for name, values in inputs.items()}
+        run = functools.partial(module, **inputs)
+    else:
+        X = _as_input(X, weight)
+        shape = tuple(X.shape)
+        run = functools.partial(module, X)
 
     def forward():
         try:
-            return module(X)
+            return run()
         except Exception as error:  # whatever the module raises on this input
             raise ValueError(
                 f"compact_module could not run the module on X of shape "
-                f"{tuple(X.shape)} ({type(error).__name__}: {error}); pass X, "
-                "a batch of the module's input."
+                f"{shape} ({type(error).__name__}: {error}); pass X, a batch of "
+                "the module's input (a dict of arrays for a module of several "
+                "inputs, passed as keyword arguments)."
             ) from error
 
     return forward

@@ -1979,3 +1979,30 @@ def test_compact_module_compacts_the_named_layers_alone():
     assert module.out.weight.layout == torch.sparse_csr
     with pytest.raises(ValueError, match=r"\['nope'\] name no Linear layer"):
         compact_module(module, X[:2], layers=["nope"])
+
+
+class TwoInputs(torch.nn.Module):
+    """Two inputs, each through its own layer, added unit by unit."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Linear(5, 8)
+        self.b = torch.nn.Linear(3, 8)
+        self.out = torch.nn.Linear(8, 2)
+
+    def forward(self, xa, xb):
+        return self.out(torch.relu(self.a(xa)) + torch.relu(self.b(xb)))
+
+
+def test_compact_module_takes_a_dict_of_inputs_as_skorch_passes_them():
+    module = TwoInputs().double()
+    with torch.no_grad():
+        module.out.weight[:, [0, 5]] = 0
+    rng = np.random.default_rng(0)
+    X = {"xa": rng.normal(size=(20, 5)), "xb": rng.normal(size=(20, 3))}
+    tensors = {name: torch.from_numpy(values) for name, values in X.items()}
+    expected = module(**tensors)
+    report = compact_module(module, X, sparse="auto")
+    assert report["hidden_units"] == {"a": (8, 6)}
+    assert report["timing_rows"] == 20
+    torch.testing.assert_close(module(**tensors), expected, rtol=0, atol=1e-12)
