@@ -1299,7 +1299,9 @@ class _Dataflow:
         layer = self.layer(operation)
         if layer is None:
             return f"{_func_name(operation.func)}()"
-        if self.is_call(operation):
+        # The module's own parameters (named '') are read by its code, in an
+        # operation that the reading names better than the module's class.
+        if layer[0] and self.is_call(operation):
             return f"{type(layer[1]).__name__} {layer[0]!r}"
         return self.reading(operation)
 
@@ -1638,12 +1640,17 @@ class _PrunableStructure:
                 if not group.reason
                 for name, _ in group.writers
             )
+            restrict = (
+                f"Restrict pruning with layers= to the layers whose units can "
+                f"be removed ({removable}), or use method='l1_unstructured'."
+                if removable
+                else "No layer's units can be removed here: use "
+                "method='l1_unstructured'."
+            )
             raise ValueError(
                 f"method={method!r} removes whole hidden units and cannot "
                 f"remove them exactly from this module "
-                f"({_unpairable_message(unpairable)}). Restrict pruning with "
-                f"layers= to the layers whose units can be removed "
-                f"({removable}), or use method='l1_unstructured'."
+                f"({_unpairable_message(unpairable)}). {restrict}"
             )
         return groups
 

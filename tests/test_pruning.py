@@ -2006,3 +2006,32 @@ def test_compact_module_takes_a_dict_of_inputs_as_skorch_passes_them():
     assert report["hidden_units"] == {"a": (8, 6)}
     assert report["timing_rows"] == 20
     torch.testing.assert_close(module(**tensors), expected, rtol=0, atol=1e-12)
+
+
+class ScaledByOwnParameter(torch.nn.Module):
+    """Hidden units times a parameter of the module itself, one per unit."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden = torch.nn.Linear(4, 6)
+        self.output = torch.nn.Linear(6, 2)
+        self.gain = torch.nn.Parameter(torch.ones(6))
+
+    def forward(self, X):
+        return self.output(torch.relu(self.hidden(X)) * self.gain)
+
+
+def test_refusal_names_the_operation_on_the_modules_own_parameter():
+    with pytest.raises(ValueError, match=r"mul\(\) reading 'gain'"):
+        compact_module(ScaledByOwnParameter())
+
+
+def test_refusal_without_removable_layers_advises_unstructured_pruning():
+    module = torch.nn.Sequential(
+        torch.nn.Linear(4, 6), torch.nn.LayerNorm(6), torch.nn.Linear(6, 2)
+    )
+    X = np.random.default_rng(0).normal(size=(40, 4)).astype("float32")
+    y = (X[:, 0] > 0).astype("int64")
+    net = make_net(PruningCallback(0.5, method="l1_structured"), module=module)
+    with pytest.raises(ValueError, match="No layer's units can be removed here"):
+        net.fit(X, y)
