@@ -84,7 +84,7 @@ class PruningCallback(Callback):
         Hidden units are the outputs of a Linear layer that reach later
         Linear layers (one, or several heads) only through per-unit
         operations (element-wise activations and arithmetic with scalars,
-        0-d tensors or units of the same shape, copies and views of that
+        tensors of one value or units of the same shape, copies and views of that
         shape, ``Dropout``, ``BatchNorm1d``, ``PReLU``), as in a multilayer
         perceptron. Units added unit by unit to another Linear layer's
         units, as a residual connection adds them (in place too, ``h +=
@@ -1376,15 +1376,17 @@ def _acts_per_unit(flow, operation, units, shape):
 
     Its output has the units' ``shape``, and each of its tensor inputs is a
     tensor of ``units`` of that shape (keys of the tensors derived unit by
-    unit from Linear layers' outputs) or a 0-d tensor, the same for every
-    unit.
+    unit from Linear layers' outputs) or a tensor of one value, the same
+    for every unit.
     """
     if len(operation.outputs) != 1 or operation.outputs[0].shape != shape:
         return False  # it reduces, expands or reorders the units
     layer_type = _PER_UNIT.get(operation.func)
     if layer_type is None:
+        # A tensor of one value (0-d, or of shape (1,)) is the same for
+        # every unit wherever it broadcasts.
         return operation.func in _ELEMENTWISE and all(
-            (key in units and tensor.shape == shape) or tensor.dim() == 0
+            (key in units and tensor.shape == shape) or tensor.numel() == 1
             for tensor, key in zip(operation.inputs, operation.keys, strict=True)
         )
     values = flow.values(operation)
@@ -1530,7 +1532,7 @@ def _find_groups(module, forward):
     module in evaluation mode and no gradients. The output units of a
     Linear layer are hidden units when they reach other Linear layers
     (one or several) only through per-unit operations (element-wise
-    activations and arithmetic with scalars, 0-d tensors or units of the
+    activations and arithmetic with scalars, tensors of one value or units of the
     same shape, copies and views of that shape, ``Dropout``,
     ``BatchNorm1d``, ``PReLU``), every result used and none by the caller.
     Units added unit by unit to other Linear layers' units (a residual

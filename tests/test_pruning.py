@@ -1919,7 +1919,8 @@ def test_residual_additions_in_place_are_pruned_and_compacted_exactly(method, st
 
 
 class ElementwiseMix(torch.nn.Module):
-    """Hidden units through powers, roots, logs and a detached copy."""
+    """Hidden units through powers, roots, logs, a detached copy, and a
+    tensor of one value."""
 
     def __init__(self):
         super().__init__()
@@ -1929,7 +1930,7 @@ class ElementwiseMix(torch.nn.Module):
     def forward(self, X):
         h = self.hidden(X)
         h = h**2 + torch.sqrt(h.abs() + 1) - torch.log1p(h.abs()) + h.sin()
-        return self.output(h.detach() * 0.5)
+        return self.output(h.detach() * torch.tensor([0.5], dtype=h.dtype))
 
 
 def test_element_wise_functions_let_units_be_compacted_exactly():
