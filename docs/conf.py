@@ -1,6 +1,10 @@
 """Sphinx configuration of the fuzzyprune documentation."""
 
 import os
+import re
+
+from docutils import nodes
+from docutils.utils import get_source_line
 
 import fuzzyprune
 
@@ -13,6 +17,9 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # MathJax from the build's own _static folder instead of a CDN, so that
+    # formulas render without a network.
+    "sphinx-mathjax-offline",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "myst_parser",
@@ -24,7 +31,9 @@ exclude_patterns = ["_build", "auto_examples/*.ipynb", "sg_execution_times.rst"]
 templates_path = ["_templates"]
 
 autosummary_generate = True
-autodoc_default_options = {"members": False, "inherited-members": False}
+# The members of each class come from the class template
+# (_templates/class.rst): a boolean here would override its options, since
+# autodoc lets a non-string default replace the option a directive sets.
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 myst_heading_anchors = 3
@@ -47,3 +56,46 @@ html_theme_options = {"navigation_with_keys": False}
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 default_role = "literal"
+
+# scikit-learn gives an estimator one set_<method>_request method per method
+# that takes metadata; they only configure metadata routing and are
+# documented once by scikit-learn, so the class pages leave them out.
+_METADATA_REQUEST = re.compile(r"set_\w+_request")
+
+
+def _skip_metadata_requests(app, what, name, obj, skip, options):
+    return True if _METADATA_REQUEST.fullmatch(name) else None
+
+
+# A label sphinx-gallery gives an example of scikit-learn's gallery.
+_SKLEARN_EXAMPLE = re.compile(r"sphx_glr_auto_examples_(\w+?)_(plot_\w+)\.py")
+
+
+def _sklearn_references(app, env, node, contnode):
+    """Resolve the references of scikit-learn's docstrings to its own pages.
+
+    The methods the estimators inherit from scikit-learn (``set_output``,
+    ``score``, ``get_metadata_routing``) keep its docstrings, whose ``:ref:``
+    labels name pages of scikit-learn's documentation, not of this one: an
+    example of its gallery becomes a link to that example on its site, any
+    other label the text of the reference.
+    """
+    source, _ = get_source_line(node)
+    if node["reftype"] != "ref" or "docstring of sklearn." not in (source or ""):
+        return None
+    example = _SKLEARN_EXAMPLE.fullmatch(node["reftarget"])
+    if example is None:
+        return contnode
+    folder, name = example.groups()
+    return nodes.reference(
+        "",
+        f"{name}.py",
+        refuri=f"https://scikit-learn.org/stable/auto_examples/{folder}/{name}.html",
+        internal=False,
+    )
+
+
+def setup(app):
+    """Connect the handlers above."""
+    app.connect("autodoc-skip-member", _skip_metadata_requests)
+    app.connect("missing-reference", _sklearn_references)

@@ -9,10 +9,10 @@ inputs, and every input without dispatch, keep the NumPy code paths.
 import numpy as np
 import scipy.sparse as sp
 from sklearn import get_config
-from sklearn.externals.array_api_compat import array_namespace, is_array_api_obj
-from sklearn.externals.array_api_compat import device as _array_device
-from sklearn.utils._array_api import device as _device
-from sklearn.utils._array_api import get_namespace
+
+from ._sklearn_compat import array_device as _array_device
+from ._sklearn_compat import array_namespace, get_namespace, is_array_api_obj
+from ._sklearn_compat import device as _device
 
 # Names of the NumPy namespaces scikit-learn hands out: NumPy itself and the
 # array API wrappers of it.

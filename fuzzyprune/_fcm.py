@@ -15,10 +15,8 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     ClusterMixin,
     TransformerMixin,
-    _fit_context,
 )
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._array_api import (
@@ -30,6 +28,7 @@ from ._array_api import (
     to_numpy,
 )
 from ._chunks import N_JOBS_CONSTRAINT, row_threading, thread_pool
+from ._doc_link import DocumentationLinkMixin
 from ._fcm_dask import (
     DaskData,
     check_dask_array,
@@ -55,6 +54,7 @@ from ._fcm_data import (
 from ._fcm_init import check_init, initial_centers
 from ._fcm_step import dtype_name
 from ._fuzzifiers import fuzzifier_function, schwaemmle_jensen_m
+from ._sklearn_compat import StrOptions, _fit_context, _wrap_data_with_container
 from ._validation import (
     Interval,
     check_random_state,
@@ -79,9 +79,11 @@ def _fcm_single(data, initial_centers, fuzzifier, max_iter, tol, verbose):
 
     Returns
     -------
-    centers, memberships, log_objective, n_iter
-        The final centers, their memberships of the data, ``log J_m`` and the
-        number of iterations run.
+    centers, memberships, log_objectives, n_iter
+        The final centers, their memberships of the data, ``log J_m`` of the
+        centers each iteration started from and, if the run stopped at
+        ``max_iter``, of the final ones (the last entry is always the
+        result's; see ``objective_history_``), and the number of iterations.
     """
     xp = data.xp
     # NumPy's memberships are written as each pass goes, where they are still
@@ -98,13 +100,17 @@ def _fcm_single(data, initial_centers, fuzzifier, max_iter, tol, verbose):
         def one_pass(centers):
             return fcm_pass(data, centers, fuzzifier, kept, executor)
 
-        centers, sums, n_iter, has_converged = iterate(
+        centers, sums, log_objectives, has_converged = iterate(
             one_pass, initial_centers, max_iter, tol, verbose, data.objective
         )
+        n_iter = len(log_objectives)
         # Otherwise the memberships are not yet those of the final centers.
         if not (has_converged and kept is not None):
             sums = fcm_pass(data, centers, fuzzifier, memberships, executor, False)
-    return centers, memberships, sums.log_objective, n_iter
+        if not has_converged:
+            # Stopped by max_iter: the last iteration moved the centers again.
+            log_objectives.append(sums.log_objective)
+    return centers, memberships, log_objectives, n_iter
 
 
 def _dask_fcm_single(data, initial_centers, fuzzifier, max_iter, tol, verbose):
@@ -112,11 +118,11 @@ def _dask_fcm_single(data, initial_centers, fuzzifier, max_iter, tol, verbose):
 
     Returns
     -------
-    centers, stats, log_objective, n_iter
+    centers, stats, log_objectives, n_iter
         As :func:`_fcm_single`, with the last pass's :class:`PassStats`
         (memberships stay lazy).
     """
-    centers, stats, n_iter, has_converged = iterate(
+    centers, stats, log_objectives, has_converged = iterate(
         functools.partial(data.fcm_pass, fuzzifier=fuzzifier),
         initial_centers,
         max_iter,
@@ -124,9 +130,11 @@ def _dask_fcm_single(data, initial_centers, fuzzifier, max_iter, tol, verbose):
         verbose,
         data.objective,
     )
+    n_iter = len(log_objectives)
     if not has_converged:
         stats = data.fcm_pass(centers, fuzzifier)
-    return centers, stats, stats.log_objective, n_iter
+        log_objectives.append(stats.log_objective)
+    return centers, stats, log_objectives, n_iter
 
 
 # Fitted attributes that are lazy Dask arrays after a fit on a Dask array.
@@ -144,9 +152,9 @@ def _best_run(runs, dtype):
     So the same run wins whatever the number of jobs, and on every array
     namespace and device.
     """
-    lowest = min(run[2] for run in runs)
+    lowest = min(run[2][-1] for run in runs)
     tie = _TIED_OBJECTIVES[dtype_name(dtype)]
-    return next(run for run in runs if run[2] <= lowest + tie)
+    return next(run for run in runs if run[2][-1] <= lowest + tie)
 
 
 def _relative_weights(sample_weight):
@@ -242,7 +250,11 @@ def _center_separation(sample, centers, sample_weight):
 
 
 class FuzzyCMeans(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator
+    DocumentationLinkMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    ClusterMixin,
+    BaseEstimator,
 ):
     r"""Fuzzy c-means clustering.
 
@@ -350,6 +362,19 @@ class FuzzyCMeans(
         every ``u ** m`` underflows (``m`` of several hundred). The fit
         itself works on ``log J`` and is unaffected.
 
+    objective_history_ : list of float
+        Objective ``J`` along the kept run, in float64 and in host memory
+        whatever the library of ``X`` (a list, as scikit-learn keeps such
+        histories): entry ``k`` is ``J`` of the centers after ``k`` updates
+        (entry 0: the initial centers) with their memberships, the value
+        that ``verbose`` prints at iteration ``k + 1``. A run that converged
+        has ``n_iter_`` entries; a run stopped by ``max_iter`` has one more,
+        of the centers its last iteration computed. The last entry is
+        ``objective_``, and no entry is larger than the one before it, to
+        rounding. ``inf`` and 0 as for ``objective_``. After
+        :meth:`partial_fit`, the run of the last batch (clustered with the
+        weighted previous centers, as ``objective_``).
+
     n_iter_ : int
         Number of iterations of the kept run.
 
@@ -452,7 +477,8 @@ class FuzzyCMeans(
 
     ``predict`` assigns each sample to its nearest center, ``predict_proba``
     returns memberships of new samples and ``transform`` their distances to
-    the centers.
+    the centers; the last two follow ``set_output`` (DataFrames under
+    ``set_output(transform="pandas")``, columns ``get_feature_names_out()``).
 
     References
     ----------
@@ -484,6 +510,8 @@ class FuzzyCMeans(
     array([ True,  True,  True])
     >>> fcm.m_
     2.0
+    >>> fcm.objective_history_[-1] == fcm.objective_
+    True
     >>> fcm.predict_proba([[0.0, 0.0], [12.0, 3.0]]).sum(axis=1)
     array([1., 1.])
     >>> poly = FuzzyCMeans(2, fuzzifier="polynomial", random_state=0).fit(X)
@@ -609,13 +637,13 @@ class FuzzyCMeans(
             )
             for seed in seeds
         ]
-        centers, stats, log_objective, n_iter = _best_run(runs, X.dtype)
+        centers, stats, log_objectives, n_iter = _best_run(runs, X.dtype)
         self.m_ = m
         self.cluster_centers_ = data.from_scaled(centers)
         self.center_weights_ = stats.center_weights
         self.memberships_ = lazy_memberships(X, self.cluster_centers_, fuzzifier)
         self.labels_ = lazy_labels(self.memberships_)
-        self.objective_ = data.objective(log_objective)
+        self._set_objectives(data, log_objectives)
         self.n_iter_ = n_iter
         self.n_steps_ = 1
         self.partition_coefficient_ = stats.partition_coefficient
@@ -844,7 +872,7 @@ class FuzzyCMeans(
         of ``data``), of weights ``sample_weight``; every row of ``data``
         counts in ``center_weights_``.
         """
-        centers, memberships, log_objective, n_iter = run
+        centers, memberships, log_objectives, n_iter = run
         xp = data.xp
         all_weights = data.sample_weight
         if all_weights is None:
@@ -861,7 +889,7 @@ class FuzzyCMeans(
         self.center_weights_ = center_weights
         self.memberships_ = memberships
         self.labels_ = xp.argmax(memberships, axis=1)
-        self.objective_ = data.objective(log_objective)
+        self._set_objectives(data, log_objectives)
         self.n_iter_ = n_iter
         self.n_steps_ = n_steps
         self.partition_coefficient_ = _partition_coefficient(
@@ -873,6 +901,18 @@ class FuzzyCMeans(
         )
         n_distinct = xp.unique_values(self.labels_).shape[0]
         return self._finish_fit(fuzzifier, X.shape, n_distinct)
+
+    def _set_objectives(self, data, log_objectives):
+        """Set ``objective_history_`` and ``objective_`` from a run's ``log J``.
+
+        ``data`` (prepared in memory or Dask) maps ``log J`` in its working
+        units to ``J`` in the data's. The history is a list of floats, as
+        scikit-learn keeps such histories (``GaussianMixture.lower_bounds_``):
+        on the host whatever the array library, where an array attribute
+        would follow ``X``'s library and device.
+        """
+        self.objective_history_ = [data.objective(value) for value in log_objectives]
+        self.objective_ = self.objective_history_[-1]
 
     def _finish_fit(self, fuzzifier, shape, n_distinct):
         """Keep what later calls need, and warn if the partition is degenerate.
@@ -1032,9 +1072,40 @@ class FuzzyCMeans(
 
         Returns
         -------
-        memberships : array of shape (n_samples, n_clusters)
-            Memberships in [0, 1], each row summing to 1; a lazy Dask array
-            for a Dask ``X``.
+        memberships : {array, DataFrame} of shape (n_samples, n_clusters)
+            Memberships in [0, 1], each row summing to 1. They follow the
+            output configuration of :meth:`transform`: a pandas DataFrame
+            under ``set_output(transform="pandas")`` or
+            ``sklearn.set_config(transform_output="pandas")`` (a polars one
+            for ``"polars"``), with the columns ``get_feature_names_out()``
+            and, for a DataFrame ``X``, its index. A lazy Dask array for a
+            Dask ``X``, whatever the configuration.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from fuzzyprune import FuzzyCMeans
+        >>> X = pd.DataFrame({"x": [0.0, 0.0, 9.0, 9.0, 4.0], "y": [0, 2, 0, 2, 1]},
+        ...                  index=["a", "b", "c", "d", "e"])
+        >>> fcm = FuzzyCMeans(2, random_state=0).set_output(transform="pandas")
+        >>> fcm.fit(X).predict_proba(X).round(2)
+           fuzzycmeans0  fuzzycmeans1
+        a          0.02          0.98
+        b          0.02          0.98
+        c          0.98          0.02
+        d          0.98          0.02
+        e          0.31          0.69
+        """
+        memberships = self._memberships(X)
+        if is_dask_collection(memberships):
+            # A DataFrame would gather the memberships into memory.
+            return memberships
+        return _wrap_data_with_container("transform", memberships, X, self)
+
+    def _memberships(self, X):
+        """:meth:`predict_proba` as an array, whatever the output configuration.
+
+        The library's own computations (scorers, fitness) use this.
         """
         if is_dask_collection(X):
             X, centers = self._check_dask_test_data(X)
@@ -1056,7 +1127,7 @@ class FuzzyCMeans(
             Cluster index of each sample; a lazy Dask array for a Dask ``X``.
         """
         if is_dask_collection(X):
-            return lazy_labels(self.predict_proba(X))
+            return lazy_labels(self._memberships(X))
         X = self._check_test_data(X, "predict")
         memberships = self._evaluate(X)[0]
         return namespace(memberships)[0].argmax(memberships, axis=1)
@@ -1158,3 +1229,16 @@ class FuzzyCMeans(
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.array_api_support = True
         return tags
+
+
+def memberships_of(clusterer, X):
+    """Return the memberships ``clusterer.predict_proba(X)`` as an array.
+
+    :meth:`FuzzyCMeans.predict_proba` follows the output configuration
+    (``set_output``), which may make it a DataFrame; the library's own
+    computations take the array. Other clusterers are asked for
+    ``predict_proba``.
+    """
+    if isinstance(clusterer, FuzzyCMeans):
+        return clusterer._memberships(X)
+    return clusterer.predict_proba(X)

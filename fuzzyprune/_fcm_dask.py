@@ -152,7 +152,7 @@ def _as_float64(values, name):
 
 def record_features(estimator, X, reset=True):
     """Set (or, without ``reset``, check) ``n_features_in_`` and feature names."""
-    from sklearn.utils.validation import _check_feature_names, _check_n_features
+    from ._sklearn_compat import _check_feature_names, _check_n_features
 
     _check_n_features(estimator, X, reset=reset)
     _check_feature_names(estimator, X, reset=reset)

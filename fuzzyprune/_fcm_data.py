@@ -519,13 +519,15 @@ def iterate(one_pass, centers, max_iter, tol, verbose, objective):
     result
         The last pass's result: of ``centers`` if ``has_converged``, of the
         centers before them otherwise.
-    n_iter : int
-        Passes run.
+    log_objectives : list of float
+        ``log J_m`` of each pass, in working units: one per iteration run.
     has_converged : bool
     """
     previous_log_objective = np.inf
+    log_objectives = []
     for n_iter in range(1, max_iter + 1):
         result = one_pass(centers)
+        log_objectives.append(result.log_objective)
         if verbose:
             print(
                 f"Iteration {n_iter}, objective {objective(result.log_objective):.6g}"
@@ -533,10 +535,10 @@ def iterate(one_pass, centers, max_iter, tol, verbose, objective):
         if converged(result.log_objective, previous_log_objective, tol):
             if verbose:
                 print(f"Converged at iteration {n_iter}.")
-            return centers, result, n_iter, True
+            return centers, result, log_objectives, True
         previous_log_objective = result.log_objective
         centers = result.centers(centers)
-    return centers, result, max_iter, False
+    return centers, result, log_objectives, False
 
 
 def distances(X, centers):

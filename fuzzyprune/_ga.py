@@ -13,7 +13,6 @@ from joblib import effective_n_jobs
 from sklearn.base import (
     BaseEstimator,
     MetaEstimatorMixin,
-    _fit_context,
     clone,
     is_classifier,
     is_regressor,
@@ -22,12 +21,9 @@ from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.feature_selection import SelectorMixin
 from sklearn.model_selection import check_cv, cross_val_score
 from sklearn.pipeline import Pipeline
-from sklearn.utils import get_tags
-from sklearn.utils._param_validation import HasMethods, RealNotInt, StrOptions
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
-    _routing_enabled,
     process_routing,
 )
 from sklearn.utils.parallel import Parallel, delayed
@@ -47,8 +43,17 @@ from ._array_api import (
     to_numpy,
 )
 from ._chunks import N_JOBS_CONSTRAINT, single_threaded_blas
-from ._fcm import FuzzyCMeans
+from ._doc_link import DocumentationLinkMixin
+from ._fcm import FuzzyCMeans, memberships_of
 from ._pareto import crowded_order, front_ranks
+from ._sklearn_compat import (
+    HasMethods,
+    RealNotInt,
+    StrOptions,
+    _fit_context,
+    _routing_enabled,
+    get_tags,
+)
 from ._validation import Interval, checking, keeps_state_on_error
 from .metrics import (
     _UNSUPERVISED_SCORERS,
@@ -175,7 +180,7 @@ def _fuzzy_silhouette_fitness(fitted, X, X_selected, space):
                 "scoring='fuzzy_silhouette' needs an estimator with memberships_ "
                 f"or predict_proba; {type(fitted).__name__} has neither."
             )
-        memberships = fitted.predict_proba(_take(X_selected, space.rows))
+        memberships = memberships_of(fitted, _take(X_selected, space.rows))
     else:
         memberships = _take(memberships, space.rows)
     memberships = _check_memberships(_in_namespace_of(memberships, X_selected))
@@ -618,7 +623,9 @@ class _Evaluations:
         return self.selected / n_members
 
 
-class GAFeatureSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
+class GAFeatureSelector(
+    DocumentationLinkMixin, SelectorMixin, MetaEstimatorMixin, BaseEstimator
+):
     """Select features with a genetic algorithm scored by clustering quality.
 
     Each candidate subset of features (a chromosome: one bit per feature) is

@@ -9,14 +9,12 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import assert_all_finite, check_random_state
-from sklearn.utils._param_validation import InvalidParameterError, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_consistent_length,
     check_is_fitted,
-    column_or_1d,
     validate_data,
 )
 from skorch import NeuralNetClassifier
@@ -26,7 +24,14 @@ from torch import nn
 from torch.nn.utils import skip_init
 from torch.utils.data import Subset
 
+from ._doc_link import DocumentationLinkMixin
 from ._pruning import PruningCallback, SparseLinear, compact_module
+from ._sklearn_compat import (
+    InvalidParameterError,
+    StrOptions,
+    _fit_context,
+    column_or_1d,
+)
 from ._validation import Interval, checking, keeps_state_on_error
 
 
@@ -212,7 +217,7 @@ class MLPModule(nn.Module):
         return self.output(X)
 
 
-class PrunedMLPClassifier(ClassifierMixin, BaseEstimator):
+class PrunedMLPClassifier(DocumentationLinkMixin, ClassifierMixin, BaseEstimator):
     """Multilayer perceptron, trained and pruned with skorch.
 
     The module is input -> hidden (ReLU) -> one logit per class, with one

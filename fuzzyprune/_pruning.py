@@ -11,15 +11,15 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.utils._param_validation import (
-    StrOptions,
-    validate_parameter_constraints,
-    validate_params,
-)
 from skorch.callbacks import Callback, LRScheduler
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from ._sklearn_compat import (
+    StrOptions,
+    validate_parameter_constraints,
+    validate_params,
+)
 from ._validation import Interval, external_stacklevel
 
 METHODS = ("l1_unstructured", "l1_structured", "distinctiveness")

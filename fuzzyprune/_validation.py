@@ -13,8 +13,6 @@ from contextlib import contextmanager
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_random_state as _check_random_state
-from sklearn.utils._param_validation import Interval as _Interval
-from sklearn.utils.validation import _check_sample_weight
 
 from ._array_api import (
     device,
@@ -24,6 +22,8 @@ from ._array_api import (
     prepared,
     to_numpy,
 )
+from ._sklearn_compat import Interval as _Interval
+from ._sklearn_compat import _check_sample_weight
 
 
 class Interval(_Interval):

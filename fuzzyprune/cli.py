@@ -11,15 +11,15 @@ from numbers import Integral
 import numpy as np
 from sklearn import datasets
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils._param_validation import (
+
+from . import __version__
+from ._fcm import FuzzyCMeans
+from ._sklearn_compat import (
     HasMethods,
     StrOptions,
     validate_parameter_constraints,
     validate_params,
 )
-
-from . import __version__
-from ._fcm import FuzzyCMeans
 from ._validation import Interval
 from .metrics import (
     cluster_accuracy,
@@ -230,8 +230,10 @@ def main(argv=None):
     status : int
         0 on success. A usage error (a bad argument, or a ``--data`` folder
         that cannot be read) exits with status 2 and one line on standard
-        error, before anything is written. A warning is printed as one line
-        ``fuzzyprune <command>: warning: <message>`` on standard error.
+        error, before anything is written. ``reproduce`` without torch or
+        skorch returns 1, after one line on standard error that says how to
+        install them, before anything is written. A warning is printed as one
+        line ``fuzzyprune <command>: warning: <message>`` on standard error.
     """
     parser = argparse.ArgumentParser(prog="fuzzyprune", description=__doc__)
     parser.add_argument("--version", action="version", version=__version__)
@@ -333,6 +335,11 @@ def _run_reproduce(args, parser):
     from .datasets import load_vehicle_x
 
     start = time.perf_counter()
+    try:
+        reproduce._import_networks()
+    except ImportError as error:  # not a usage error: no usage line
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 1
     data = None
     if args.data is not None:
         try:

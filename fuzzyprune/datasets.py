@@ -22,9 +22,9 @@ from typing import NamedTuple
 
 import numpy as np
 from sklearn.utils import Bunch
-from sklearn.utils._param_validation import StrOptions, validate_params
 from sklearn.utils.validation import check_array
 
+from ._sklearn_compat import StrOptions, validate_params
 from ._validation import Interval, check_random_state
 
 __all__ = ["VEHICLE_TYPE_NAMES", "load_vehicle_x", "make_vehicle_x", "write_vehicle_x"]

@@ -18,8 +18,7 @@ process that calls ``fit``, in order, whatever ``n_jobs``.
 
 from numbers import Integral, Real
 
-from sklearn.utils._param_validation import validate_params
-
+from ._sklearn_compat import validate_params
 from ._validation import Interval
 
 

@@ -58,16 +58,11 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import get_scorer as _sklearn_get_scorer
 from sklearn.metrics import pairwise_distances, silhouette_samples
-from sklearn.metrics._scorer import _BaseScorer
-from sklearn.utils._param_validation import StrOptions, validate_params
-from sklearn.utils.metadata_routing import _raise_for_params
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import (
-    _num_samples,
     check_array,
     check_consistent_length,
     check_is_fitted,
-    column_or_1d,
 )
 
 from ._array_api import device as device_of
@@ -80,7 +75,7 @@ from ._array_api import (
     to_numpy,
 )
 from ._chunks import chunks_of
-from ._fcm import _average, _relative_weights
+from ._fcm import _average, _relative_weights, memberships_of
 from ._fcm_data import (
     MODERATE_EXPONENT,
     largest_exponent,
@@ -89,6 +84,14 @@ from ._fcm_data import (
 )
 from ._fcm_step import dtype_name
 from ._fuzzifiers import fuzzifier_function
+from ._sklearn_compat import (
+    StrOptions,
+    _BaseScorer,
+    _num_samples,
+    _raise_for_params,
+    column_or_1d,
+    validate_params,
+)
 from ._validation import Interval, check_random_state, check_sample_weight, checking
 
 __all__ = [
@@ -865,13 +868,17 @@ def _silhouettes_of_distances(distances, labels):
 
     ``labels``, in the namespace and on the device of ``distances``, must form
     between 2 and ``n_samples - 1`` clusters. Each sum of distances is one
-    column of a product, computed alike whatever the cluster's number, so
-    two labellings of one partition give the same silhouettes to the last
-    bit.
+    column of a product, the clusters in the order of their first samples,
+    so two labellings of one partition make the same product and give the
+    same silhouettes to the last bit (some BLAS builds round a column of a
+    product differently by its position).
     """
     xp, _, device = _namespace_of(distances)
     codes, n_clusters = _label_codes(labels, xp, device)
     indicator = _one_hot(codes, n_clusters, distances.dtype, xp)
+    order = xp.argsort(xp.argmax(indicator, axis=0))
+    indicator = xp.take(indicator, order, axis=1)
+    codes = xp.take(xp.argsort(order), codes)
     sums = xp.astype(xp.matmul(distances, indicator), float_dtype(xp, device))
     return _silhouettes_from_sums(sums, codes, indicator > 0, xp)
 
@@ -1358,18 +1365,18 @@ class _ClusteringScorer(_BaseScorer):
 
 def _partition_coefficient_of(clusterer, X, y, sample_weight=None):
     return partition_coefficient(
-        clusterer.predict_proba(X), sample_weight=sample_weight
+        memberships_of(clusterer, X), sample_weight=sample_weight
     )
 
 
 def _modified_partition_coefficient_of(clusterer, X, y, sample_weight=None):
     return modified_partition_coefficient(
-        clusterer.predict_proba(X), sample_weight=sample_weight
+        memberships_of(clusterer, X), sample_weight=sample_weight
     )
 
 
 def _partition_entropy_of(clusterer, X, y, sample_weight=None):
-    return partition_entropy(clusterer.predict_proba(X), sample_weight=sample_weight)
+    return partition_entropy(memberships_of(clusterer, X), sample_weight=sample_weight)
 
 
 # The index with Xie and Beni's weights u ** 2 whatever the clusterer's
@@ -1378,14 +1385,14 @@ def _partition_entropy_of(clusterer, X, y, sample_weight=None):
 def _xie_beni_of(clusterer, X, y, sample_weight=None):
     return xie_beni_index(
         X,
-        clusterer.predict_proba(X),
+        memberships_of(clusterer, X),
         clusterer.cluster_centers_,
         sample_weight=sample_weight,
     )
 
 
 def _fuzzy_silhouette_of(clusterer, X, y):
-    return fuzzy_silhouette_score(X, clusterer.predict_proba(X))
+    return fuzzy_silhouette_score(X, memberships_of(clusterer, X))
 
 
 def _simplified_silhouette_of(clusterer, X, y, sample_weight=None):

@@ -228,6 +228,83 @@ def plot_pareto_front(selector, *, ax=None):
     return ax
 
 
+def plot_objective_history(estimator, *, ax=None, log_scale=True):
+    """Plot the objective of a fitted fuzzy c-means along its iterations.
+
+    Draws ``objective_history_``: the objective ``J`` of the initial
+    centers (at 0) and of the centers after each update, down to
+    ``objective_``, that of the result.
+
+    Parameters
+    ----------
+    estimator : FuzzyCMeans
+        A fitted :class:`~fuzzyprune.FuzzyCMeans`.
+
+    ax : matplotlib Axes, default=None
+        Axes to draw on; ``None`` creates a figure.
+
+    log_scale : bool, default=True
+        Draw the objective on a logarithmic axis, where equal steps are
+        equal relative improvements: those that ``tol`` judges, and the
+        small late ones stay visible beside the large first ones. A
+        history with an objective of 0 (every sample on a center), which
+        such an axis cannot show, is drawn on a linear one.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The axes drawn on.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If ``estimator`` is not fitted.
+    TypeError
+        If ``estimator`` has no ``objective_history_``: it is not a
+        :class:`~fuzzyprune.FuzzyCMeans`, or was fitted by a version
+        without it.
+
+    See Also
+    --------
+    fuzzyprune.FuzzyCMeans : The clusterer whose ``objective_history_`` is
+        drawn.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import load_iris
+    >>> from fuzzyprune import FuzzyCMeans
+    >>> from fuzzyprune.plotting import plot_objective_history
+    >>> fcm = FuzzyCMeans(3, init="random", random_state=0).fit(load_iris().data)
+    >>> ax = plot_objective_history(fcm)
+    >>> bool(ax.get_lines()[0].get_ydata()[-1] == fcm.objective_)
+    True
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
+    """
+    check_is_fitted(estimator)
+    history = getattr(estimator, "objective_history_", None)
+    if history is None:
+        raise TypeError(
+            f"{type(estimator).__name__} has no objective_history_: "
+            "plot_objective_history draws that of a FuzzyCMeans fitted by this "
+            "version of fuzzyprune."
+        )
+    if ax is None:
+        ax = _pyplot().subplots()[1]
+    from matplotlib.ticker import MaxNLocator
+
+    ax.plot(np.arange(len(history)), history, marker="o")
+    if log_scale and min(history) > 0:
+        ax.set_yscale("log")
+    # Whole numbers of updates only, however few.
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("center updates")
+    ax.set_ylabel("objective J")
+    return ax
+
+
 def _check_selector(selector):
     """Refuse anything but a fitted GAFeatureSelector."""
     if not isinstance(selector, GAFeatureSelector):

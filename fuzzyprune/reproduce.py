@@ -39,16 +39,17 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.metrics import silhouette_score as _silhouette_score
 from sklearn.utils import Bunch
-from sklearn.utils._param_validation import (
+from sklearn.utils.validation import check_array, check_consistent_length
+from tqdm.auto import tqdm
+
+from . import __version__, _import_nn
+from ._fcm import FuzzyCMeans
+from ._ga import GAFeatureSelector
+from ._sklearn_compat import (
+    column_or_1d,
     validate_parameter_constraints,
     validate_params,
 )
-from sklearn.utils.validation import check_array, check_consistent_length, column_or_1d
-from tqdm.auto import tqdm
-
-from . import __version__
-from ._fcm import FuzzyCMeans
-from ._ga import GAFeatureSelector
 from ._validation import Interval, check_random_state
 from .datasets import _MAX_COUNT, load_vehicle_x, make_vehicle_x
 from .metrics import cluster_accuracy
@@ -436,6 +437,11 @@ def _prepare(out, data, settings, seed, n_samples):
             f"Cannot write results to out={str(out)!r}: {error}."
         ) from error
     return folder, loaded, settings
+
+
+def _import_networks():
+    """Import the networks' module: without torch or skorch, stop before any work."""
+    _import_nn("._mlp", "Reproducing the study")
 
 
 def _mlp_row(data, seed, epochs, **params):
@@ -1041,6 +1047,10 @@ def reproduce(out, *, data=None, settings=QUICK, seed=0, n_samples=None, progres
     OSError or ValueError
         Raised by :func:`~fuzzyprune.datasets.load_vehicle_x`, naming the
         file, if the folder ``data`` cannot be read as Vehicle-X features.
+    ModuleNotFoundError
+        If torch or skorch, which the networks need, is not installed
+        (``pip install "fuzzyprune[nn]"``); after the parameters are checked,
+        before the data are loaded.
 
     See Also
     --------
@@ -1066,6 +1076,7 @@ def reproduce(out, *, data=None, settings=QUICK, seed=0, n_samples=None, progres
     [2]
     """
     start = time.perf_counter()
+    _import_networks()
     folder, loaded, settings = _prepare(out, data, settings, seed, n_samples)
     return _run(folder, loaded, settings, seed, progress, start)
 

@@ -76,6 +76,14 @@ def test_fit_equals_numpy_fit(blobs, name, dtype, setting):
     rtol = _tolerance(dtype)
     assert fitted.objective_ == pytest.approx(reference.objective_, rel=rtol)
     assert fitted.n_iter_ == reference.n_iter_
+    # Python floats, whatever the library.
+    assert all(type(value) is float for value in fitted.objective_history_)
+    assert fitted.objective_history_[-1] == fitted.objective_
+    # Iterations before convergence move centers rounded in X's type, as
+    # far as the centers themselves differ.
+    np.testing.assert_allclose(
+        fitted.objective_history_, reference.objective_history_, rtol=100 * rtol
+    )
     assert fitted.m_ == reference.m_
     assert fitted.partition_coefficient_ == pytest.approx(
         reference.partition_coefficient_, rel=rtol
@@ -221,6 +229,25 @@ def test_predict_refuses_another_namespace(blobs, name):
         for method in ("predict", "predict_proba", "transform", "score"):
             with pytest.raises(ValueError, match="same namespace"):
                 getattr(fitted, method)(blobs[0])
+
+
+@pytest.mark.parametrize("name", ["torch", "strict"])
+def test_memberships_follow_pandas_output_as_transform_does(blobs, name):
+    pd = pytest.importorskip("pandas")
+    X = blobs[0]
+    X_xp = to_namespace(name, X)
+    reference = FuzzyCMeans(4, random_state=0).fit(X)
+    with sklearn.config_context(array_api_dispatch=True, transform_output="pandas"):
+        fitted = FuzzyCMeans(4, random_state=0).fit(X_xp)
+        memberships = fitted.predict_proba(X_xp)
+        distances = fitted.transform(X_xp)
+    # scikit-learn makes a DataFrame of the host array of transform's result.
+    assert isinstance(distances, pd.DataFrame)
+    assert isinstance(memberships, pd.DataFrame)
+    np.testing.assert_array_equal(memberships.columns, distances.columns)
+    np.testing.assert_allclose(
+        memberships.to_numpy(), reference.memberships_, atol=1e-10
+    )
 
 
 def test_without_dispatch_tensors_are_fitted_as_numpy(blobs):

@@ -41,13 +41,25 @@ def _expected_failed_checks(estimator):
     return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
 
 
+def _listed(mark):
+    """Return a parametrize mark with its parameter sets in a list.
+
+    scikit-learn before 1.9 passes the checks as a generator, which pytest 9
+    deprecates.
+    """
+    names, values = mark.args
+    return pytest.mark.parametrize(names, list(values), **mark.kwargs)
+
+
 # The checks' data sets have two to four features, one of which a selection
 # may well keep; the warning that says so is meant for users, not the checks.
 @pytest.mark.filterwarnings(
     "ignore:GAFeatureSelector selected a single feature:UserWarning"
 )
-@parametrize_with_checks(
-    FAST_ESTIMATORS, expected_failed_checks=_expected_failed_checks
+@_listed(
+    parametrize_with_checks(
+        FAST_ESTIMATORS, expected_failed_checks=_expected_failed_checks
+    )
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

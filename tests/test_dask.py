@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+import sklearn
 from sklearn.datasets import make_blobs
 
 from fuzzyprune import FuzzyCMeans
@@ -72,6 +73,10 @@ def _assert_same_fit(fitted, memory, dtype=np.float64, scale=1.0):
     objective = memory.objective_ * scale * scale
     assert fitted.objective_ == pytest.approx(objective, rel=rtol)
     assert fitted.n_iter_ == memory.n_iter_
+    assert fitted.objective_history_[-1] == fitted.objective_
+    with np.errstate(over="ignore"):
+        history = np.asarray(memory.objective_history_) * scale * scale
+    np.testing.assert_allclose(fitted.objective_history_, history, rtol)
     assert fitted.cluster_centers_.dtype == dtype
     np.testing.assert_allclose(
         fitted.cluster_centers_ / scale,
@@ -150,13 +155,16 @@ def test_dask_fit_with_sample_weights_equals_the_fit_in_memory(blobs, kind):
 
 @pytest.mark.parametrize(
     "params",
-    [{}, {"m": 1.3}, {"fuzzifier": "polynomial"}],
-    ids=["auto", "m=1.3", "polynomial"],
+    [{}, {"m": 1.3}, {"fuzzifier": "polynomial"}, {"max_iter": 2}],
+    ids=["auto", "m=1.3", "polynomial", "stopped by max_iter"],
 )
 def test_dask_fit_equals_the_fit_in_memory_for_each_fuzzifier(blobs, params):
     fitted, memory = _fit_both(blobs, ((300, 700, 123, 877), (6,)), **params)
     _assert_same_fit(fitted, memory)
     assert fitted.m_ == memory.m_
+    # One entry per iteration and, after the last one, of its centers.
+    expected_entries = 3 if params == {"max_iter": 2} else memory.n_iter_
+    assert len(fitted.objective_history_) == expected_entries
 
 
 # Squared distances of data beyond 1e154 overflow, below 1e-154 underflow,
@@ -191,6 +199,7 @@ def _assert_bitwise_equal(one, other):
     np.testing.assert_array_equal(one.cluster_centers_, other.cluster_centers_)
     np.testing.assert_array_equal(one.center_weights_, other.center_weights_)
     assert one.objective_ == other.objective_
+    np.testing.assert_array_equal(one.objective_history_, other.objective_history_)
     assert one.n_iter_ == other.n_iter_
     assert one.partition_coefficient_ == other.partition_coefficient_
     assert one.center_separation_ == other.center_separation_
@@ -368,6 +377,14 @@ def test_methods_on_dask_arrays_are_lazy(blobs, fits, method):
         np.testing.assert_array_equal(computed, expected)
     else:
         np.testing.assert_allclose(computed, expected, rtol=1e-10, atol=1e-15)
+
+
+def test_memberships_stay_lazy_under_pandas_output(blobs, fits):
+    X = da.from_array(blobs, chunks=500)
+    with sklearn.config_context(transform_output="pandas"), _TaskResults() as results:
+        memberships = fits[1].predict_proba(X)
+    assert results.n_tasks == 0
+    assert isinstance(memberships, da.Array)
 
 
 def test_fitted_memberships_and_labels_are_lazy(blobs, fits):

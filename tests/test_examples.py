@@ -29,6 +29,7 @@ def run_example(name, monkeypatch):
 
 def test_every_example_is_tested():
     tested = {
+        "plot_cluster_your_own_data.py",
         "plot_fuzzy_cmeans_validity.py",
         "plot_ga_feature_selection.py",
         "plot_high_dimensional_fuzzy_cmeans.py",
@@ -61,6 +62,45 @@ def test_fuzzy_cmeans_validity_example(monkeypatch, capsys):
     # The text claims m = 5 degenerates in these 13 dimensions, and only it.
     assert "m = 5.0: FuzzyCMeans with m=5 found a degenerate partition" in output
     assert "m = 3.0:" not in output
+
+
+def test_cluster_your_own_data_example(monkeypatch, capsys):
+    namespace, n_figures = run_example("plot_cluster_your_own_data.py", monkeypatch)
+    assert n_figures == 3
+    # The memberships are a DataFrame of X's rows and one column per cluster.
+    fcm, X, memberships = namespace["fcm"], namespace["X"], namespace["memberships"]
+    assert list(memberships.columns) == list(fcm.get_feature_names_out())
+    assert memberships.index.equals(X.index)
+    np.testing.assert_array_equal(memberships.to_numpy(), fcm.memberships_)
+    # The text claims m="auto" is close to 1 here, and that the least sure
+    # samples share their membership among clusters.
+    assert fcm.m_ < 1.1
+    largest = memberships.max(axis=1)
+    ambiguous = namespace["ambiguous"]
+    assert set(ambiguous) == set(largest.sort_values().index[:8])
+    second = memberships.loc[ambiguous].apply(
+        lambda row: row.nlargest(2).iloc[1], axis=1
+    )
+    assert (second > 0.1).all()
+    # The plotted history, falling quickly and then flattening.
+    history = fcm.objective_history_
+    (line,) = namespace["history_ax"].get_lines()
+    np.testing.assert_array_equal(line.get_ydata(), history)
+    assert history[0] - history[1] > history[1] - history[-1]
+    # The search picks the least Xie-Beni index, a larger m than "auto" with
+    # a smaller J_m (not comparable across m) and fewer nearly crisp samples.
+    search = namespace["search"]
+    results = search.cv_results_
+    best = results["params"][np.argmax(results["mean_test_score"])]
+    assert search.best_params_ == best
+    chosen = search.best_estimator_
+    assert chosen.m_ > fcm.m_ and chosen.objective_ < fcm.objective_
+    crisp = (chosen.memberships_.max(axis=1) > 0.9).sum()
+    assert crisp < (largest > 0.9).sum()
+    # The text claims m = 2 collapses in these 64 dimensions.
+    output = capsys.readouterr().out
+    assert "FuzzyCMeans with m=2 found a degenerate partition" in output
+    assert namespace["collapsed"].memberships_.max() < 0.11
 
 
 @pytest.mark.slow

@@ -28,6 +28,7 @@ def test_one_batch_equals_fit_from_the_same_centers(blobs):
     fitted = FuzzyCMeans(5, init=centers).fit(blobs)
     partial = FuzzyCMeans(5, init=centers).partial_fit(blobs)
     assert partial.objective_ == fitted.objective_
+    np.testing.assert_array_equal(partial.objective_history_, fitted.objective_history_)
     np.testing.assert_array_equal(partial.cluster_centers_, fitted.cluster_centers_)
     assert partial.n_steps_ == fitted.n_steps_ == 1
 
@@ -79,9 +80,17 @@ def test_pickled_between_batches_continues_alike(blobs):
 def test_partial_fit_continues_a_fit(blobs):
     fitted = FuzzyCMeans(5, random_state=0).fit(blobs[:1500])
     before = fitted.center_weights_.sum()
+    batch_objective = -fitted.score(blobs[1500:])
     fitted.partial_fit(blobs[1500:])
     assert fitted.n_steps_ == 2
     assert fitted.center_weights_.sum() == pytest.approx(before + 1500)
+    # The batch's run starts from the previous centers, where the weighted
+    # centers, each on its own, add nothing to the batch's objective.
+    history = fitted.objective_history_
+    assert history[0] == pytest.approx(batch_objective, rel=1e-12)
+    assert history[-1] == fitted.objective_ < history[0]
+    assert len(history) == fitted.n_iter_
+    assert np.all(np.diff(history) <= 0)
 
 
 @pytest.mark.parametrize(

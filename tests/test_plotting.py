@@ -97,3 +97,48 @@ def test_plot_pareto_front_marks_the_front_and_the_selected_subset():
         selected.get_offsets(), [[selector.support_.sum(), selector.best_score_]]
     )
     matplotlib.pyplot.close(ax.figure)
+
+
+def test_plot_objective_history_draws_the_history():
+    import matplotlib.pyplot as plt
+
+    from fuzzyprune.plotting import plot_objective_history
+
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    fcm = FuzzyCMeans(3, init="random", max_iter=5, tol=0, random_state=0).fit(X)
+    fig, ax = plt.subplots()
+    assert plot_objective_history(fcm, ax=ax) is ax
+    (line,) = ax.get_lines()
+    # The initial centers' objective at 0, then one per update.
+    np.testing.assert_array_equal(line.get_xdata(), np.arange(6))
+    np.testing.assert_array_equal(line.get_ydata(), fcm.objective_history_)
+    assert ax.get_yscale() == "log"
+    assert ax.get_xlabel() == "center updates"
+    assert ax.get_ylabel() == "objective J"
+    linear = plot_objective_history(fcm, log_scale=False)
+    assert linear is not ax
+    assert linear.get_yscale() == "linear"
+    # Every sample on a center: J = 0, which a log axis cannot show.
+    on_centers = FuzzyCMeans(2, random_state=0).fit(np.repeat(X[:2], 3, axis=0))
+    assert on_centers.objective_history_ == [0.0]
+    zero = plot_objective_history(on_centers)
+    assert zero.get_yscale() == "linear"
+    for axes in (ax, linear, zero):
+        plt.close(axes.figure)
+
+
+def test_plot_objective_history_refuses_estimators_without_one():
+    from sklearn.cluster import KMeans
+
+    from fuzzyprune.plotting import plot_objective_history
+
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    with pytest.raises(NotFittedError):
+        plot_objective_history(FuzzyCMeans(2))
+    with pytest.raises(TypeError, match="KMeans has no objective_history_"):
+        plot_objective_history(KMeans(2, n_init=1, random_state=0).fit(X))
+    # A FuzzyCMeans fitted and pickled by a version without it.
+    earlier = FuzzyCMeans(2, random_state=0).fit(X)
+    del earlier.objective_history_
+    with pytest.raises(TypeError, match="FuzzyCMeans has no objective_history_"):
+        plot_objective_history(earlier)
