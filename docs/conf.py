@@ -56,16 +56,9 @@ html_theme_options = {"navigation_with_keys": False}
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 default_role = "literal"
-
-# scikit-learn gives an estimator one set_<method>_request method per method
-# that takes metadata; they only configure metadata routing and are
-# documented once by scikit-learn, so the class pages leave them out.
-_METADATA_REQUEST = re.compile(r"set_\w+_request")
-
-
-def _skip_metadata_requests(app, what, name, obj, skip, options):
-    return True if _METADATA_REQUEST.fullmatch(name) else None
-
+# Docstrings quote values as code ("auto"); typographic quotes would turn
+# them the wrong way round in parameter types.
+smartquotes = False
 
 # A label sphinx-gallery gives an example of scikit-learn's gallery.
 _SKLEARN_EXAMPLE = re.compile(r"sphx_glr_auto_examples_(\w+?)_(plot_\w+)\.py")
@@ -76,13 +69,25 @@ def _sklearn_references(app, env, node, contnode):
 
     The methods the estimators inherit from scikit-learn (``set_output``,
     ``score``, ``get_metadata_routing``) keep its docstrings, whose ``:ref:``
-    labels name pages of scikit-learn's documentation, not of this one: an
-    example of its gallery becomes a link to that example on its site, any
-    other label the text of the reference.
+    labels and ``:term:`` glossary entries name pages of scikit-learn's
+    documentation, not of this one: a glossary term becomes a link to its
+    entry in scikit-learn's glossary, an example of its gallery a link to
+    that example on its site, any other label the text of the reference.
     """
     source, _ = get_source_line(node)
-    if node["reftype"] != "ref" or "docstring of sklearn." not in (source or ""):
+    if node["reftype"] not in ("ref", "term") or "docstring of sklearn." not in (
+        source or ""
+    ):
         return None
+    if node["reftype"] == "term":
+        anchor = re.sub(r"\W+", "-", node["reftarget"].lower())
+        return nodes.reference(
+            "",
+            "",
+            contnode,
+            refuri=f"https://scikit-learn.org/stable/glossary.html#term-{anchor}",
+            internal=False,
+        )
     example = _SKLEARN_EXAMPLE.fullmatch(node["reftarget"])
     if example is None:
         return contnode
@@ -97,5 +102,4 @@ def _sklearn_references(app, env, node, contnode):
 
 def setup(app):
     """Connect the handlers above."""
-    app.connect("autodoc-skip-member", _skip_metadata_requests)
     app.connect("missing-reference", _sklearn_references)

@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.preprocessing import StandardScaler
 
 from fuzzyprune import FuzzyCMeans
@@ -97,11 +97,14 @@ history_ax.set_title(f"$J_m$ of the fit with m = {fcm.m_:.3f}")
 # compactness of the clusters against the separation of their centers, with
 # the same squared memberships whatever ``m``, so fits of different ``m``
 # compare; :class:`~sklearn.model_selection.GridSearchCV` scores it on
-# held-out samples, without labels.
+# held-out samples, without labels. Shuffle the folds: the default ones are
+# contiguous rows, and data stored group by group would give test folds of
+# one group.
 search = GridSearchCV(
     FuzzyCMeans(10, random_state=0),
     {"m": [1.02, 1.05, 1.1, 1.2, "auto"]},
     scoring=get_scorer("neg_xie_beni"),
+    cv=KFold(5, shuffle=True, random_state=0),
 ).fit(X)
 for m, score in zip(
     search.cv_results_["param_m"], search.cv_results_["mean_test_score"], strict=True

@@ -467,7 +467,7 @@ class FuzzyCMeans(
     weighted sums per cluster, merged as a tree in block order: results
     depend only on the data and its chunking, not on the scheduler, and
     equal the in-memory fit from the same initial centers to rounding.
-    ``init="k-means++"`` is done as k-means|| [7]_ and ``init="random"``
+    ``init="k-means++"`` is done as k-means|| [6]_ and ``init="random"``
     draws memberships block by block. ``memberships_`` and ``labels_`` are
     then lazy Dask arrays, left out when the estimator is pickled (they
     would carry the training data's graph; ``predict(X)`` gives them
@@ -495,7 +495,7 @@ class FuzzyCMeans(
        Applications 1(1), 1-16, 2011.
     .. [5] A. C. Nara, "Image Classification Using Network Pruning and
        Clustering Techniques", Australian National University, 2021.
-    .. [7] B. Bahmani, B. Moseley, A. Vattani, R. Kumar and S. Vassilvitskii,
+    .. [6] B. Bahmani, B. Moseley, A. Vattani, R. Kumar and S. Vassilvitskii,
        "Scalable k-means++", Proceedings of the VLDB Endowment 5(7),
        622-633, 2012.
 
@@ -662,7 +662,7 @@ class FuzzyCMeans(
         :meth:`fit` does. Each later call clusters the batch together with
         the current centers, each center a point weighted by
         ``center_weights_``, the total membership of all samples seen so
-        far (single-pass fuzzy c-means, Havens et al. [6]_), starting from
+        far (single-pass fuzzy c-means, Havens et al. [1]_), starting from
         the current centers: one pass over data of any size, in memory of
         one batch and the centers. The fuzzifier is fixed at the first
         batch: ``m="auto"`` uses that batch's shape (``N`` its number of
@@ -702,7 +702,7 @@ class FuzzyCMeans(
 
         References
         ----------
-        .. [6] T. C. Havens, J. C. Bezdek, C. Leckie, L. O. Hall and M.
+        .. [1] T. C. Havens, J. C. Bezdek, C. Leckie, L. O. Hall and M.
            Palaniswami, "Fuzzy c-means algorithms for very large data",
            IEEE Transactions on Fuzzy Systems 20(6), 1130-1146, 2012.
         """
@@ -1015,7 +1015,6 @@ class FuzzyCMeans(
                 reset=reset,
                 dtype=[xp.float64, xp.float32],
                 order="C",
-                accept_large_sparse=False,
             )
 
     def _check_test_data(self, X, method):
@@ -1151,6 +1150,50 @@ class FuzzyCMeans(
             return lazy_distances(*self._check_dask_test_data(X))
         X = self._check_test_data(X, "transform")
         return distances(X, self.cluster_centers_)
+
+    def fit_transform(self, X, y=None, sample_weight=None):
+        """Fit, then return the distances of the samples to the centers.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training samples, as in :meth:`fit`.
+
+        y : Ignored
+            Not used, present for API consistency.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample, as in :meth:`fit`.
+
+        Returns
+        -------
+        distances : {array, DataFrame} of shape (n_samples, n_clusters)
+            Distance of each sample to each fitted center, as
+            :meth:`transform` gives them, in the configured output container.
+        """
+        return self.fit(X, sample_weight=sample_weight).transform(X)
+
+    def set_output(self, *, transform=None):
+        """Set the output container of the distances and the memberships.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"}, default=None
+            Container of what :meth:`transform`, :meth:`fit_transform` and
+            :meth:`predict_proba` return: ``"default"`` the input's kind of
+            array, ``"pandas"`` or ``"polars"`` a DataFrame whose columns are
+            ``get_feature_names_out()``, one per cluster, keeping a
+            DataFrame ``X``'s index; ``None`` leaves the configuration
+            unchanged. Dask input gives lazy arrays whatever the setting for
+            :meth:`predict_proba`, and arrays of the array API that pandas
+            cannot read (on a GPU) need ``"default"``.
+
+        Returns
+        -------
+        self : FuzzyCMeans
+            The estimator.
+        """
+        return super().set_output(transform=transform)
 
     def score(self, X, y=None, sample_weight=None):
         """Return the opposite of the objective ``J`` of ``X``.

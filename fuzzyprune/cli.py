@@ -235,7 +235,12 @@ def main(argv=None):
         install them, before anything is written. A warning is printed as one
         line ``fuzzyprune <command>: warning: <message>`` on standard error.
     """
-    parser = argparse.ArgumentParser(prog="fuzzyprune", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="fuzzyprune",
+        description="Fuzzy clustering, genetic feature selection and pruned "
+        "networks: run the original study's experiments (reproduce) or cluster "
+        "a bundled data set (demo).",
+    )
     parser.add_argument("--version", action="version", version=__version__)
     commands = parser.add_subparsers(dest="command", required=True)
     demo_parser = commands.add_parser(
@@ -246,8 +251,9 @@ def main(argv=None):
         "--m",
         type=_fuzzifier,
         nargs="+",
-        default=[1.5, 2.0, 3.0],
-        help="fuzzifiers to compare: numbers greater than 1, or 'auto'",
+        default=[1.5, 2.0, 3.0, "auto"],
+        help="fuzzifiers to compare: numbers greater than 1, or 'auto' "
+        "(default 1.5 2 3 auto)",
     )
     demo_parser.add_argument(
         "--seed", type=_seed, default=0, help="from 0 to 2**32 - 1 (default 0)"
@@ -323,8 +329,8 @@ def _add_reproduce_parser(commands):
     parser.add_argument(
         "--n-samples",
         type=_integer_at_least(MIN_SAMPLES, MAX_SAMPLES + 1),
-        help=f"samples to use (synthetic: to generate), from {MIN_SAMPLES} to "
-        f"{MAX_SAMPLES}",
+        help=f"samples to use (synthetic: to generate), at least {MIN_SAMPLES} "
+        "(default: the limit of --quick or --full)",
     )
     return parser
 

@@ -1,9 +1,13 @@
 """Plots of fitted estimators (needs matplotlib, the ``plot`` extra)."""
 
+import warnings
+
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._fcm import FuzzyCMeans
 from ._ga import GAFeatureSelector
+from ._sklearn_compat import validate_params
 
 
 def _pyplot():
@@ -14,6 +18,17 @@ def _pyplot():
             "Plotting needs matplotlib: pip install 'fuzzyprune[plot]'."
         ) from error
     return plt
+
+
+def _axes(ax):
+    """Return ``ax``, or new axes if it is None; refuse anything else."""
+    if ax is None:
+        return _pyplot().subplots()[1]
+    from matplotlib.axes import Axes
+
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None, got {ax!r:.80}.")
+    return ax
 
 
 def plot_ga_history(selector, *, ax=None):
@@ -38,7 +53,8 @@ def plot_ga_history(selector, *, ax=None):
     Raises
     ------
     TypeError
-        If ``selector`` is not a :class:`~fuzzyprune.GAFeatureSelector`.
+        If ``selector`` is not a :class:`~fuzzyprune.GAFeatureSelector` or
+        ``ax`` not a matplotlib Axes.
     sklearn.exceptions.NotFittedError
         If ``selector`` is not fitted.
 
@@ -63,8 +79,7 @@ def plot_ga_history(selector, *, ax=None):
     >>> plt.close(ax.figure)
     """
     _check_selector(selector)
-    if ax is None:
-        ax = _pyplot().subplots()[1]
+    ax = _axes(ax)
     history = selector.history_
     generations = history["generation"]
     mean, std = history["mean_score"], history["std_score"]
@@ -77,6 +92,9 @@ def plot_ga_history(selector, *, ax=None):
     return ax
 
 
+@validate_params(
+    {"feature_names": ["array-like", None]}, prefer_skip_nested_validation=True
+)
 def plot_selection_frequency(selector, *, ax=None, feature_names=None):
     """Plot how often the search selected each feature.
 
@@ -104,9 +122,11 @@ def plot_selection_frequency(selector, *, ax=None, feature_names=None):
     Raises
     ------
     TypeError
-        If ``selector`` is not a :class:`~fuzzyprune.GAFeatureSelector`.
+        If ``selector`` is not a :class:`~fuzzyprune.GAFeatureSelector` or
+        ``ax`` not a matplotlib Axes.
     ValueError
-        If ``feature_names`` has another length than the features.
+        If ``feature_names`` is not a sequence or has another length than
+        the features.
     sklearn.exceptions.NotFittedError
         If ``selector`` is not fitted.
 
@@ -139,8 +159,7 @@ def plot_selection_frequency(selector, *, ax=None, feature_names=None):
             f"feature_names has {len(feature_names)} names for "
             f"{frequency.size} features."
         )
-    if ax is None:
-        ax = _pyplot().subplots()[1]
+    ax = _axes(ax)
     positions = np.arange(frequency.size)
     for chosen, color, label in (
         (False, "C0", "not selected"),
@@ -180,7 +199,8 @@ def plot_pareto_front(selector, *, ax=None):
     Raises
     ------
     TypeError
-        If ``selector`` is not a :class:`~fuzzyprune.GAFeatureSelector`.
+        If ``selector`` is not a :class:`~fuzzyprune.GAFeatureSelector` or
+        ``ax`` not a matplotlib Axes.
     sklearn.exceptions.NotFittedError
         If ``selector`` is not fitted.
 
@@ -206,8 +226,7 @@ def plot_pareto_front(selector, *, ax=None):
     >>> plt.close(ax.figure)
     """
     _check_selector(selector)
-    if ax is None:
-        ax = _pyplot().subplots()[1]
+    ax = _axes(ax)
     evaluated = selector.evaluations_
     front = selector.pareto_front_
     ax.scatter(
@@ -228,6 +247,7 @@ def plot_pareto_front(selector, *, ax=None):
     return ax
 
 
+@validate_params({"log_scale": ["boolean"]}, prefer_skip_nested_validation=True)
 def plot_objective_history(estimator, *, ax=None, log_scale=True):
     """Plot the objective of a fitted fuzzy c-means along its iterations.
 
@@ -260,9 +280,18 @@ def plot_objective_history(estimator, *, ax=None, log_scale=True):
     sklearn.exceptions.NotFittedError
         If ``estimator`` is not fitted.
     TypeError
-        If ``estimator`` has no ``objective_history_``: it is not a
-        :class:`~fuzzyprune.FuzzyCMeans`, or was fitted by a version
-        without it.
+        If ``estimator`` is not a :class:`~fuzzyprune.FuzzyCMeans` (pass a
+        pipeline's last step, ``pipeline[-1]``, or a search's
+        ``best_estimator_``) or was fitted by a version without
+        ``objective_history_``; if ``ax`` is not a matplotlib Axes.
+    ValueError
+        If ``log_scale`` is not a bool.
+
+    Warns
+    -----
+    UserWarning
+        If some entries are infinite (the objective beyond float64's range,
+        see ``objective_``): they cannot be drawn.
 
     See Also
     --------
@@ -283,6 +312,12 @@ def plot_objective_history(estimator, *, ax=None, log_scale=True):
     >>> import matplotlib.pyplot as plt
     >>> plt.close(ax.figure)
     """
+    if not isinstance(estimator, FuzzyCMeans):
+        raise TypeError(
+            "estimator must be a fitted FuzzyCMeans, got "
+            f"{type(estimator).__name__}; for a pipeline pass its last step "
+            "(pipeline[-1]), for a search its best_estimator_."
+        )
     check_is_fitted(estimator)
     history = getattr(estimator, "objective_history_", None)
     if history is None:
@@ -291,10 +326,18 @@ def plot_objective_history(estimator, *, ax=None, log_scale=True):
             "plot_objective_history draws that of a FuzzyCMeans fitted by this "
             "version of fuzzyprune."
         )
-    if ax is None:
-        ax = _pyplot().subplots()[1]
+    ax = _axes(ax)
     from matplotlib.ticker import MaxNLocator
 
+    if not np.all(np.isfinite(history)):
+        warnings.warn(
+            f"{np.sum(~np.isfinite(history))} of the {len(history)} entries of "
+            "objective_history_ are infinite (the objective exceeds float64's "
+            "range) and are not drawn; a fit on the data divided by a power of "
+            "two s has the same memberships and an objective s ** 2 smaller.",
+            UserWarning,
+            stacklevel=2,
+        )
     ax.plot(np.arange(len(history)), history, marker="o")
     if log_scale and min(history) > 0:
         ax.set_yscale("log")

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.metrics import silhouette_score
-from sklearn.model_selection import KFold
 
 from fuzzyprune import FuzzyCMeans
 from fuzzyprune.metrics import xie_beni_index
@@ -50,7 +49,7 @@ def test_fuzzy_cmeans_validity_example(monkeypatch, capsys):
     mean_indices = {}
     for m in search.param_grid["m"]:
         indices = []
-        for train, test in KFold(5).split(X):
+        for train, test in search.cv.split(X):
             fcm = FuzzyCMeans(3, m=m, random_state=0).fit(X[train])
             memberships = fcm.predict_proba(X[test])
             centers = fcm.cluster_centers_

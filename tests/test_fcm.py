@@ -308,16 +308,26 @@ def test_float32_accurate_far_from_the_origin():
     assert_allclose(fcm32.memberships_, expected, atol=2e-3)
 
 
-def test_sparse_input(blobs):
+def _with_int64_indices(matrix):
+    # Large sparse matrices index with int64; scipy picks int32 when it can.
+    matrix.indices = matrix.indices.astype(np.int64)
+    matrix.indptr = matrix.indptr.astype(np.int64)
+    return matrix
+
+
+@pytest.mark.parametrize(
+    "container",
+    [sp.csr_matrix, sp.csr_array, lambda X: _with_int64_indices(sp.csr_array(X))],
+    ids=["csr_matrix", "csr_array", "int64_indices"],
+)
+def test_sparse_input(blobs, container):
     X = blobs[0] + 5
     dense = FuzzyCMeans(3, random_state=0).fit(X)
-    for container in (sp.csr_matrix, sp.csr_array):
-        sparse = FuzzyCMeans(3, random_state=0).fit(container(X))
-        assert_allclose(sparse.cluster_centers_, dense.cluster_centers_)
-        assert_allclose(
-            sparse.predict_proba(container(X)), dense.memberships_, atol=1e-12
-        )
-        assert_allclose(sparse.transform(container(X)), dense.transform(X))
+    sparse = FuzzyCMeans(3, random_state=0).fit(container(X))
+    assert_allclose(sparse.cluster_centers_, dense.cluster_centers_)
+    assert_allclose(sparse.predict_proba(container(X)), dense.memberships_, atol=1e-12)
+    assert_allclose(sparse.transform(container(X)), dense.transform(X))
+    sparse.partial_fit(container(X))
 
 
 def test_sample_weight_equals_repeated_samples(blobs):

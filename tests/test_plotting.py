@@ -1,7 +1,11 @@
+import warnings
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from fuzzyprune import FuzzyCMeans, GAFeatureSelector
 from fuzzyprune.plotting import plot_ga_history
@@ -135,10 +139,66 @@ def test_plot_objective_history_refuses_estimators_without_one():
     X = np.random.default_rng(0).normal(size=(30, 2))
     with pytest.raises(NotFittedError):
         plot_objective_history(FuzzyCMeans(2))
-    with pytest.raises(TypeError, match="KMeans has no objective_history_"):
+    with pytest.raises(TypeError, match="must be a fitted FuzzyCMeans, got KMeans"):
         plot_objective_history(KMeans(2, n_init=1, random_state=0).fit(X))
+    fcm = FuzzyCMeans(2, random_state=0).fit(X)
+    for wrapped in (make_pipeline(StandardScaler(), fcm), X):
+        with pytest.raises(TypeError, match=r"pipeline\[-1\].*best_estimator_"):
+            plot_objective_history(wrapped)
     # A FuzzyCMeans fitted and pickled by a version without it.
     earlier = FuzzyCMeans(2, random_state=0).fit(X)
     del earlier.objective_history_
     with pytest.raises(TypeError, match="FuzzyCMeans has no objective_history_"):
         plot_objective_history(earlier)
+
+
+def test_plot_objective_history_warns_of_entries_it_cannot_draw():
+    import matplotlib.pyplot as plt
+
+    from fuzzyprune.plotting import plot_objective_history
+
+    # J of data at 1e200 exceeds float64's range at every iteration.
+    X = np.array([[0.0, 0], [1, 1], [5, 5], [6, 6]]) * 1e200
+    fcm = FuzzyCMeans(2, random_state=0).fit(X)
+    assert np.isinf(fcm.objective_history_).all()
+    n = len(fcm.objective_history_)
+    with pytest.warns(UserWarning, match=f"{n} of the {n} entries .* infinite"):
+        ax = plot_objective_history(fcm)
+    plt.close(ax.figure)
+    finite = FuzzyCMeans(2, random_state=0).fit(X / 2.0**700)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plt.close(plot_objective_history(finite).figure)
+
+
+@pytest.mark.parametrize(
+    "plot, kwargs, match",
+    [
+        ("plot_objective_history", {"ax": "axes"}, "ax must be a matplotlib Axes"),
+        ("plot_objective_history", {"log_scale": "no"}, "'log_scale' parameter"),
+        ("plot_ga_history", {"ax": "axes"}, "ax must be a matplotlib Axes"),
+        ("plot_pareto_front", {"ax": 1}, "ax must be a matplotlib Axes"),
+        ("plot_selection_frequency", {"ax": "axes"}, "ax must be a matplotlib"),
+        ("plot_selection_frequency", {"feature_names": 5}, "'feature_names'"),
+    ],
+)
+def test_plots_refuse_bad_arguments_before_drawing(plot, kwargs, match):
+    import matplotlib.pyplot as plt
+
+    from fuzzyprune import plotting
+
+    X = np.random.default_rng(0).normal(size=(40, 4))
+    if plot == "plot_objective_history":
+        fitted = FuzzyCMeans(2, random_state=0).fit(X)
+    else:
+        fitted = GAFeatureSelector(
+            FuzzyCMeans(2),
+            objectives=("fitness", "n_features"),
+            population_size=4,
+            n_generations=2,
+            random_state=0,
+        ).fit(X)
+    figures = plt.get_fignums()
+    with pytest.raises(TypeError, match=match):
+        getattr(plotting, plot)(fitted, **kwargs)
+    assert plt.get_fignums() == figures
