@@ -631,11 +631,11 @@ class GAFeatureSelector(
     Each candidate subset of features (a chromosome: one bit per feature) is
     scored by fitting a clone of ``estimator`` on those features and scoring
     the fit, by default by the silhouette of its clusters. A population of
-    subsets evolves by tournament selection (fewer features winning among
-    equally fit subsets [4]_), crossover, per-gene bit-flip mutation and
-    elitism; every subset's fitness is computed once per ``fit`` and
-    cached. The best subset found is kept and ``estimator`` refitted on
-    it.
+    subsets evolves as a genetic algorithm [1]_ does, by tournament
+    selection (fewer features winning among equally fit subsets [4]_),
+    crossover, per-gene bit-flip mutation and elitism; every subset's
+    fitness is computed once per ``fit`` and cached. The best subset found
+    is kept and ``estimator`` refitted on it.
 
     Parameters
     ----------
@@ -1182,7 +1182,11 @@ class GAFeatureSelector(
             X = validate_data(self, X, **check)
         if y is not None:
             with checking(y, "y", text=True):
-                y = validate_data(self, "no_validation", y, multi_output=True)
+                # Checked as validate_data checks y, without its check of
+                # X's feature names, which would forget those of X.
+                y = check_array(
+                    y, accept_sparse="csr", ensure_2d=False, dtype=None, input_name="y"
+                )
                 check_consistent_length(X, y)
         feature_range = self._check_search_params(X.shape[1])
         callbacks = self._checked_callbacks()

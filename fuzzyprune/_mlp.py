@@ -510,8 +510,9 @@ class PrunedMLPClassifier(DocumentationLinkMixin, ClassifierMixin, BaseEstimator
             ``X`` holds strings or complex numbers, ``y`` is None or holds
             complex numbers or NaN, ``X`` and ``y`` differ in length, ``y``
             has fewer than 2 classes, ``callbacks`` holds a
-            ``PruningCallback``, or the network was compacted with
-            ``sparse=True`` and ``warm_start`` is set.
+            ``PruningCallback``, or ``warm_start`` is set and the network
+            was compacted with ``sparse=True`` or lost hidden units to
+            :meth:`compact`.
 
         TypeError
             If a parameter has the wrong type, such as a ``callbacks`` entry
@@ -563,8 +564,9 @@ class PrunedMLPClassifier(DocumentationLinkMixin, ClassifierMixin, BaseEstimator
             At any call, before training, if a parameter is out of its range
             (see :meth:`fit`) or ``X`` or ``y`` is refused as by
             :meth:`fit`; at the first call, if ``classes`` is missing;
-            later, if ``classes`` differ from ``classes_`` or ``y`` has
-            labels not in ``classes_``.
+            later, if ``classes`` differ from ``classes_``, ``y`` has
+            labels not in ``classes_``, or :meth:`compact` stored layers as
+            CSR or removed hidden units.
 
         TypeError
             At any call, before training, if a parameter has the wrong type.

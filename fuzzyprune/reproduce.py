@@ -1011,7 +1011,7 @@ def reproduce(out, *, data=None, settings=QUICK, seed=0, n_samples=None, progres
         uses synthetic data of the same structure.
 
     settings : Settings, default=QUICK
-        :data:`QUICK` (minutes on a laptop) or :data:`FULL` (the study's
+        :data:`QUICK` (about a minute on 2 cores) or :data:`FULL` (the study's
         epochs on all samples: hours on a CPU).
 
     seed : int, default=0

@@ -875,14 +875,16 @@ def test_in_pipeline_and_grid_search():
     assert_array_equal(search.best_estimator_[0].support_, direct.support_)
 
 
-def test_pandas_feature_names_and_output():
+@pytest.mark.parametrize("with_targets", [False, True])
+def test_pandas_feature_names_and_output(with_targets):
     pd = pytest.importorskip("pandas")
-    X, _ = informative_data(n_noise=2)
+    X, y = informative_data(n_noise=2)
     frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
     selector = GAFeatureSelector(
         FuzzyCMeans(5), population_size=6, n_generations=3, random_state=0
     ).set_output(transform="pandas")
-    transformed = selector.fit_transform(frame)
+    # A pipeline fitted with labels passes them to every step.
+    transformed = selector.fit_transform(frame, y if with_targets else None)
     names = selector.get_feature_names_out()
     assert_array_equal(names, frame.columns[selector.support_])
     assert list(transformed.columns) == list(names)
