@@ -354,6 +354,20 @@ def test_feature_names_and_pandas_output(blobs):
     assert_array_equal(fcm.get_feature_names_out(), distances.columns)
 
 
+def test_fit_transform_weights_the_fit_and_follows_the_output(blobs):
+    pd = pytest.importorskip("pandas")
+    X = pd.DataFrame(blobs[0], columns=["width", "height"])
+    weights = np.random.default_rng(0).integers(0, 4, size=len(X))
+    fcm = FuzzyCMeans(3, random_state=0).set_output(transform="pandas")
+    distances = fcm.fit_transform(X, sample_weight=weights)
+    weighted = FuzzyCMeans(3, random_state=0).fit(X, sample_weight=weights)
+    assert_allclose(distances.to_numpy(), weighted.transform(X))
+    assert list(distances.columns) == ["fuzzycmeans0", "fuzzycmeans1", "fuzzycmeans2"]
+    # The weights change the fit: a fit_transform that dropped them differs.
+    unweighted = FuzzyCMeans(3, random_state=0).fit(X).transform(X)
+    assert not np.allclose(distances.to_numpy(), unweighted)
+
+
 def test_memberships_follow_the_output_configuration(blobs):
     pd = pytest.importorskip("pandas")
     index = pd.Index(np.arange(300) * 2, name="sample")
